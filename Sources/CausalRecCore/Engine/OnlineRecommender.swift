@@ -1,0 +1,250 @@
+/// The learning core: applies events in order and answers recommendation requests.
+///
+/// - impressions update the exposure estimator;
+/// - clicks are first evaluated (test-then-train: where did the model rank the item just
+///   before?), then recorded and queued as positives; every `trainingBatchSize` positives the
+///   sampler draws negatives and one BPR step is applied (`modelVersion` += 1);
+/// - requests are answered from the current model (or the most exposed items for a user without
+///   clicks).
+///
+/// It does no I/O and reads no clock: timestamps come with the events, randomness from `seed`.
+public final class OnlineRecommender {
+    public let configuration: RecommenderConfiguration
+    public private(set) var users = IdentifierTable()
+    public private(set) var items = IdentifierTable()
+    public let model: MatrixFactorization
+    public let exposure: ExposureEstimator
+    public let history = InteractionHistory()
+    public private(set) var evaluator: PrequentialEvaluator
+    public private(set) var modelVersion: Int64 = 0
+    public private(set) var applied = AppliedEventCounts()
+    public private(set) var lastTrainingLoss: Float = 0
+    public var samplerName: String { sampler.name }
+
+    private let trainer: BPRTrainer
+    private var sampler: any NegativeSampler
+    private var random: Xoshiro256
+    private let ranker = ItemRanker()
+    private var pending: [PositiveExample] = []
+    private var replay: [PositiveExample] = []
+    private var replayNext = 0
+    private var batch: [PositiveExample] = []
+    private var negatives: [Int32] = []
+    private var triplets: [TrainingTriplet] = []
+    private var impressionsSeen = false
+    private var mostExposedCache = RankedCache()
+    private var mostClickedCache = RankedCache()
+
+    public init(configuration: RecommenderConfiguration) {
+        self.configuration = configuration
+        model = MatrixFactorization(configuration: configuration.model)
+        exposure = ExposureEstimator(configuration: configuration.exposure)
+        trainer = BPRTrainer(model: model)
+        sampler = configuration.sampler.makeSampler()
+        random = Xoshiro256(seed: configuration.seed)
+        evaluator = PrequentialEvaluator(k: configuration.evaluationK, sampleEvery: configuration.evaluateEveryNthClick,
+                                         windowSize: configuration.evaluationWindow)
+        pending.reserveCapacity(configuration.trainingBatchSize)
+    }
+
+    /// Training positives waiting for the next batch.
+    public var pendingPositives: Int { pending.count }
+
+    // MARK: Applying events
+
+    /// Applies one valid event; returns the answer when it is a request. `fallbackTimestamp`
+    /// (the transport's timestamp) is used when the event carries none.
+    @discardableResult
+    public func apply(_ event: Event, fallbackTimestamp: Int64) -> Recommendation? {
+        let timestamp = event.timestamp ?? fallbackTimestamp
+        switch event {
+        case let .impression(impression):
+            applyImpression(impression, at: timestamp)
+            return nil
+        case let .click(click):
+            applyClick(click, at: timestamp)
+            return nil
+        case let .request(request):
+            applied.requests += 1
+            return recommend(user: request.user, k: request.k ?? configuration.evaluationK, at: timestamp)
+        }
+    }
+
+    private func applyImpression(_ impression: Impression, at timestamp: Int64) {
+        impressionsSeen = true
+        for identifier in impression.items {
+            let item = itemRow(identifier)
+            if configuration.exposure.source != .clicks {
+                exposure.record(item: item, at: timestamp)
+            }
+        }
+        applied.impressions += 1
+    }
+
+    private func applyClick(_ click: Click, at timestamp: Int64) {
+        let item = itemRow(click.item)
+        let user = userRow(click.user)
+        let eventIndex = applied.total
+        if evaluator.shouldEvaluateNextClick() {
+            evaluate(user: user, item: item, eventIndex: eventIndex)
+        }
+        history.record(user: user, item: item)
+        let useClicksAsExposure = configuration.exposure.source == .clicks
+            || (configuration.exposure.source == .auto && !impressionsSeen)
+        if useClicksAsExposure {
+            exposure.record(item: item, at: timestamp)
+        }
+        pending.append(PositiveExample(user: user, item: item, timestamp: timestamp))
+        applied.clicks += 1
+        if pending.count >= configuration.trainingBatchSize {
+            trainPending()
+        }
+    }
+
+    /// Trains on the queued positives now, even if fewer than a batch (end of a replay).
+    public func flushTraining() {
+        if !pending.isEmpty { trainPending() }
+    }
+
+    private func trainPending() {
+        batch.removeAll(keepingCapacity: true)
+        batch.append(contentsOf: pending)
+        if !replay.isEmpty {
+            for _ in 0..<(pending.count * configuration.replayPerPositive) {
+                batch.append(replay[random.nextIndex(below: replay.count)])
+            }
+        }
+        for positive in pending where configuration.replayCapacity > 0 {
+            if replay.count < configuration.replayCapacity {
+                replay.append(positive)
+            } else {
+                replay[replayNext] = positive
+                replayNext = (replayNext + 1) % configuration.replayCapacity
+            }
+        }
+        let count = batch.count
+        if negatives.count < count { negatives = [Int32](repeating: -1, count: count) }
+        let context = SamplingContext(model: model, history: history, exposure: exposure)
+        batch.withUnsafeBufferPointer { positives in
+            negatives.withUnsafeMutableBufferPointer { output in
+                sampler.sampleNegatives(for: positives, into: UnsafeMutableBufferPointer(rebasing: output[0..<count]),
+                                        context: context, random: &random)
+            }
+        }
+        triplets.removeAll(keepingCapacity: true)
+        for index in 0..<count {
+            triplets.append(TrainingTriplet(user: batch[index].user, positive: batch[index].item,
+                                            negative: negatives[index]))
+        }
+        lastTrainingLoss = triplets.withUnsafeBufferPointer { trainer.train($0) }
+        pending.removeAll(keepingCapacity: true)
+        modelVersion += 1
+    }
+
+    // MARK: Answering
+
+    /// The top `k` items for `user`: from the model when the user has clicks, else the most
+    /// exposed items. Never empty while any item is known.
+    public func recommend(user identifier: String, k: Int, at timestamp: Int64) -> Recommendation {
+        if let user = users.row(for: identifier), !history.clicked(by: user).isEmpty {
+            let ranked = ranker.topK(user: user, k: k, model: model, excluding: history.clicked(by: user))
+            if !ranked.isEmpty {
+                return Recommendation(user: identifier,
+                                      items: ranked.map { ScoredItem(item: items.identifier(of: $0.item), score: $0.score) },
+                                      modelVersion: modelVersion, source: .model, timestamp: timestamp)
+            }
+        }
+        let popular = mostExposed(limit: k)
+        return Recommendation(user: identifier,
+                              items: popular.map { ScoredItem(item: items.identifier(of: $0),
+                                                              score: Float(exposure.propensity(of: $0))) },
+                              modelVersion: modelVersion, source: .mostExposed, timestamp: timestamp)
+    }
+
+    /// The `limit` most exposed items (cached; refreshed every `popularityRefreshEvery` exposures).
+    public func mostExposed(limit: Int) -> [Int32] {
+        let items = mostExposedCache.items(limit: limit, version: exposure.recordedCount,
+                                           refreshEvery: configuration.popularityRefreshEvery) { size in
+            exposure.mostExposed(limit: size)
+        }
+        if items.count >= min(limit, exposure.itemCount) { return Array(items.prefix(limit)) }
+        // Fewer exposed items than asked: pad with known items so the list is never empty.
+        var result = items
+        var seen = Set(items)
+        var row: Int32 = 0
+        while result.count < limit && Int(row) < self.items.count {
+            if seen.insert(row).inserted { result.append(row) }
+            row += 1
+        }
+        return result
+    }
+
+    private func evaluate(user: Int32, item: Int32, eventIndex: Int) {
+        let k = configuration.evaluationK
+        let clicked = history.clicked(by: user)
+        let modelHit: Bool
+        if clicked.isEmpty {
+            modelHit = mostExposed(limit: k).contains(item)
+        } else {
+            modelHit = ranker.topK(user: user, k: k, model: model, excluding: clicked).contains { $0.item == item }
+        }
+        let popularHit = mostClicked(limit: k, excluding: clicked).contains(item)
+        evaluator.record(eventIndex: eventIndex, modelHit: modelHit, popularHit: popularHit)
+    }
+
+    /// The most-popular baseline: top items by click count so far, without the user's clicks.
+    public func mostClicked(limit: Int, excluding excluded: Set<Int32>) -> [Int32] {
+        let candidates = mostClickedCache.items(limit: limit + min(excluded.count, 1_000), version: history.totalClicks,
+                                                refreshEvery: configuration.popularityRefreshEvery) { size in
+            history.mostClicked(limit: size)
+        }
+        var result: [Int32] = []
+        result.reserveCapacity(limit)
+        for item in candidates where !excluded.contains(item) {
+            result.append(item)
+            if result.count == limit { break }
+        }
+        return result
+    }
+
+    // MARK: Rows
+
+    private func itemRow(_ identifier: String) -> Int32 {
+        let (row, inserted) = items.insert(identifier)
+        if inserted {
+            let count = items.count
+            model.growItems(to: count)
+            exposure.grow(to: count)
+            history.growItems(to: count)
+        }
+        return row
+    }
+
+    private func userRow(_ identifier: String) -> Int32 {
+        let (row, inserted) = users.insert(identifier)
+        if inserted {
+            model.growUsers(to: users.count)
+            history.growUsers(to: users.count)
+        }
+        return row
+    }
+}
+
+/// A ranked list recomputed only every `refreshEvery` changes of a version counter, so popular
+/// lists cost O(items) rarely instead of on every request. Refresh points depend only on the
+/// event stream, which keeps results deterministic.
+struct RankedCache {
+    private var cached: [Int32] = []
+    private var cachedSize = 0
+    private var cachedVersion = -1
+
+    mutating func items(limit: Int, version: Int, refreshEvery: Int, compute: (Int) -> [Int32]) -> [Int32] {
+        let stale = cachedVersion < 0 || version - cachedVersion >= refreshEvery || (version != cachedVersion && cached.isEmpty)
+        if stale || limit > cachedSize {
+            cachedSize = max(limit, 1_024)
+            cached = compute(cachedSize)
+            cachedVersion = version
+        }
+        return cached
+    }
+}

@@ -1,0 +1,70 @@
+/// Hit counts of one stretch of the stream.
+public struct HitRateWindow: Sendable, Equatable, Codable {
+    /// Index (0-based, in applied events) of the first event in the window.
+    public var firstEvent: Int
+    public var lastEvent: Int
+    public var evaluated: Int = 0
+    public var modelHits: Int = 0
+    /// Hits of the most-popular recommender (click counts so far) on the same clicks.
+    public var popularHits: Int = 0
+
+    public var modelHitRate: Double { evaluated == 0 ? 0 : Double(modelHits) / Double(evaluated) }
+    public var popularHitRate: Double { evaluated == 0 ? 0 : Double(popularHits) / Double(evaluated) }
+
+    public mutating func merge(_ other: HitRateWindow) {
+        firstEvent = min(firstEvent, other.firstEvent)
+        lastEvent = max(lastEvent, other.lastEvent)
+        evaluated += other.evaluated
+        modelHits += other.modelHits
+        popularHits += other.popularHits
+    }
+}
+
+/// Test-then-train accounting: for sampled clicks, was the clicked item in the model's top-K
+/// (and in the most-popular top-K) just before the model learned from it? Kept per window of
+/// `windowSize` evaluated clicks, with a bounded number of windows.
+public struct PrequentialEvaluator: Sendable, Equatable, Codable {
+    public let k: Int
+    public let sampleEvery: Int
+    public let windowSize: Int
+    public let maxWindows: Int
+    public private(set) var windows: [HitRateWindow] = []
+    public private(set) var total = HitRateWindow(firstEvent: 0, lastEvent: 0)
+    private var clicksSeen = 0
+
+    public init(k: Int, sampleEvery: Int, windowSize: Int = 500, maxWindows: Int = 2_000) {
+        precondition(k > 0 && sampleEvery > 0 && windowSize > 0)
+        self.k = k
+        self.sampleEvery = sampleEvery
+        self.windowSize = windowSize
+        self.maxWindows = maxWindows
+    }
+
+    /// Whether the next click should be evaluated (every `sampleEvery`-th click; deterministic).
+    public mutating func shouldEvaluateNextClick() -> Bool {
+        defer { clicksSeen += 1 }
+        return clicksSeen % sampleEvery == 0
+    }
+
+    public mutating func record(eventIndex: Int, modelHit: Bool, popularHit: Bool) {
+        if windows.isEmpty || windows[windows.count - 1].evaluated >= windowSize {
+            windows.append(HitRateWindow(firstEvent: eventIndex, lastEvent: eventIndex))
+            if windows.count > maxWindows { windows.removeFirst(windows.count - maxWindows) }
+        }
+        var sample = HitRateWindow(firstEvent: eventIndex, lastEvent: eventIndex, evaluated: 1,
+                                   modelHits: modelHit ? 1 : 0, popularHits: popularHit ? 1 : 0)
+        windows[windows.count - 1].merge(sample)
+        if total.evaluated == 0 { total.firstEvent = eventIndex }
+        sample.firstEvent = total.firstEvent
+        total.merge(sample)
+    }
+
+    /// Aggregate of the windows that start at or after `eventIndex`.
+    public func summary(fromEvent eventIndex: Int) -> HitRateWindow {
+        var result = HitRateWindow(firstEvent: eventIndex, lastEvent: eventIndex)
+        for window in windows where window.firstEvent >= eventIndex {
+            result.merge(window)
+        }
+        return result
+    }
+}

@@ -1,0 +1,155 @@
+/// What counts as an exposure.
+public enum ExposureSource: String, Sendable, Codable, CaseIterable {
+    /// Impressions only.
+    case impressions
+    /// Clicks (interaction counts, i.e. popularity) — for data that has no impressions.
+    case clicks
+    /// Impressions once any has been seen; clicks until then.
+    case auto
+}
+
+public struct ExposureConfiguration: Sendable, Equatable, Codable {
+    /// Event-time half-life of an exposure's weight, in milliseconds.
+    public var halfLifeMilliseconds: Double = 3_600_000
+    /// Number of exposure-quantile environments (buckets).
+    public var environmentCount: Int = 4
+    /// Recompute the bucket boundaries after this many recorded exposures.
+    public var requantileEvery: Int = 10_000
+    /// Boundaries are quantiles of at most this many items (an evenly strided subset), which
+    /// bounds the cost of a recompute on catalogues of millions.
+    public var quantileSampleSize: Int = 65_536
+    public var source: ExposureSource = .auto
+
+    public init() {}
+}
+
+/// Per-item exposure e_i(t): an exponentially decayed impression count (DESIGN.md §4), the
+/// propensity p_i = e_i / Σe, and the item's environment — its exposure-quantile bucket.
+///
+/// Decay is lazy: every weight is stored in the units of a common reference time t₀, where an
+/// exposure at time t adds 2^((t − t₀)/h). Reading e_i(t) multiplies by 2^(−(t − t₀)/h). Ratios
+/// (propensities, rankings, quantile buckets) need no time at all, and a record is O(1). When the
+/// scale grows large, all weights are rebased to a later t₀ in one pass. Memory is one Double per
+/// item.
+public final class ExposureEstimator {
+    public let configuration: ExposureConfiguration
+    public private(set) var weights: [Double] = []
+    public private(set) var totalWeight: Double = 0
+    public private(set) var referenceTime: Int64?
+    /// Ascending weight thresholds separating the environments (environmentCount − 1 of them).
+    public private(set) var boundaries: [Double] = []
+    public private(set) var recordedCount: Int = 0
+    private var recordedSinceBoundaries: Int = 0
+    private let decayPerMillisecond: Double
+
+    /// Rebase once the scale factor passes e^rebaseExponent (far below Double's range).
+    private static let rebaseExponent: Double = 200
+
+    public init(configuration: ExposureConfiguration) {
+        precondition(configuration.halfLifeMilliseconds > 0 && configuration.environmentCount >= 1)
+        self.configuration = configuration
+        decayPerMillisecond = 0.693_147_180_559_945_3 / configuration.halfLifeMilliseconds
+    }
+
+    public var itemCount: Int { weights.count }
+
+    public func grow(to count: Int) {
+        if weights.count < count {
+            weights.append(contentsOf: repeatElement(0, count: count - weights.count))
+        }
+    }
+
+    /// Adds `amount` exposures of `item` at event time `timestamp` (epoch ms).
+    public func record(item: Int32, at timestamp: Int64, amount: Double = 1) {
+        let reference = referenceTime ?? timestamp
+        if referenceTime == nil { referenceTime = timestamp }
+        var exponent = decayPerMillisecond * Double(timestamp - reference)
+        if exponent > Self.rebaseExponent {
+            rebase(to: timestamp)
+            exponent = 0
+        }
+        let increment = amount * _exp(exponent)
+        weights[Int(item)] += increment
+        totalWeight += increment
+        recordedCount += 1
+        recordedSinceBoundaries += 1
+        if recordedSinceBoundaries >= configuration.requantileEvery || boundaries.isEmpty {
+            recomputeBoundaries()
+        }
+    }
+
+    private func rebase(to timestamp: Int64) {
+        guard let reference = referenceTime else { return }
+        let factor = _exp(-decayPerMillisecond * Double(timestamp - reference))
+        for index in weights.indices { weights[index] *= factor }
+        totalWeight *= factor
+        boundaries = boundaries.map { $0 * factor }
+        referenceTime = timestamp
+    }
+
+    /// e_i(t): the decayed exposure count of `item` at `timestamp`.
+    public func exposure(of item: Int32, at timestamp: Int64) -> Double {
+        guard let reference = referenceTime, Int(item) < weights.count else { return 0 }
+        return weights[Int(item)] * _exp(-decayPerMillisecond * Double(timestamp - reference))
+    }
+
+    /// p_i = e_i / Σ e (time-independent, since all weights share one scale).
+    public func propensity(of item: Int32) -> Double {
+        guard totalWeight > 0, Int(item) < weights.count else { return 0 }
+        return weights[Int(item)] / totalWeight
+    }
+
+    /// The item's environment: 0 (least exposed) ..< environmentCount (most exposed). Items never
+    /// exposed are in environment 0.
+    public func environment(of item: Int32) -> Int {
+        guard Int(item) < weights.count else { return 0 }
+        let weight = weights[Int(item)]
+        var bucket = 0
+        for boundary in boundaries where weight > boundary { bucket += 1 }
+        return bucket
+    }
+
+    /// Share of items in each environment (the marginal P(E)), from the last boundary computation.
+    public func environmentDistribution() -> [Double] {
+        var counts = [Double](repeating: 0, count: configuration.environmentCount)
+        guard !weights.isEmpty else { return counts }
+        for index in weights.indices { counts[environment(of: Int32(index))] += 1 }
+        let total = Double(weights.count)
+        return counts.map { $0 / total }
+    }
+
+    /// Recomputes quantile boundaries over exposed items (an evenly strided subset when large).
+    public func recomputeBoundaries() {
+        recordedSinceBoundaries = 0
+        let buckets = configuration.environmentCount
+        guard buckets > 1 else {
+            boundaries = []
+            return
+        }
+        let step = max(1, weights.count / max(configuration.quantileSampleSize, 1))
+        var sample: [Double] = []
+        sample.reserveCapacity(weights.count / step + 1)
+        var index = 0
+        while index < weights.count {
+            if weights[index] > 0 { sample.append(weights[index]) }
+            index += step
+        }
+        guard !sample.isEmpty else {
+            boundaries = []
+            return
+        }
+        sample.sort()
+        boundaries = (1..<buckets).map { bucket in
+            sample[min(sample.count - 1, sample.count * bucket / buckets)]
+        }
+    }
+
+    /// The `limit` most exposed items, most exposed first (ties: lower row first).
+    public func mostExposed(limit: Int, excluding excluded: Set<Int32> = []) -> [Int32] {
+        var selector = TopKSelector<Double>(capacity: limit)
+        for index in weights.indices where weights[index] > 0 && !excluded.contains(Int32(index)) {
+            selector.offer(score: weights[index], item: Int32(index))
+        }
+        return selector.sortedDescending().map(\.item)
+    }
+}

@@ -1,0 +1,113 @@
+/// Hyper-parameters of Adam (Kingma & Ba 2015).
+public struct AdamSettings: Sendable, Equatable, Codable {
+    public var learningRate: Float
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.999
+    public var epsilon: Float = 1e-8
+
+    public init(learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) {
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+    }
+}
+
+/// Sparse ("lazy") Adam over the rows of an `EmbeddingTable`: moments are kept per row and only
+/// the rows a batch touched are updated, each with its own step count for bias correction — the
+/// usual choice for embeddings, where most rows see no gradient in a given step. Instead of the
+/// step count, each row keeps β₁ᵗ and β₂ᵗ, which turns two `pow` calls per update into two
+/// multiplications.
+public final class SparseAdam {
+    public let settings: AdamSettings
+    let firstMoment: EmbeddingTable
+    let secondMoment: EmbeddingTable
+    /// β₁ᵗ and β₂ᵗ of each row (1 before its first step).
+    public private(set) var beta1Power: [Float] = []
+    public private(set) var beta2Power: [Float] = []
+
+    public init(dimension: Int, settings: AdamSettings) {
+        self.settings = settings
+        firstMoment = EmbeddingTable(dimension: dimension)
+        secondMoment = EmbeddingTable(dimension: dimension)
+    }
+
+    public func grow(to count: Int) {
+        firstMoment.grow(to: count)
+        secondMoment.grow(to: count)
+        if beta1Power.count < count {
+            beta1Power.append(contentsOf: repeatElement(1, count: count - beta1Power.count))
+            beta2Power.append(contentsOf: repeatElement(1, count: count - beta2Power.count))
+        }
+    }
+
+    /// Applies one Adam step to `weights` (a row of `stride` floats) with `gradient`.
+    @inline(__always)
+    public func step(row index: Int32, weights: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, stride: Int) {
+        let power1 = beta1Power[Int(index)] * settings.beta1
+        let power2 = beta2Power[Int(index)] * settings.beta2
+        beta1Power[Int(index)] = power1
+        beta2Power[Int(index)] = power2
+        let correction1 = 1 - power1
+        let correction2 = 1 - power2
+        // Folding the bias corrections into the step size and epsilon avoids two divides per lane.
+        let stepSize = settings.learningRate * correction2.squareRoot() / correction1
+        let epsilon = VectorKernels.Chunk(repeating: settings.epsilon * correction2.squareRoot())
+        let beta1 = VectorKernels.Chunk(repeating: settings.beta1)
+        let beta2 = VectorKernels.Chunk(repeating: settings.beta2)
+        let oneMinusBeta1 = VectorKernels.Chunk(repeating: 1 - settings.beta1)
+        let oneMinusBeta2 = VectorKernels.Chunk(repeating: 1 - settings.beta2)
+        let negativeStep = VectorKernels.Chunk(repeating: -stepSize)
+        let m = firstMoment.row(index)
+        let v = secondMoment.row(index)
+        for chunk in 0..<(stride &>> 3) {
+            let g = VectorKernels.load(gradient, chunk)
+            var mNew = VectorKernels.load(m, chunk) * beta1
+            mNew.addProduct(oneMinusBeta1, g)
+            var vNew = VectorKernels.load(v, chunk) * beta2
+            vNew.addProduct(oneMinusBeta2, g * g)
+            VectorKernels.store(mNew, m, chunk)
+            VectorKernels.store(vNew, v, chunk)
+            var w = VectorKernels.load(weights, chunk)
+            w.addProduct(negativeStep, mNew / (vNew.squareRoot() + epsilon))
+            VectorKernels.store(w, weights, chunk)
+        }
+    }
+}
+
+/// Adam on a vector of scalars (item biases), same lazy per-entry steps.
+public struct ScalarAdam: Sendable {
+    public let settings: AdamSettings
+    public private(set) var firstMoment: [Float] = []
+    public private(set) var secondMoment: [Float] = []
+    public private(set) var beta1Power: [Float] = []
+    public private(set) var beta2Power: [Float] = []
+
+    public init(settings: AdamSettings) {
+        self.settings = settings
+    }
+
+    public mutating func grow(to count: Int) {
+        guard beta1Power.count < count else { return }
+        let extra = count - beta1Power.count
+        firstMoment.append(contentsOf: repeatElement(0, count: extra))
+        secondMoment.append(contentsOf: repeatElement(0, count: extra))
+        beta1Power.append(contentsOf: repeatElement(1, count: extra))
+        beta2Power.append(contentsOf: repeatElement(1, count: extra))
+    }
+
+    /// Returns the change to apply to the parameter.
+    public mutating func delta(index: Int, gradient: Float) -> Float {
+        let power1 = beta1Power[index] * settings.beta1
+        let power2 = beta2Power[index] * settings.beta2
+        beta1Power[index] = power1
+        beta2Power[index] = power2
+        let m = settings.beta1 * firstMoment[index] + (1 - settings.beta1) * gradient
+        let v = settings.beta2 * secondMoment[index] + (1 - settings.beta2) * gradient * gradient
+        firstMoment[index] = m
+        secondMoment[index] = v
+        let mHat = m / (1 - power1)
+        let vHat = v / (1 - power2)
+        return -settings.learningRate * mHat / (vHat.squareRoot() + settings.epsilon)
+    }
+}

@@ -1,0 +1,65 @@
+/// A growable table of float rows, stored contiguously with each row padded to a multiple of 8
+/// floats and the storage 64-byte aligned, so SIMD kernels need no tail loops or unaligned loads.
+public final class EmbeddingTable {
+    public let dimension: Int
+    /// Floats between the starts of consecutive rows (dimension rounded up to 8); the padding is
+    /// always zero.
+    public let stride: Int
+    public private(set) var rowCount: Int = 0
+    private var capacity: Int
+    public private(set) var storage: UnsafeMutablePointer<Float>
+
+    public init(dimension: Int, initialCapacity: Int = 1024) {
+        precondition(dimension > 0)
+        self.dimension = dimension
+        self.stride = (dimension + 7) & ~7
+        self.capacity = max(initialCapacity, 16)
+        self.storage = EmbeddingTable.allocate(floats: capacity * stride)
+    }
+
+    deinit {
+        storage.deallocate()
+    }
+
+    private static func allocate(floats: Int) -> UnsafeMutablePointer<Float> {
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: floats * MemoryLayout<Float>.stride, alignment: 64)
+        let pointer = raw.bindMemory(to: Float.self, capacity: floats)
+        pointer.initialize(repeating: 0, count: floats)
+        return pointer
+    }
+
+    @inline(__always)
+    public func row(_ index: Int32) -> UnsafeMutablePointer<Float> {
+        storage + Int(index) &* stride
+    }
+
+    /// Adds zeroed rows until the table has `count` rows.
+    public func grow(to count: Int) {
+        guard count > rowCount else { return }
+        if count > capacity {
+            var newCapacity = capacity
+            while newCapacity < count { newCapacity *= 2 }
+            let newStorage = EmbeddingTable.allocate(floats: newCapacity * stride)
+            newStorage.update(from: storage, count: rowCount * stride)
+            storage.deallocate()
+            storage = newStorage
+            capacity = newCapacity
+        }
+        rowCount = count
+    }
+
+    /// Copies one row out (dimension floats, without padding).
+    public func values(of index: Int32) -> [Float] {
+        Array(UnsafeBufferPointer(start: row(index), count: dimension))
+    }
+
+    /// Fills a row with N(0, std²) values drawn from a generator seeded by (seed, row), so a row's
+    /// initial value does not depend on what else the stream did before it appeared.
+    public func initializeRow(_ index: Int32, standardDeviation: Float, seed: UInt64) {
+        var generator = Xoshiro256(seed: SplitMix64.mix(seed, UInt64(index)))
+        let pointer = row(index)
+        for column in 0..<dimension {
+            pointer[column] = Float(generator.nextGaussian()) * standardDeviation
+        }
+    }
+}

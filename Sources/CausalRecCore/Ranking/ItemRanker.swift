@@ -1,0 +1,40 @@
+/// Exact top-K over every item for one user: scores all item rows with the SIMD kernel into a
+/// reused buffer, then selects, skipping the user's excluded (already clicked) items.
+public final class ItemRanker {
+    private var scores: UnsafeMutablePointer<Float>
+    private var capacity: Int
+
+    public init() {
+        capacity = 1024
+        scores = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        scores.deallocate()
+    }
+
+    public func topK(user: Int32, k: Int, model: MatrixFactorization, excluding excluded: Set<Int32>?) -> [TopKSelector<Float>.Entry] {
+        let count = model.itemCount
+        guard count > 0, k > 0 else { return [] }
+        if count > capacity {
+            scores.deallocate()
+            capacity = max(count, capacity * 2)
+            scores = .allocate(capacity: capacity)
+        }
+        model.itemBias.withUnsafeBufferPointer { bias in
+            VectorKernels.scoreRows(model.items.storage, count: count, stride: model.stride,
+                                    query: model.users.row(user),
+                                    bias: model.configuration.useItemBias ? bias.baseAddress : nil,
+                                    into: scores)
+        }
+        var selector = TopKSelector<Float>(capacity: k)
+        for index in 0..<count {
+            let score = scores[index]
+            let item = Int32(index)
+            guard selector.wouldAccept(score: score, item: item) else { continue }
+            if let excluded, excluded.contains(item) { continue }
+            selector.offer(score: score, item: item)
+        }
+        return selector.sortedDescending()
+    }
+}
