@@ -62,9 +62,15 @@ let package = Package(
             ],
             swiftSettings: cpuBaseline
         ),
+        // Helpers shared by the Kafka-facing test targets (not shipped).
+        .target(
+            name: "KafkaTestSupport",
+            dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/KafkaTestSupport"
+        ),
         .testTarget(
             name: "KafkaTests",
-            dependencies: ["Kafka"]
+            dependencies: ["Kafka", "KafkaTestSupport"]
         ),
         .testTarget(
             name: "CausalRecCoreTests",
@@ -73,12 +79,12 @@ let package = Package(
         ),
         .testTarget(
             name: "CausalRecPipelineTests",
-            dependencies: ["CausalRecPipeline"],
+            dependencies: ["CausalRecPipeline", "KafkaTestSupport"],
             swiftSettings: cpuBaseline
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["CausalRecPipeline", "Kafka"],
+            dependencies: ["CausalRecPipeline", "Kafka", "KafkaTestSupport"],
             swiftSettings: cpuBaseline
         ),
     ],

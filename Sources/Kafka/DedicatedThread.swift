@@ -26,10 +26,12 @@ public final class DedicatedThread: Sendable {
         thread.start()
     }
 
-    /// Blocks the calling thread until the body has returned. Call once.
+    /// Blocks the calling thread until the body has returned. May be called more than once.
     public func join() {
         guard started.load(ordering: .acquiring) else { return }
         finished.wait()
+        // Pass the signal on, so a later join (e.g. close, then deinit) returns at once too.
+        finished.signal()
     }
 
     /// Runs `body` on a new thread and suspends (without blocking a pool thread) until it returns.

@@ -50,6 +50,7 @@ struct EventDecoderTests {
 
     @Test func rejectionsSayWhy() {
         #expect(reject("{not json").contains("not valid JSON"))
+        #expect(reject(#"{"type":"click","user":"u1","item":"#) == "The message is not valid JSON: expected a value for 'item' at the end of the input.")
         #expect(reject("").contains("empty"))
         #expect(reject("[1,2]").contains("expected a JSON object"))
         #expect(reject(#"{"type":"click","item":"i"}"#) == "Field 'user' is missing.")

@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import KafkaTestSupport
 import Testing
 
 @Suite("Consumer groups on the embedded mock cluster", .serialized)

@@ -66,7 +66,7 @@ public final class OnlineRecommender {
             return nil
         case let .request(request):
             applied.requests += 1
-            return recommend(user: request.user, k: request.k ?? configuration.evaluationK, at: timestamp)
+            return recommend(user: request.user, k: request.k ?? configuration.defaultRequestK, at: timestamp)
         }
     }
 

@@ -12,12 +12,14 @@ public struct RecommenderConfiguration: Sendable, Equatable {
     public var replayPerPositive: Int = 3
     /// Recent positives kept for replay (a ring buffer).
     public var replayCapacity: Int = 100_000
+    /// k of a request that does not say.
+    public var defaultRequestK: Int = 20
     /// K of the prequential hit-rate.
     public var evaluationK: Int = 20
     /// Evaluate every n-th click (ranking all items costs O(items) per evaluated click).
     public var evaluateEveryNthClick: Int = 10
     /// Evaluated clicks per reported window.
-    public var evaluationWindow: Int = 500
+    public var evaluationWindow: Int = 100
     /// Recompute the cached most-exposed / most-clicked lists after this many new observations.
     public var popularityRefreshEvery: Int = 1_000
     /// Seed of the recommender's random stream (negative sampling).

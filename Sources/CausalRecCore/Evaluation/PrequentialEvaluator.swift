@@ -8,6 +8,14 @@ public struct HitRateWindow: Sendable, Equatable, Codable {
     /// Hits of the most-popular recommender (click counts so far) on the same clicks.
     public var popularHits: Int = 0
 
+    public init(firstEvent: Int, lastEvent: Int, evaluated: Int = 0, modelHits: Int = 0, popularHits: Int = 0) {
+        self.firstEvent = firstEvent
+        self.lastEvent = lastEvent
+        self.evaluated = evaluated
+        self.modelHits = modelHits
+        self.popularHits = popularHits
+    }
+
     public var modelHitRate: Double { evaluated == 0 ? 0 : Double(modelHits) / Double(evaluated) }
     public var popularHitRate: Double { evaluated == 0 ? 0 : Double(popularHits) / Double(evaluated) }
 
@@ -32,7 +40,7 @@ public struct PrequentialEvaluator: Sendable, Equatable, Codable {
     public private(set) var total = HitRateWindow(firstEvent: 0, lastEvent: 0)
     private var clicksSeen = 0
 
-    public init(k: Int, sampleEvery: Int, windowSize: Int = 500, maxWindows: Int = 2_000) {
+    public init(k: Int, sampleEvery: Int, windowSize: Int = 100, maxWindows: Int = 10_000) {
         precondition(k > 0 && sampleEvery > 0 && windowSize > 0)
         self.k = k
         self.sampleEvery = sampleEvery

@@ -224,6 +224,7 @@ private struct EventParser {
         while true {
             skipWhitespace()
             guard peek() == UInt8(ascii: "\"") else {
+                if describeNext() == Self.notAValue { throw syntaxError("expected a value in 'items'") }
                 throw EventRejection("Field 'items' must hold only strings; element \(items.count) is \(describeNext()).")
             }
             let item = try parseString()
@@ -515,13 +516,20 @@ private struct EventParser {
         case UInt8(ascii: "t"), UInt8(ascii: "f"): "a boolean"
         case UInt8(ascii: "n"): "null"
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): "a number"
-        default: "not a JSON value"
+        default: Self.notAValue
         }
     }
 
     private func typeError(_ field: Field, expected: String, found: String? = nil) -> EventRejection {
-        EventRejection("Field '\(field.rawValue)' must be \(expected), not \(found ?? describeNext()).")
+        let actual = found ?? describeNext()
+        if actual == Self.notAValue {
+            // Not a wrong type but broken JSON (e.g. a truncated message).
+            return syntaxError("expected a value for '\(field.rawValue)'")
+        }
+        return EventRejection("Field '\(field.rawValue)' must be \(expected), not \(actual).")
     }
+
+    private static let notAValue = "not a JSON value"
 
     private func syntaxError(_ problem: String) -> EventRejection {
         if index >= count {

@@ -39,8 +39,9 @@ final class RDKafkaCallbacks: @unchecked Sendable {
             guard let rk, let callbacks = RDKafkaCallbacks.from(rd_kafka_opaque(rk)) else { return }
             let facilityText = facility.map { String(cString: $0) } ?? "-"
             let text = message.map { String(cString: $0) } ?? ""
-            // Library logs stay at debug/trace unless librdkafka itself calls them errors.
-            let swiftLevel: Logger.Level = level <= 3 ? .warning : (level <= 5 ? .debug : .trace)
+            // A library logs at debug/trace; problems reach the application through the error
+            // callback and consumer errors, which it reports at its own level.
+            let swiftLevel: Logger.Level = level <= 4 ? .debug : .trace
             callbacks.logger.log(level: swiftLevel, "\(text)", metadata: ["rdkafka.facility": "\(facilityText)"])
         }
         rd_kafka_conf_set_error_cb(conf) { _, code, reason, opaque in

@@ -5,14 +5,14 @@ import Synchronization
 
 /// Shared pieces of the Kafka tests: a quiet logger, group settings that join quickly on the mock
 /// cluster, and a handler that records what it receives.
-enum TestKafka {
-    static let logger: Logger = {
+public enum TestKafka {
+    public static let logger: Logger = {
         var logger = Logger(label: "kafka-tests")
         logger.logLevel = .warning
         return logger
     }()
 
-    static func consumerConfiguration(_ bootstrap: String, group: String?) -> KafkaConsumerConfiguration {
+    public static func consumerConfiguration(_ bootstrap: String, group: String?) -> KafkaConsumerConfiguration {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: group)
         // Without these a join on the mock cluster (or tansu) takes ~23 s.
         configuration.sessionTimeoutMilliseconds = 6_000
@@ -21,59 +21,63 @@ enum TestKafka {
         return configuration
     }
 
-    static func uniqueName(_ prefix: String) -> String {
+    public static func uniqueName(_ prefix: String) -> String {
         "\(prefix)-\(UUID().uuidString.prefix(8))"
     }
 }
 
 /// Records messages and rebalance events in the order the consumer reports them.
-final class RecordingHandler: KafkaConsumerHandler, @unchecked Sendable {
-    enum Event: Equatable {
+public final class RecordingHandler: KafkaConsumerHandler, @unchecked Sendable {
+    public enum Event: Equatable {
         case message(partition: Int32, offset: Int64, value: String)
         case assigned([KafkaTopicPartition])
         case revoked([KafkaTopicPartition])
         case end(KafkaTopicPartition)
     }
 
-    private(set) var events: [Event] = []
-    var headersSeen: [[KafkaHeader]] = []
-    var keysSeen: [String?] = []
-    var batchSizes: [Int] = []
-    var onRevoke: (([KafkaTopicPartition]) -> Void)?
-    var startOffsets: [KafkaTopicPartition: Int64] = [:]
+    public private(set) var events: [Event] = []
+    public var headersSeen: [[KafkaHeader]] = []
+    public var keysSeen: [String?] = []
+    public var payloads: [[UInt8]] = []
+    public var batchSizes: [Int] = []
+    public var onRevoke: (([KafkaTopicPartition]) -> Void)?
+    public var startOffsets: [KafkaTopicPartition: Int64] = [:]
 
-    func consume(_ batch: KafkaMessageBatch) throws {
+    public init() {}
+
+    public func consume(_ batch: KafkaMessageBatch) throws {
         batchSizes.append(batch.count)
         for message in batch {
             events.append(.message(partition: message.partition, offset: message.offset,
                                    value: String(decoding: message.payload, as: UTF8.self)))
             headersSeen.append(message.headers)
             keysSeen.append(message.keyString)
+            payloads.append(Array(message.payload))
         }
     }
 
-    func partitionsAssigned(_ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition: Int64] {
+    public func partitionsAssigned(_ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition: Int64] {
         events.append(.assigned(partitions.sorted()))
         return startOffsets
     }
 
-    func partitionsWillBeRevoked(_ partitions: [KafkaTopicPartition], lost: Bool) {
+    public func partitionsWillBeRevoked(_ partitions: [KafkaTopicPartition], lost: Bool) {
         events.append(.revoked(partitions.sorted()))
         onRevoke?(partitions)
     }
 
-    func partitionReachedEnd(_ partition: KafkaTopicPartition, offset: Int64) {
+    public func partitionReachedEnd(_ partition: KafkaTopicPartition, offset: Int64) {
         events.append(.end(partition))
     }
 
-    var messages: [(partition: Int32, offset: Int64, value: String)] {
+    public var messages: [(partition: Int32, offset: Int64, value: String)] {
         events.compactMap {
             if case let .message(partition, offset, value) = $0 { return (partition, offset, value) }
             return nil
         }
     }
 
-    var currentAssignment: Set<KafkaTopicPartition> {
+    public var currentAssignment: Set<KafkaTopicPartition> {
         var result = Set<KafkaTopicPartition>()
         for event in events {
             switch event {
@@ -88,7 +92,7 @@ final class RecordingHandler: KafkaConsumerHandler, @unchecked Sendable {
 
 extension KafkaConsumer {
     /// Polls until `condition` holds or `timeout` passes; returns whether it held.
-    func poll(until condition: () -> Bool, handler: some KafkaConsumerHandler, timeout: Duration = .seconds(30)) throws -> Bool {
+    public func poll(until condition: () -> Bool, handler: some KafkaConsumerHandler, timeout: Duration = .seconds(30)) throws -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         while clock.now < deadline {

@@ -1,0 +1,174 @@
+import CausalRecCore
+import Foundation
+import Kafka
+import Yams
+
+extension PipelineConfiguration {
+    /// Environment variables that override the file.
+    public enum Environment {
+        public static let brokers = "CAUSALREC_BROKERS"
+        public static let groupID = "CAUSALREC_GROUP_ID"
+    }
+
+    /// Reads and validates a configuration file, then applies environment overrides.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PipelineConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(path: "", reason: "cannot read '\(path)': \(error.localizedDescription)")
+        }
+        return try parse(yaml: text, environment: environment)
+    }
+
+    public static func parse(yaml text: String, environment: [String: String] = [:]) throws -> PipelineConfiguration {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw ConfigurationError(path: "", reason: "not valid YAML: \(Self.summarize(error))")
+        }
+        let document = try ConfigurationSection(path: "", node: root)
+        var configuration = PipelineConfiguration()
+        try configuration.read(document)
+        try document.finish()
+        try configuration.applyOverrides(environment)
+        try configuration.validateKafkaProperties()
+        return configuration
+    }
+
+    private static func summarize(_ error: YamlError) -> String {
+        switch error {
+        case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
+            return "\(problem) at line \(mark.line), column \(mark.column)"
+        default:
+            return "\(error)"
+        }
+    }
+
+    private mutating func read(_ document: ConfigurationSection) throws {
+        if let brokerList = try document.stringList("brokers") {
+            brokers = try Self.parseBrokers(brokerList, path: "brokers")
+        }
+        groupID = try document.string("group_id", default: groupID)
+
+        let topicsSection = try document.section("topics")
+        topics.events = try topicsSection.string("events", default: topics.events)
+        topics.recommendations = try topicsSection.string("recommendations", default: topics.recommendations)
+        topics.alerts = try topicsSection.string("alerts", default: topics.alerts)
+        topics.deadLetter = try topicsSection.string("dead_letter", default: topics.deadLetter)
+        topics.create = try topicsSection.boolean("create", default: topics.create)
+        topics.partitions = try topicsSection.integer("partitions", default: topics.partitions, range: 1...10_000)
+        topics.replicationFactor = try topicsSection.integer("replication_factor", default: topics.replicationFactor, range: 1...16)
+        try topicsSection.finish()
+        let names = [topics.events, topics.recommendations, topics.alerts, topics.deadLetter]
+        if Set(names).count != names.count {
+            throw ConfigurationError(path: "topics", reason: "events, recommendations, alerts and dead_letter must be four different topics")
+        }
+
+        kafka = try document.stringMap("kafka")
+
+        let consumerSection = try document.section("consumer")
+        consumer.batchSize = try consumerSection.integer("batch_size", default: consumer.batchSize, range: 1...100_000, unit: "messages")
+        consumer.pollTimeoutMilliseconds = try consumerSection.integer("poll_timeout_ms", default: consumer.pollTimeoutMilliseconds, range: 1...60_000, unit: "ms")
+        consumer.commitIntervalMilliseconds = try consumerSection.integer("commit_interval_ms", default: consumer.commitIntervalMilliseconds, range: 10...3_600_000, unit: "ms")
+        try consumerSection.finish()
+
+        let producerSection = try document.section("producer")
+        producer.lingerMilliseconds = try producerSection.integer("linger_ms", default: producer.lingerMilliseconds, range: 0...60_000, unit: "ms")
+        producer.deliveryTimeoutMilliseconds = try producerSection.integer("delivery_timeout_ms", default: producer.deliveryTimeoutMilliseconds, range: 1_000...86_400_000, unit: "ms")
+        producer.queueFullTimeoutMilliseconds = try producerSection.integer("queue_full_timeout_ms", default: producer.queueFullTimeoutMilliseconds, range: 1...3_600_000, unit: "ms")
+        producer.flushTimeoutMilliseconds = try producerSection.integer("flush_timeout_ms", default: producer.flushTimeoutMilliseconds, range: 1...3_600_000, unit: "ms")
+        try producerSection.finish()
+
+        let eventsSection = try document.section("events")
+        events.maxEventBytes = try eventsSection.integer("max_event_bytes", default: events.maxEventBytes, range: 64...16_777_216, unit: "bytes")
+        events.maxIdentifierBytes = try eventsSection.integer("max_id_bytes", default: events.maxIdentifierBytes, range: 1...65_536, unit: "bytes")
+        events.maxSlateItems = try eventsSection.integer("max_slate_items", default: events.maxSlateItems, range: 1...100_000)
+        try eventsSection.finish()
+
+        let modelSection = try document.section("model")
+        var model = recommender.model
+        model.dimension = try modelSection.integer("dimension", default: model.dimension, range: 1...1_024)
+        model.learningRate = Float(try modelSection.number("learning_rate", default: Double(model.learningRate), range: 0...10))
+        model.l2 = Float(try modelSection.number("l2", default: Double(model.l2), range: 0...10))
+        model.initialStandardDeviation = Float(try modelSection.number("init_std", default: Double(model.initialStandardDeviation), range: 0...10))
+        model.useItemBias = try modelSection.boolean("item_bias", default: model.useItemBias)
+        let seed = try modelSection.integer("seed", default: Int(recommender.seed), range: 0...Int.max)
+        model.seed = UInt64(seed)
+        recommender.seed = UInt64(seed)
+        recommender.trainingBatchSize = try modelSection.integer("batch_size", default: recommender.trainingBatchSize, range: 1...65_536, unit: "clicks")
+        recommender.replayPerPositive = try modelSection.integer("replay_per_positive", default: recommender.replayPerPositive, range: 0...100)
+        recommender.replayCapacity = try modelSection.integer("replay_capacity", default: recommender.replayCapacity, range: 0...100_000_000, unit: "positives")
+        recommender.model = model
+        try modelSection.finish()
+
+        let samplerSection = try document.section("sampler")
+        recommender.sampler = try samplerSection.choice("name", default: recommender.sampler)
+        try samplerSection.finish()
+
+        let exposureSection = try document.section("exposure")
+        var exposure = recommender.exposure
+        exposure.halfLifeMilliseconds = 1_000 * (try exposureSection.number("half_life_seconds", default: exposure.halfLifeMilliseconds / 1_000,
+                                                                              range: 0.001...1e9, unit: "seconds"))
+        exposure.environmentCount = try exposureSection.integer("environments", default: exposure.environmentCount, range: 1...64)
+        exposure.requantileEvery = try exposureSection.integer("requantile_every", default: exposure.requantileEvery, range: 1...100_000_000, unit: "exposures")
+        exposure.source = try exposureSection.choice("source", default: exposure.source)
+        recommender.exposure = exposure
+        try exposureSection.finish()
+
+        let publishSection = try document.section("publish")
+        publishing.defaultK = try publishSection.integer("default_k", default: publishing.defaultK, range: 1...1_000)
+        recommender.defaultRequestK = publishing.defaultK
+        publishing.onClick = try publishSection.boolean("on_click", default: publishing.onClick)
+        publishing.clickMinIntervalSeconds = try publishSection.number("click_min_interval_seconds", default: publishing.clickMinIntervalSeconds,
+                                                                      range: 0...1e9, unit: "seconds")
+        try publishSection.finish()
+
+        let progressSection = try document.section("progress")
+        progress.intervalSeconds = try progressSection.number("interval_seconds", default: progress.intervalSeconds, range: 0.1...86_400, unit: "seconds")
+        recommender.evaluationK = try progressSection.integer("hit_rate_k", default: recommender.evaluationK, range: 1...1_000)
+        recommender.evaluateEveryNthClick = try progressSection.integer("evaluate_every_nth_click", default: recommender.evaluateEveryNthClick, range: 1...1_000_000)
+        try progressSection.finish()
+    }
+
+    /// host:port,host:port → the bootstrap string (for command-line options).
+    public static func parseBrokerList(_ text: String) throws -> String {
+        switch try parseBrokers([text], path: "--brokers") {
+        case .embedded: throw ConfigurationError(path: "--brokers", reason: "'embedded' is not available here; give host:port")
+        case let .servers(list): return list.joined(separator: ",")
+        }
+    }
+
+    static func parseBrokers(_ list: [String], path: String) throws -> Brokers {
+        let entries = list.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
+        if entries == ["embedded"] { return .embedded }
+        guard !entries.isEmpty else { throw ConfigurationError(path: path, reason: "must name 'embedded' or at least one host:port") }
+        for entry in entries {
+            let parts = entry.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, let port = Int(parts[1]), (1...65_535).contains(port) else {
+                throw ConfigurationError(path: path, reason: "'\(entry)' is not host:port (or 'embedded')")
+            }
+        }
+        return .servers(entries)
+    }
+
+    mutating func applyOverrides(_ environment: [String: String]) throws {
+        if let value = environment[Environment.brokers], !value.isEmpty {
+            brokers = try Self.parseBrokers([value], path: "$\(Environment.brokers)")
+        }
+        if let value = environment[Environment.groupID], !value.isEmpty {
+            groupID = value
+        }
+    }
+
+    /// The pass-through map must be valid librdkafka settings.
+    private func validateKafkaProperties() throws {
+        do {
+            try KafkaConfigurationCheck.validate(kafka)
+        } catch let error as KafkaError {
+            let key = kafka.keys.sorted().first { error.message.contains("'\($0)'") } ?? ""
+            throw ConfigurationError(path: key.isEmpty ? "kafka" : "kafka.\(key)", reason: error.message)
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Kafka
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// `causalrec run` as a swift-service-lifecycle service: the event loop runs on a dedicated
+/// thread (its librdkafka calls block), and graceful shutdown (SIGTERM/SIGINT) or task
+/// cancellation asks it to finish the current batch, commit, and leave the group.
+public final class EventProcessingService: Service, Sendable {
+    public let counters = ProcessingCounters()
+    private let configuration: PipelineConfiguration
+    private let bootstrapServers: String
+    private let options: RunOptions
+    private let logger: Logger
+    private let stopFlag = StopFlag()
+    private let result = Mutex<ProcessingOutcome?>(nil)
+
+    /// Separately allocated so the loop thread can hold it without holding the service.
+    final class StopFlag: Sendable {
+        let value = Atomic<Bool>(false)
+    }
+
+    public init(configuration: PipelineConfiguration, bootstrapServers: String, options: RunOptions, logger: Logger) {
+        self.configuration = configuration
+        self.bootstrapServers = bootstrapServers
+        self.options = options
+        self.logger = logger
+    }
+
+    /// The outcome once `run` has returned.
+    public var outcome: ProcessingOutcome? { result.withLock { $0 } }
+
+    /// Asks the loop to stop after the current batch.
+    public func requestStop() {
+        stopFlag.value.store(true, ordering: .releasing)
+    }
+
+    public func run() async throws {
+        let loop = ProcessingLoop(configuration: configuration, bootstrapServers: bootstrapServers, options: options,
+                                  counters: counters, logger: logger)
+        let flag = stopFlag
+        let outcome = try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await DedicatedThread.run(name: "causalrec-events") {
+                    try loop.run(stop: flag.value)
+                }
+            } onGracefulShutdown: {
+                flag.value.store(true, ordering: .releasing)
+            }
+        } onCancel: {
+            flag.value.store(true, ordering: .releasing)
+        }
+        result.withLock { $0 = outcome }
+    }
+}

@@ -1,0 +1,78 @@
+import CausalRecCore
+import Kafka
+
+/// Publishes recommendations to the output topic (key = user) in the message format of
+/// DESIGN.md §2, and decides when a click earns a fresh publication.
+final class RecommendationPublisher {
+    private let producer: KafkaProducer
+    let topic: String
+    private let samplerName: String
+    private let policy: PipelineConfiguration.Publishing
+    /// Event time of the last click-triggered publication per user (only with `onClick`).
+    private var lastClickPublication: [String: Int64] = [:]
+    private var lastPrunedAt: Int64 = 0
+
+    init(producer: KafkaProducer, topic: String, samplerName: String, policy: PipelineConfiguration.Publishing) {
+        self.producer = producer
+        self.topic = topic
+        self.samplerName = samplerName
+        self.policy = policy
+    }
+
+    func publish(_ recommendation: Recommendation, sourcePartition: Int32, sourceOffset: Int64) throws {
+        let payload = Self.encode(recommendation, sampler: samplerName, sourcePartition: sourcePartition, sourceOffset: sourceOffset)
+        try producer.send(topic: topic, key: recommendation.user, value: payload)
+    }
+
+    /// Whether a click by `user` at event time `timestamp` should trigger a publication (at most
+    /// one per user per `clickMinIntervalSeconds`).
+    func shouldPublishAfterClick(user: String, at timestamp: Int64) -> Bool {
+        guard policy.onClick else { return false }
+        let interval = Int64(policy.clickMinIntervalSeconds * 1_000)
+        if let last = lastClickPublication[user], timestamp - last < interval {
+            return false
+        }
+        lastClickPublication[user] = timestamp
+        // Keep the map bounded by dropping users whose interval has passed anyway.
+        if lastClickPublication.count > 100_000 && timestamp - lastPrunedAt > interval {
+            lastClickPublication = lastClickPublication.filter { timestamp - $0.value < interval }
+            lastPrunedAt = timestamp
+        }
+        return true
+    }
+
+    static func encode(_ recommendation: Recommendation, sampler: String, sourcePartition: Int32, sourceOffset: Int64) -> [UInt8] {
+        var writer = JSONWriter(reservingCapacity: 64 + recommendation.items.count * 32)
+        writer.beginObject()
+        writer.key("user")
+        writer.string(recommendation.user)
+        writer.key("items")
+        writer.beginArray()
+        for entry in recommendation.items {
+            writer.beginObject()
+            writer.key("item")
+            writer.string(entry.item)
+            writer.key("score")
+            writer.number(entry.score)
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.key("model_version")
+        writer.integer(recommendation.modelVersion)
+        writer.key("ts")
+        writer.integer(recommendation.timestamp)
+        writer.key("sampler")
+        writer.string(sampler)
+        writer.key("ranking")
+        writer.string(recommendation.source.rawValue)
+        writer.key("source_offset")
+        writer.beginObject()
+        writer.key("partition")
+        writer.integer(sourcePartition)
+        writer.key("offset")
+        writer.integer(sourceOffset)
+        writer.endObject()
+        writer.endObject()
+        return writer.bytes
+    }
+}

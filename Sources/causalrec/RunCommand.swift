@@ -1,0 +1,47 @@
+import ArgumentParser
+import CausalRecPipeline
+import Foundation
+import Logging
+import ServiceLifecycle
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Consume events, learn online, publish recommendations (the long-lived service)."
+    )
+
+    @Option(name: .long, help: "Path of the pipeline configuration.")
+    var config = "pipeline.yaml"
+
+    @Option(name: .customLong("max-events"), help: "Stop cleanly after handling this many input messages.")
+    var maxEvents: Int?
+
+    @Option(name: .customLong("idle-exit"), help: "Stop cleanly after this many seconds without a new message (counted from the first partition assignment).")
+    var idleExit: Double?
+
+    func run() async throws {
+        let logger = CommandSupport.makeLogger()
+        let configuration = try CommandSupport.loadConfiguration(config)
+        CommandSupport.logLibraryVersion(logger)
+        if let maxEvents, maxEvents <= 0 { throw ValidationError("--max-events must be positive") }
+        if let idleExit, idleExit <= 0 { throw ValidationError("--idle-exit must be positive") }
+
+        let cluster = try KafkaClusterConnection(configuration.brokers, logger: logger)
+        if cluster.isEmbedded {
+            logger.notice("brokers: embedded — the in-process mock cluster starts empty; produce to \(cluster.bootstrapServers) or use `causalrec demo`")
+        }
+        try cluster.ensureTopics(configuration.topics)
+        let service = EventProcessingService(
+            configuration: configuration, bootstrapServers: cluster.bootstrapServers,
+            options: RunOptions(maxMessages: maxEvents, idleExit: idleExit.map { .milliseconds(Int64($0 * 1_000)) }),
+            logger: logger)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+        guard let outcome = service.outcome else { throw ExitCode.failure }
+        logger.info("stopped (\(outcome.reason.rawValue)): messages=\(outcome.messages) dlq=\(outcome.deadLettered) recommendations=\(outcome.recommendationsPublished)")
+        print("applied=\(outcome.appliedEvents) version=\(outcome.modelVersion)")
+    }
+}
