@@ -12,11 +12,13 @@ extension PipelineConfiguration {
 
     /// Reads and validates a configuration file, then applies environment overrides.
     public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PipelineConfiguration {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigurationError(path: "", reason: "cannot read '\(path)': \(error.localizedDescription)")
+        // FileHandle rather than String(contentsOfFile:) so pipes such as /dev/stdin work too.
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ConfigurationError(path: "", reason: "cannot read '\(path)': no such file or no permission")
+        }
+        defer { try? handle.close() }
+        guard let data = try? handle.readToEnd() ?? Data(), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigurationError(path: "", reason: "cannot read '\(path)' as UTF-8 text")
         }
         return try parse(yaml: text, environment: environment)
     }
@@ -25,6 +27,9 @@ extension PipelineConfiguration {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
+        } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
+            throw ConfigurationError(path: duplicates.sorted().joined(separator: ", "), reason: "appears more than once in one mapping",
+                                     line: context.mark.line)
         } catch let error as YamlError {
             throw ConfigurationError(path: "", reason: "not valid YAML: \(Self.summarize(error))")
         }

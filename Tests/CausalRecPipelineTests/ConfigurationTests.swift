@@ -1,0 +1,141 @@
+import CausalRecPipeline
+import Foundation
+import Testing
+
+@Suite("pipeline.yaml: strict decoding with key paths")
+struct ConfigurationTests {
+    /// The repository root (for the shipped pipeline.yaml).
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func error(_ yaml: String) -> ConfigurationError? {
+        do {
+            _ = try PipelineConfiguration.parse(yaml: yaml)
+            return nil
+        } catch let error as ConfigurationError {
+            return error
+        } catch {
+            Issue.record("unexpected error \(error)")
+            return nil
+        }
+    }
+
+    @Test("the shipped file is valid and sets the fast-rejoin group timings")
+    func shippedFile() throws {
+        let configuration = try PipelineConfiguration.load(path: Self.root.appendingPathComponent("pipeline.yaml").path, environment: [:])
+        #expect(configuration.brokers == .embedded)
+        #expect(configuration.kafka["session.timeout.ms"] == "10000")
+        #expect(configuration.kafka["heartbeat.interval.ms"] == "1000")
+        #expect(configuration.kafka["max.poll.interval.ms"] == "30000")
+        #expect(configuration.topics.deadLetter == "events.dlq")
+        #expect(configuration.recommender.model.dimension == 64)
+    }
+
+    @Test("an empty file means all defaults")
+    func emptyIsDefaults() throws {
+        #expect(try PipelineConfiguration.parse(yaml: "") == PipelineConfiguration())
+        #expect(try PipelineConfiguration.parse(yaml: "# nothing\n") == PipelineConfiguration())
+    }
+
+    @Test("each kind of mistake names its key path")
+    func mistakesNameTheirPath() {
+        let cases: [(yaml: String, path: String, reason: String)] = [
+            ("modle:\n  dimension: 8\n", "modle", "is not a known setting"),
+            ("model:\n  dimensions: 8\n", "model.dimensions", "is not a known setting"),
+            ("model:\n  dimension: sixty\n", "model.dimension", "must be an integer"),
+            ("model:\n  dimension: 0\n", "model.dimension", "must be between 1 and 1024"),
+            ("model:\n  learning_rate: -1\n", "model.learning_rate", "must be between"),
+            ("sampler:\n  name: fancy\n", "sampler.name", "must be one of"),
+            ("exposure:\n  source: views\n", "exposure.source", "must be one of"),
+            ("brokers: [localhost]\n", "brokers", "is not host:port"),
+            ("brokers: [\"a:1\", 7]\n", "brokers[1]", "must be a non-empty string"),
+            ("group_id: 123\n", "group_id", "must be a string"),
+            ("publish:\n  on_click: maybe\n", "publish.on_click", "must be true or false"),
+            ("topics:\n  events: a\n  recommendations: a\n", "topics", "four different topics"),
+            ("topics: 3\n", "topics", "must be a mapping"),
+            ("kafka:\n  no.such.property: 1\n", "kafka.no.such.property", "No such configuration property"),
+            ("kafka:\n  session.timeout.ms: soon\n", "kafka.session.timeout.ms", "Invalid value"),
+            ("consumer:\n  batch_size: 1000\n  batch_size: 10\n", "batch_size", "more than once"),
+            ("model: [1, 2\n", "", "not valid YAML"),
+        ]
+        for entry in cases {
+            let found = error(entry.yaml)
+            #expect(found?.path == entry.path, "\(entry.yaml) → \(found?.description ?? "accepted")")
+            #expect(found?.reason.contains(entry.reason) == true, "\(entry.yaml) → \(found?.description ?? "accepted")")
+        }
+    }
+
+    @Test("environment variables override brokers and group id")
+    func environmentOverrides() throws {
+        let configuration = try PipelineConfiguration.parse(
+            yaml: "brokers: embedded\ngroup_id: a\n",
+            environment: ["CAUSALREC_BROKERS": "k1:9092, k2:9093", "CAUSALREC_GROUP_ID": "b"])
+        #expect(configuration.brokers == .servers(["k1:9092", "k2:9093"]))
+        #expect(configuration.groupID == "b")
+        #expect(throws: ConfigurationError.self) {
+            try PipelineConfiguration.parse(yaml: "", environment: ["CAUSALREC_BROKERS": "nonsense"])
+        }
+    }
+}
+
+@Suite("causalrec validate-config and run: exit code 2 on a bad configuration")
+struct ConfigurationExitCodeTests {
+    /// `swift build`/`swift test` put the executable next to the test bundle.
+    static var binary: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("causalrec").path
+    }
+
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    static func write(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("causalrec-\(UUID().uuidString).yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("valid → 0, each kind of invalid → 2 with the key path on stderr", arguments: [
+        ("model:\n  dimension: 0\n", "model.dimension"),
+        ("modle: {}\n", "modle"),
+        ("sampler:\n  name: fancy\n", "sampler.name"),
+        ("model:\n  dimension: sixty\n", "model.dimension"),
+        ("kafka:\n  no.such.property: 1\n", "kafka.no.such.property"),
+    ])
+    func exitCodes(yaml: String, path: String) throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            Issue.record("\(Self.binary) is missing; build the package first")
+            return
+        }
+        let file = try Self.write(yaml)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let validate = try Self.run(["validate-config", file])
+        #expect(validate.status == 2)
+        #expect(validate.output.contains(path), "\(validate.output)")
+        let run = try Self.run(["run", "--config", file, "--max-events", "1"])
+        #expect(run.status == 2)
+        #expect(run.output.contains(path))
+    }
+
+    @Test func validFileExitsZero() throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            Issue.record("\(Self.binary) is missing; build the package first")
+            return
+        }
+        let file = try Self.write("model:\n  dimension: 32\n")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let result = try Self.run(["validate-config", file])
+        #expect(result.status == 0, "\(result.output)")
+        let missing = try Self.run(["validate-config", "/nonexistent/pipeline.yaml"])
+        #expect(missing.status == 2)
+        #expect(missing.output.contains("cannot read"))
+    }
+}
