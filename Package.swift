@@ -32,6 +32,8 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
+        // A sigaction-based SIGTERM/SIGINT handler (see signal_pipe.c for why not Dispatch).
+        .target(name: "CSignalPipe"),
         .target(
             name: "Kafka",
             dependencies: [
@@ -48,6 +50,7 @@ let package = Package(
             dependencies: [
                 "CausalRecCore",
                 "Kafka",
+                "CSignalPipe",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

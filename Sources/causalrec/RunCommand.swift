@@ -37,8 +37,10 @@ struct RunCommand: AsyncParsableCommand {
             logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
+        try ShutdownSignals.install(logger: logger) { _ in
+            Task { await group.triggerGracefulShutdown() }
+        }
         try await group.run()
         guard let outcome = service.outcome else { throw ExitCode.failure }
         logger.info("stopped (\(outcome.reason.rawValue)): messages=\(outcome.messages) dlq=\(outcome.deadLettered) recommendations=\(outcome.recommendationsPublished)")

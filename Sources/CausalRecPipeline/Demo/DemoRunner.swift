@@ -81,8 +81,10 @@ public struct DemoRunner: Sendable {
                 .init(service: simulatorService, successTerminationBehavior: .ignore),
                 .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup),
             ],
-            gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
+        try ShutdownSignals.install(logger: logger) { _ in
+            Task { await group.triggerGracefulShutdown() }
+        }
         try await group.run()
         guard let outcome = service.outcome else {
             throw KafkaError(kind: .closed, message: "the service stopped without an outcome")
