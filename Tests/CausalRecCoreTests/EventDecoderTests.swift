@@ -44,6 +44,12 @@ struct EventDecoderTests {
         #expect(event == .click(Click(user: "üser \"q\" 😀", item: "i/4", timestamp: nil)))
     }
 
+    @Test("field names with escapes are still recognised")
+    func escapedFieldNames() {
+        #expect(accept(#"{"\u0074ype":"click","us\u0065r":"u","item":"i"}"#) == .click(Click(user: "u", item: "i", timestamp: nil)))
+        #expect(reject(#"{"type":"click","\u0075ser":"u","user":"v","item":"i"}"#) == "Field 'user' appears more than once.")
+    }
+
     @Test func nullOptionalFields() {
         #expect(accept(#"{"type":"click","user":"u","item":"i","ts":null}"#) == .click(Click(user: "u", item: "i", timestamp: nil)))
     }

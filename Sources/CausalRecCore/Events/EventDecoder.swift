@@ -50,6 +50,39 @@ private struct EventFields {
 
 private enum Field: String, CaseIterable {
     case type, user, item, items, ts, context, position, k
+
+    /// Position in the "seen" bit set.
+    var bit: UInt8 {
+        switch self {
+        case .type: 0
+        case .user: 1
+        case .item: 2
+        case .items: 3
+        case .ts: 4
+        case .context: 5
+        case .position: 6
+        case .k: 7
+        }
+    }
+
+    /// Recognises a field name from its raw (escape-free) bytes without building a String.
+    static func match(_ bytes: UnsafeBufferPointer<UInt8>) -> Field? {
+        @inline(__always) func equals(_ literal: StaticString) -> Bool {
+            guard bytes.count == literal.utf8CodeUnitCount else { return false }
+            let expected = literal.utf8Start
+            for offset in 0..<bytes.count where bytes[offset] != expected[offset] { return false }
+            return true
+        }
+        switch bytes.count {
+        case 1: return equals("k") ? .k : nil
+        case 2: return equals("ts") ? .ts : nil
+        case 4: return equals("type") ? .type : (equals("user") ? .user : (equals("item") ? .item : nil))
+        case 5: return equals("items") ? .items : nil
+        case 7: return equals("context") ? .context : nil
+        case 8: return equals("position") ? .position : nil
+        default: return nil
+        }
+    }
 }
 
 private struct EventParser {
@@ -74,7 +107,7 @@ private struct EventParser {
         }
         index += 1
         var fields = EventFields()
-        var seen: Set<String> = []
+        var seen: UInt8 = 0
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
             index += 1
@@ -82,15 +115,17 @@ private struct EventParser {
             while true {
                 skipWhitespace()
                 guard peek() == UInt8(ascii: "\"") else { throw syntaxError("expected a field name") }
-                let key = try parseString()
+                let field = try parseFieldName()
                 skipWhitespace()
                 guard peek() == UInt8(ascii: ":") else { throw syntaxError("expected ':' after a field name") }
                 index += 1
                 skipWhitespace()
-                if let field = Field(rawValue: key) {
-                    guard seen.insert(key).inserted else {
-                        throw EventRejection("Field '\(key)' appears more than once.")
+                if let field {
+                    let bit = UInt8(1) << field.bit
+                    guard seen & bit == 0 else {
+                        throw EventRejection("Field '\(field.rawValue)' appears more than once.")
                     }
+                    seen |= bit
                     try parseKnown(field, into: &fields)
                 } else {
                     try skipValue(depth: 1)
@@ -301,6 +336,21 @@ private struct EventParser {
             guard byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 else { return }
             index += 1
         }
+    }
+
+    /// Parses a field name; known names are matched on the raw bytes (no String is built).
+    private mutating func parseFieldName() throws(EventRejection) -> Field? {
+        let start = index + 1
+        var end = start
+        while end < count, base[end] != UInt8(ascii: "\""), base[end] != UInt8(ascii: "\\"), base[end] >= 0x20 {
+            end += 1
+        }
+        if end < count, base[end] == UInt8(ascii: "\"") {
+            index = end + 1
+            return Field.match(UnsafeBufferPointer(start: base + start, count: end - start))
+        }
+        // Escapes or problems: take the general path.
+        return Field(rawValue: try parseString())
     }
 
     /// Parses a JSON string starting at its opening quote.
