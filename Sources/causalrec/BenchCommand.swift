@@ -14,9 +14,36 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Messages for the decoding benchmark.")
     var messages = 100_000
 
+    @Option(name: .customLong("train-file"), help: "Training benchmarks on this SELFRec file instead of synthetic data.")
+    var trainFile: String?
+
+    @Option(name: .customLong("batch-size"), help: "Training benchmark batch size (default 8192).")
+    var batchSize: Int?
+
+    @Option(help: "Run only benchmarks whose name starts with one of these prefixes (comma-separated).")
+    var only: String?
+
+    func selected(_ name: String) -> Bool {
+        guard let only else { return true }
+        return only.split(separator: ",").contains { name.hasPrefix($0) }
+    }
+
     func run() async throws {
         var records: [BenchmarkRecord] = []
-        records += EventDecodingBenchmark(messages: messages).run()
+        if selected("decode") { records += EventDecodingBenchmark(messages: messages).run() }
+        let training = TrainingBenchmark.defaultVariants.filter { selected("train.\($0.sampler.rawValue).\($0.optimizer.rawValue).\($0.threads)t") }
+        if !training.isEmpty {
+            var benchmark = TrainingBenchmark()
+            benchmark.trainFile = trainFile
+            if let batchSize { benchmark.batchSize = batchSize }
+            records += try benchmark.run(training)
+        }
+        if selected("topk") { records += RankingBenchmark().run() }
+        if selected("consume") || selected("end_to_end") {
+            var logger = CommandSupport.makeLogger()
+            logger.logLevel = .warning
+            records += try await StreamingBenchmark(logger: logger).run()
+        }
         for record in records {
             var line = "\(record.name): \(String(format: "%.0f", record.value)) \(record.unit)"
             if let reference = record.reference, let ratio = record.ratio {

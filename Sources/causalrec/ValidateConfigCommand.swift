@@ -12,6 +12,6 @@ struct ValidateConfigCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try CommandSupport.loadConfiguration(file)
-        print("\(file): valid (brokers \(configuration.brokers.description), group \(configuration.groupID), sampler \(configuration.recommender.sampler.rawValue))")
+        print("\(file): valid (brokers \(configuration.brokers.description), group \(configuration.groupID), sampler \(configuration.recommender.sampler.kind.rawValue))")
     }
 }

@@ -49,6 +49,6 @@ struct ExposureEstimatorTests {
         #expect(environments == environments.sorted(), "more exposure never means a lower bucket")
         #expect(environments.first == 0 && environments.last == 3)
         #expect(estimator.mostExposed(limit: 3) == [7, 6, 5])
-        #expect(estimator.mostExposed(limit: 3, excluding: [6]) == [7, 5, 4])
+        #expect(estimator.mostExposed(limit: 3, excluding: ExcludedItems(sorted: [6])) == [7, 5, 4])
     }
 }

@@ -26,7 +26,7 @@ struct RankingTests {
         model.growItems(to: 1_003)
         let ranker = ItemRanker()
         let excluded: Set<Int32> = [5, 17, 999]
-        let top = ranker.topK(user: 1, k: 25, model: model, excluding: excluded)
+        let top = ranker.topK(user: 1, k: 25, model: model, excluding: ExcludedItems(sorted: excluded.sorted()))
         var reference: [(Float, Int32)] = []
         for item in 0..<Int32(1_003) where !excluded.contains(item) {
             var score: Float = 0

@@ -1,15 +1,28 @@
-/// Which items each user clicked, and how often each item was clicked. Samplers use it to avoid
-/// drawing a user's positives as negatives; ranking uses it to leave clicked items out.
+/// Which items each user clicked (and, when tracked, was shown), and how often each item was
+/// clicked. Samplers use it to avoid drawing a user's positives as negatives; ranking uses it to
+/// leave clicked items out.
+///
+/// Per-user sets are sorted `[Int32]` arrays: membership is a binary search over a few dozen
+/// entries with no hashing (the sampler's inner loop asks millions of times per second), and an
+/// entry costs 4 bytes instead of a hash-set slot.
 public final class InteractionHistory {
-    public private(set) var clickedByUser: [Set<Int32>] = []
+    public private(set) var clickedByUser: [[Int32]] = []
+    /// Items shown to each user but not (yet) clicked; kept only when `tracksImpressions`.
+    public private(set) var impressedByUser: [[Int32]] = []
     public private(set) var clickCounts: [Int32] = []
     public private(set) var totalClicks: Int = 0
+    public let tracksImpressions: Bool
 
-    public init() {}
+    public init(tracksImpressions: Bool = false) {
+        self.tracksImpressions = tracksImpressions
+    }
 
     public func growUsers(to count: Int) {
         if clickedByUser.count < count {
             clickedByUser.append(contentsOf: repeatElement([], count: count - clickedByUser.count))
+            if tracksImpressions {
+                impressedByUser.append(contentsOf: repeatElement([], count: count - impressedByUser.count))
+            }
         }
     }
 
@@ -24,16 +37,34 @@ public final class InteractionHistory {
     public func record(user: Int32, item: Int32) -> Bool {
         clickCounts[Int(item)] += 1
         totalClicks += 1
-        return clickedByUser[Int(user)].insert(item).inserted
+        let inserted = Self.insert(item, into: &clickedByUser[Int(user)])
+        if tracksImpressions { Self.remove(item, from: &impressedByUser[Int(user)]) }
+        return inserted
+    }
+
+    /// Records that `item` was shown to `user` (only with `tracksImpressions`).
+    public func recordImpression(user: Int32, item: Int32) {
+        guard tracksImpressions, !hasClicked(user: user, item: item) else { return }
+        Self.insert(item, into: &impressedByUser[Int(user)])
     }
 
     @inline(__always)
     public func hasClicked(user: Int32, item: Int32) -> Bool {
-        Int(user) < clickedByUser.count && clickedByUser[Int(user)].contains(item)
+        guard Int(user) < clickedByUser.count else { return false }
+        return clickedByUser[Int(user)].withUnsafeBufferPointer { Self.contains(item, in: $0) }
     }
 
-    public func clicked(by user: Int32) -> Set<Int32> {
+    public func clicked(by user: Int32) -> [Int32] {
         Int(user) < clickedByUser.count ? clickedByUser[Int(user)] : []
+    }
+
+    public func clickCount(of user: Int32) -> Int {
+        Int(user) < clickedByUser.count ? clickedByUser[Int(user)].count : 0
+    }
+
+    /// Items shown to the user and not clicked (empty unless impressions are tracked).
+    public func impressedNotClicked(by user: Int32) -> [Int32] {
+        Int(user) < impressedByUser.count ? impressedByUser[Int(user)] : []
     }
 
     /// The `limit` most clicked items (ties: lower row first).
@@ -43,5 +74,55 @@ public final class InteractionHistory {
             selector.offer(score: clickCounts[index], item: Int32(index))
         }
         return selector.sortedDescending().map(\.item)
+    }
+
+    // MARK: Sorted-array sets
+
+    @inline(__always)
+    static func lowerBound(_ value: Int32, in sorted: UnsafeBufferPointer<Int32>) -> Int {
+        var low = 0
+        var high = sorted.count
+        while low < high {
+            let middle = (low &+ high) &>> 1
+            if sorted[middle] < value { low = middle &+ 1 } else { high = middle }
+        }
+        return low
+    }
+
+    @inline(__always)
+    public static func contains(_ value: Int32, in sorted: UnsafeBufferPointer<Int32>) -> Bool {
+        let index = lowerBound(value, in: sorted)
+        return index < sorted.count && sorted[index] == value
+    }
+
+    @discardableResult
+    static func insert(_ value: Int32, into sorted: inout [Int32]) -> Bool {
+        let index = sorted.withUnsafeBufferPointer { lowerBound(value, in: $0) }
+        if index < sorted.count && sorted[index] == value { return false }
+        sorted.insert(value, at: index)
+        return true
+    }
+
+    static func remove(_ value: Int32, from sorted: inout [Int32]) {
+        let index = sorted.withUnsafeBufferPointer { lowerBound(value, in: $0) }
+        if index < sorted.count && sorted[index] == value { sorted.remove(at: index) }
+    }
+}
+
+/// A user's clicked items as a sorted array, for exclusion while ranking.
+public struct ExcludedItems: Sendable {
+    public let sorted: [Int32]
+
+    public init(sorted: [Int32]) {
+        self.sorted = sorted
+    }
+
+    public static let none = ExcludedItems(sorted: [])
+
+    public var isEmpty: Bool { sorted.isEmpty }
+
+    @inline(__always)
+    public func contains(_ item: Int32) -> Bool {
+        sorted.withUnsafeBufferPointer { InteractionHistory.contains(item, in: $0) }
     }
 }

@@ -14,7 +14,7 @@ public final class OnlineRecommender {
     public private(set) var items = IdentifierTable()
     public let model: MatrixFactorization
     public let exposure: ExposureEstimator
-    public let history = InteractionHistory()
+    public let history: InteractionHistory
     public private(set) var evaluator: PrequentialEvaluator
     public private(set) var modelVersion: Int64 = 0
     public private(set) var applied = AppliedEventCounts()
@@ -39,10 +39,11 @@ public final class OnlineRecommender {
         self.configuration = configuration
         model = MatrixFactorization(configuration: configuration.model)
         exposure = ExposureEstimator(configuration: configuration.exposure)
+        history = InteractionHistory(tracksImpressions: configuration.sampler.needsImpressions)
         trainer = BPRTrainer(model: model)
         sampler = configuration.sampler.makeSampler()
         random = Xoshiro256(seed: configuration.seed)
-        evaluator = PrequentialEvaluator(k: configuration.evaluationK, sampleEvery: configuration.evaluateEveryNthClick,
+        evaluator = PrequentialEvaluator(k: configuration.evaluationK, sampleEvery: max(1, configuration.evaluateEveryNthClick),
                                          windowSize: configuration.evaluationWindow)
         pending.reserveCapacity(configuration.trainingBatchSize)
     }
@@ -72,20 +73,31 @@ public final class OnlineRecommender {
 
     private func applyImpression(_ impression: Impression, at timestamp: Int64) {
         impressionsSeen = true
+        let user = history.tracksImpressions ? userRow(impression.user) : nil
         for identifier in impression.items {
             let item = itemRow(identifier)
             if configuration.exposure.source != .clicks {
                 exposure.record(item: item, at: timestamp)
             }
+            if let user { history.recordImpression(user: user, item: item) }
         }
         applied.impressions += 1
     }
 
     private func applyClick(_ click: Click, at timestamp: Int64) {
+        let positive = recordClick(click, at: timestamp, evaluate: configuration.evaluateEveryNthClick > 0)
+        pending.append(positive)
+        if pending.count >= configuration.trainingBatchSize {
+            trainPending()
+        }
+    }
+
+    /// Test (optionally), then record a click in history and exposure; returns the positive.
+    private func recordClick(_ click: Click, at timestamp: Int64, evaluate shouldEvaluate: Bool) -> PositiveExample {
         let item = itemRow(click.item)
         let user = userRow(click.user)
         let eventIndex = applied.total
-        if evaluator.shouldEvaluateNextClick() {
+        if shouldEvaluate && evaluator.shouldEvaluateNextClick() {
             evaluate(user: user, item: item, eventIndex: eventIndex)
         }
         history.record(user: user, item: item)
@@ -94,10 +106,42 @@ public final class OnlineRecommender {
         if useClicksAsExposure {
             exposure.record(item: item, at: timestamp)
         }
-        pending.append(PositiveExample(user: user, item: item, timestamp: timestamp))
         applied.clicks += 1
-        if pending.count >= configuration.trainingBatchSize {
-            trainPending()
+        return PositiveExample(user: user, item: item, timestamp: timestamp)
+    }
+
+    /// Records an event in the state (ids, history, exposure) without training, evaluating or
+    /// answering — how an offline backtest loads its training split before running epochs.
+    /// Returns the positive for a click.
+    @discardableResult
+    public func record(_ event: Event, fallbackTimestamp: Int64) -> PositiveExample? {
+        let timestamp = event.timestamp ?? fallbackTimestamp
+        switch event {
+        case let .impression(impression):
+            applyImpression(impression, at: timestamp)
+            return nil
+        case let .click(click):
+            return recordClick(click, at: timestamp, evaluate: false)
+        case .request:
+            applied.requests += 1
+            return nil
+        }
+    }
+
+    /// The row of a known user or item id (nil when never seen).
+    public func userRow(ofKnown identifier: String) -> Int32? { users.row(for: identifier) }
+    public func itemRow(ofKnown identifier: String) -> Int32? { items.row(for: identifier) }
+
+    /// Trains on already-resolved positives in batches of `trainingBatchSize` (one model version
+    /// each), without replay — an epoch of an offline backtest. The positives must have been
+    /// applied as clicks before (so the history knows them); order is the caller's.
+    public func train(on positives: UnsafeBufferPointer<PositiveExample>) {
+        let size = configuration.trainingBatchSize
+        var start = 0
+        while start < positives.count {
+            let end = min(start + size, positives.count)
+            trainBatch(UnsafeBufferPointer(rebasing: positives[start..<end]))
+            start = end
         }
     }
 
@@ -122,22 +166,44 @@ public final class OnlineRecommender {
                 replayNext = (replayNext + 1) % configuration.replayCapacity
             }
         }
-        let count = batch.count
+        pending.removeAll(keepingCapacity: true)
+        let examples = batch
+        examples.withUnsafeBufferPointer { trainBatch($0) }
+    }
+
+    /// Positives per negative-sampling chunk. Each chunk draws from its own generator seeded from
+    /// (batch seed, chunk number), so chunks can run on any thread and the draws do not depend on
+    /// the thread count.
+    static let samplingChunk = 512
+
+    /// Samples a negative for each positive, applies one BPR step, and bumps the version.
+    private func trainBatch(_ positives: UnsafeBufferPointer<PositiveExample>) {
+        let count = positives.count
         if negatives.count < count { negatives = [Int32](repeating: -1, count: count) }
         let context = SamplingContext(model: model, history: history, exposure: exposure)
-        batch.withUnsafeBufferPointer { positives in
-            negatives.withUnsafeMutableBufferPointer { output in
-                sampler.sampleNegatives(for: positives, into: UnsafeMutableBufferPointer(rebasing: output[0..<count]),
-                                        context: context, random: &random)
+        sampler.prepare(context: context)
+        let batchSeed = random.next()
+        let chunks = (count + Self.samplingChunk - 1) / Self.samplingChunk
+        let threads = max(1, min(configuration.model.threads, chunks))
+        let prepared = sampler
+        negatives.withUnsafeMutableBufferPointer { output in
+            ParallelWork.run(parts: threads) { part in
+                var local = prepared
+                for chunk in stride(from: part, to: chunks, by: threads) {
+                    let range = (chunk * Self.samplingChunk)..<min(count, (chunk + 1) * Self.samplingChunk)
+                    var generator = Xoshiro256(seed: SplitMix64.mix(batchSeed, UInt64(chunk)))
+                    local.sampleNegatives(for: UnsafeBufferPointer(rebasing: positives[range]),
+                                          into: UnsafeMutableBufferPointer(rebasing: output[range]),
+                                          context: context, random: &generator)
+                }
             }
         }
         triplets.removeAll(keepingCapacity: true)
         for index in 0..<count {
-            triplets.append(TrainingTriplet(user: batch[index].user, positive: batch[index].item,
+            triplets.append(TrainingTriplet(user: positives[index].user, positive: positives[index].item,
                                             negative: negatives[index]))
         }
         lastTrainingLoss = triplets.withUnsafeBufferPointer { trainer.train($0) }
-        pending.removeAll(keepingCapacity: true)
         modelVersion += 1
     }
 
@@ -146,8 +212,8 @@ public final class OnlineRecommender {
     /// The top `k` items for `user`: from the model when the user has clicks, else the most
     /// exposed items. Never empty while any item is known.
     public func recommend(user identifier: String, k: Int, at timestamp: Int64) -> Recommendation {
-        if let user = users.row(for: identifier), !history.clicked(by: user).isEmpty {
-            let ranked = ranker.topK(user: user, k: k, model: model, excluding: history.clicked(by: user))
+        if let user = users.row(for: identifier), history.clickCount(of: user) > 0 {
+            let ranked = ranker.topK(user: user, k: k, model: model, excluding: ExcludedItems(sorted: history.clicked(by: user)))
             if !ranked.isEmpty {
                 return Recommendation(user: identifier,
                                       items: ranked.map { ScoredItem(item: items.identifier(of: $0.item), score: $0.score) },
@@ -181,7 +247,7 @@ public final class OnlineRecommender {
 
     private func evaluate(user: Int32, item: Int32, eventIndex: Int) {
         let k = configuration.evaluationK
-        let clicked = history.clicked(by: user)
+        let clicked = ExcludedItems(sorted: history.clicked(by: user))
         let modelHit: Bool
         if clicked.isEmpty {
             modelHit = mostExposed(limit: k).contains(item)
@@ -193,8 +259,8 @@ public final class OnlineRecommender {
     }
 
     /// The most-popular baseline: top items by click count so far, without the user's clicks.
-    public func mostClicked(limit: Int, excluding excluded: Set<Int32>) -> [Int32] {
-        let candidates = mostClickedCache.items(limit: limit + min(excluded.count, 1_000), version: history.totalClicks,
+    public func mostClicked(limit: Int, excluding excluded: ExcludedItems) -> [Int32] {
+        let candidates = mostClickedCache.items(limit: limit + min(excluded.sorted.count, 1_000), version: history.totalClicks,
                                                 refreshEvery: configuration.popularityRefreshEvery) { size in
             history.mostClicked(limit: size)
         }

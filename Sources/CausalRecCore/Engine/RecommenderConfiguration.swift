@@ -3,7 +3,7 @@
 public struct RecommenderConfiguration: Sendable, Equatable {
     public var model = ModelConfiguration()
     public var exposure = ExposureConfiguration()
-    public var sampler: SamplerKind = .random
+    public var sampler = SamplerConfiguration()
     /// Clicks per training batch (one model version per batch).
     public var trainingBatchSize: Int = 64
     /// Past positives replayed per new positive in each batch (0 = train on each click once).
@@ -16,7 +16,7 @@ public struct RecommenderConfiguration: Sendable, Equatable {
     public var defaultRequestK: Int = 20
     /// K of the prequential hit-rate.
     public var evaluationK: Int = 20
-    /// Evaluate every n-th click (ranking all items costs O(items) per evaluated click).
+    /// Evaluate every n-th click (ranking all items costs O(items) per evaluated click); 0 = never.
     public var evaluateEveryNthClick: Int = 10
     /// Evaluated clicks per reported window.
     public var evaluationWindow: Int = 100

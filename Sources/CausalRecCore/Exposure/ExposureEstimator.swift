@@ -145,7 +145,7 @@ public final class ExposureEstimator {
     }
 
     /// The `limit` most exposed items, most exposed first (ties: lower row first).
-    public func mostExposed(limit: Int, excluding excluded: Set<Int32> = []) -> [Int32] {
+    public func mostExposed(limit: Int, excluding excluded: ExcludedItems = .none) -> [Int32] {
         var selector = TopKSelector<Double>(capacity: limit)
         for index in weights.indices where weights[index] > 0 && !excluded.contains(Int32(index)) {
             selector.offer(score: weights[index], item: Int32(index))

@@ -23,8 +23,8 @@ public final class SparseAdam {
     let firstMoment: EmbeddingTable
     let secondMoment: EmbeddingTable
     /// β₁ᵗ and β₂ᵗ of each row (1 before its first step).
-    public private(set) var beta1Power: [Float] = []
-    public private(set) var beta2Power: [Float] = []
+    public let beta1Power = FloatVector(fill: 1)
+    public let beta2Power = FloatVector(fill: 1)
 
     public init(dimension: Int, settings: AdamSettings) {
         self.settings = settings
@@ -35,10 +35,8 @@ public final class SparseAdam {
     public func grow(to count: Int) {
         firstMoment.grow(to: count)
         secondMoment.grow(to: count)
-        if beta1Power.count < count {
-            beta1Power.append(contentsOf: repeatElement(1, count: count - beta1Power.count))
-            beta2Power.append(contentsOf: repeatElement(1, count: count - beta2Power.count))
-        }
+        beta1Power.grow(to: count)
+        beta2Power.grow(to: count)
     }
 
     /// Applies one Adam step to `weights` (a row of `stride` floats) with `gradient`.
@@ -75,29 +73,28 @@ public final class SparseAdam {
     }
 }
 
-/// Adam on a vector of scalars (item biases), same lazy per-entry steps.
-public struct ScalarAdam: Sendable {
+/// Adam on a vector of scalars (item biases), same lazy per-entry steps. Entries live in
+/// `FloatVector`s so parallel owners may update different entries at once.
+public final class ScalarAdam {
     public let settings: AdamSettings
-    public private(set) var firstMoment: [Float] = []
-    public private(set) var secondMoment: [Float] = []
-    public private(set) var beta1Power: [Float] = []
-    public private(set) var beta2Power: [Float] = []
+    public let firstMoment = FloatVector()
+    public let secondMoment = FloatVector()
+    public let beta1Power = FloatVector(fill: 1)
+    public let beta2Power = FloatVector(fill: 1)
 
     public init(settings: AdamSettings) {
         self.settings = settings
     }
 
-    public mutating func grow(to count: Int) {
-        guard beta1Power.count < count else { return }
-        let extra = count - beta1Power.count
-        firstMoment.append(contentsOf: repeatElement(0, count: extra))
-        secondMoment.append(contentsOf: repeatElement(0, count: extra))
-        beta1Power.append(contentsOf: repeatElement(1, count: extra))
-        beta2Power.append(contentsOf: repeatElement(1, count: extra))
+    public func grow(to count: Int) {
+        firstMoment.grow(to: count)
+        secondMoment.grow(to: count)
+        beta1Power.grow(to: count)
+        beta2Power.grow(to: count)
     }
 
     /// Returns the change to apply to the parameter.
-    public mutating func delta(index: Int, gradient: Float) -> Float {
+    public func delta(index: Int, gradient: Float) -> Float {
         let power1 = beta1Power[index] * settings.beta1
         let power2 = beta2Power[index] * settings.beta2
         beta1Power[index] = power1

@@ -1,6 +1,18 @@
+/// How rows are updated from their gradients.
+public enum OptimizerKind: String, Sendable, Codable, CaseIterable {
+    /// Sparse Adam: per-row moments and bias correction (robust default for online learning).
+    case adam
+    /// Plain SGD: w −= lr · (g + λw) — what classic BPR implementations use.
+    case sgd
+}
+
 /// Settings of the matrix-factorisation model.
 public struct ModelConfiguration: Sendable, Equatable, Codable {
     public var dimension: Int = 64
+    public var optimizer: OptimizerKind = .adam
+    /// Threads a training batch is split over. Results depend only on the data and seed, not on
+    /// this number (each row's gradient is summed in example order by the thread that owns it).
+    public var threads: Int = 1
     public var learningRate: Float = 0.01
     /// L2 penalty added to the gradient of every row a batch touches (per batch).
     public var l2: Float = 0.01
@@ -17,10 +29,10 @@ public final class MatrixFactorization {
     public let configuration: ModelConfiguration
     public let users: EmbeddingTable
     public let items: EmbeddingTable
-    public private(set) var itemBias: [Float] = []
+    public let itemBias = FloatVector()
     let userOptimizer: SparseAdam
     let itemOptimizer: SparseAdam
-    var biasOptimizer: ScalarAdam
+    let biasOptimizer: ScalarAdam
 
     /// Distinct seeds per table so user row 3 and item row 3 start differently.
     private var userSeed: UInt64 { SplitMix64.mix(configuration.seed, 0x7573_6572) }
@@ -59,7 +71,7 @@ public final class MatrixFactorization {
         items.grow(to: count)
         itemOptimizer.grow(to: count)
         biasOptimizer.grow(to: count)
-        itemBias.append(contentsOf: repeatElement(0, count: count - old))
+        itemBias.grow(to: count)
         for row in old..<count {
             items.initializeRow(Int32(row), standardDeviation: configuration.initialStandardDeviation, seed: itemSeed)
         }
@@ -71,6 +83,9 @@ public final class MatrixFactorization {
     }
 
     func applyBiasGradient(item: Int32, gradient: Float) {
-        itemBias[Int(item)] += biasOptimizer.delta(index: Int(item), gradient: gradient)
+        switch configuration.optimizer {
+        case .adam: itemBias[Int(item)] += biasOptimizer.delta(index: Int(item), gradient: gradient)
+        case .sgd: itemBias[Int(item)] -= configuration.learningRate * gradient
+        }
     }
 }

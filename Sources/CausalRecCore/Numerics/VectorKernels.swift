@@ -104,3 +104,19 @@ public enum VectorKernels {
         }
     }
 }
+
+extension VectorKernels {
+    /// y = scale · y + alpha · x
+    @inline(__always)
+    public static func scaleAndAdd(scale: Float, _ y: UnsafeMutablePointer<Float>, alpha: Float, _ x: UnsafePointer<Float>,
+                                   length: Int)
+    {
+        let s = Chunk(repeating: scale)
+        let a = Chunk(repeating: alpha)
+        for chunk in 0..<(length &>> 3) {
+            var value = load(UnsafePointer(y), chunk) * s
+            value.addProduct(a, load(x, chunk))
+            store(value, y, chunk)
+        }
+    }
+}

@@ -13,7 +13,12 @@ public final class ItemRanker {
         scores.deallocate()
     }
 
-    public func topK(user: Int32, k: Int, model: MatrixFactorization, excluding excluded: Set<Int32>?) -> [TopKSelector<Float>.Entry] {
+    public func topK(user: Int32, k: Int, model: MatrixFactorization, excluding excluded: ExcludedItems) -> [TopKSelector<Float>.Entry] {
+        topK(query: UnsafePointer(model.users.row(user)), k: k, model: model, excluding: excluded)
+    }
+
+    /// Top-K for an arbitrary query vector (`model.stride` floats).
+    public func topK(query: UnsafePointer<Float>, k: Int, model: MatrixFactorization, excluding excluded: ExcludedItems) -> [TopKSelector<Float>.Entry] {
         let count = model.itemCount
         guard count > 0, k > 0 else { return [] }
         if count > capacity {
@@ -22,17 +27,21 @@ public final class ItemRanker {
             scores = .allocate(capacity: capacity)
         }
         model.itemBias.withUnsafeBufferPointer { bias in
-            VectorKernels.scoreRows(model.items.storage, count: count, stride: model.stride,
-                                    query: model.users.row(user),
+            VectorKernels.scoreRows(model.items.storage, count: count, stride: model.stride, query: query,
                                     bias: model.configuration.useItemBias ? bias.baseAddress : nil,
                                     into: scores)
         }
+        return Self.select(scores: UnsafeBufferPointer(start: scores, count: count), k: k, excluding: excluded)
+    }
+
+    /// The `k` best of `scores`, skipping excluded items (checked only for would-be entrants).
+    public static func select(scores: UnsafeBufferPointer<Float>, k: Int, excluding excluded: ExcludedItems) -> [TopKSelector<Float>.Entry] {
         var selector = TopKSelector<Float>(capacity: k)
-        for index in 0..<count {
+        for index in 0..<scores.count {
             let score = scores[index]
             let item = Int32(index)
             guard selector.wouldAccept(score: score, item: item) else { continue }
-            if let excluded, excluded.contains(item) { continue }
+            if !excluded.isEmpty && excluded.contains(item) { continue }
             selector.offer(score: score, item: item)
         }
         return selector.sortedDescending()

@@ -31,6 +31,11 @@ public protocol NegativeSampler {
     /// The name used in configuration and reports.
     var name: String { get }
 
+    /// Brings cached state up to date before a batch (e.g. a sampling table). Called once per
+    /// batch, before `sampleNegatives` runs — possibly on copies of this sampler in parallel,
+    /// which therefore must not change state the batch depends on.
+    mutating func prepare(context: SamplingContext)
+
     /// Writes a negative item row for each positive into `negatives`, or −1 where none exists.
     /// All randomness comes from `random`.
     mutating func sampleNegatives(for positives: UnsafeBufferPointer<PositiveExample>,
@@ -38,13 +43,61 @@ public protocol NegativeSampler {
                                   context: SamplingContext, random: inout Xoshiro256)
 }
 
+extension NegativeSampler {
+    public mutating func prepare(context: SamplingContext) {}
+}
+
+extension SamplingContext {
+    /// A uniform draw among the items `user` has not clicked (and that are not `positive`);
+    /// −1 when `attempts` draws all hit clicked items.
+    @inline(__always)
+    public func uniformNegative(user: Int32, positive: Int32, attempts: Int, random: inout Xoshiro256) -> Int32 {
+        let itemCount = model.itemCount
+        guard itemCount > 1 else { return -1 }
+        for _ in 0..<attempts {
+            let candidate = Int32(truncatingIfNeeded: random.nextIndex(below: itemCount))
+            if candidate != positive && !history.hasClicked(user: user, item: candidate) {
+                return candidate
+            }
+        }
+        return -1
+    }
+}
+
 /// The samplers that can be named in configuration.
 public enum SamplerKind: String, Sendable, Codable, CaseIterable {
     case random
+    case popularity
+    case dns
+    case exposed
+}
+
+/// Which sampler, and its settings.
+public struct SamplerConfiguration: Sendable, Equatable, Codable {
+    public var kind: SamplerKind = .random
+    /// `popularity`: negatives ∝ exposure^α.
+    public var popularityExponent: Double = 0.75
+    /// `popularity`: rebuild the sampling table after this many new exposures.
+    public var popularityRefreshEvery: Int = 10_000
+    /// `dns`: uniform candidates scored per positive (the hardest is kept).
+    public var dnsCandidates: Int = 10
+    /// Draws before giving up on finding an item the user has not clicked.
+    public var maxAttempts: Int = 64
+
+    public init(kind: SamplerKind = .random) {
+        self.kind = kind
+    }
 
     public func makeSampler() -> any NegativeSampler {
-        switch self {
-        case .random: UniformNegativeSampler()
+        switch kind {
+        case .random: UniformNegativeSampler(maxAttempts: maxAttempts)
+        case .popularity: PopularityNegativeSampler(exponent: popularityExponent, refreshEvery: popularityRefreshEvery,
+                                                    maxAttempts: maxAttempts)
+        case .dns: DynamicNegativeSampler(candidates: dnsCandidates, maxAttempts: maxAttempts)
+        case .exposed: ExposedNegativeSampler(maxAttempts: maxAttempts)
         }
     }
+
+    /// Whether the history must keep per-user impressions for this sampler.
+    public var needsImpressions: Bool { kind == .exposed }
 }

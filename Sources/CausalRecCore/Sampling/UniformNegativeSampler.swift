@@ -13,17 +13,10 @@ public struct UniformNegativeSampler: NegativeSampler {
                                          into negatives: UnsafeMutableBufferPointer<Int32>,
                                          context: SamplingContext, random: inout Xoshiro256)
     {
-        let itemCount = context.model.itemCount
-        for (index, positive) in positives.enumerated() {
-            negatives[index] = -1
-            guard itemCount > 1 else { continue }
-            for _ in 0..<maxAttempts {
-                let candidate = Int32(random.nextIndex(below: itemCount))
-                if candidate != positive.item && !context.history.hasClicked(user: positive.user, item: candidate) {
-                    negatives[index] = candidate
-                    break
-                }
-            }
+        for index in 0..<positives.count {
+            let positive = positives[index]
+            negatives[index] = context.uniformNegative(user: positive.user, positive: positive.item,
+                                                       attempts: maxAttempts, random: &random)
         }
     }
 }

@@ -95,6 +95,8 @@ extension PipelineConfiguration {
         let modelSection = try document.section("model")
         var model = recommender.model
         model.dimension = try modelSection.integer("dimension", default: model.dimension, range: 1...1_024)
+        model.optimizer = try modelSection.choice("optimizer", default: model.optimizer)
+        model.threads = try modelSection.integer("threads", default: model.threads, range: 1...256)
         model.learningRate = Float(try modelSection.number("learning_rate", default: Double(model.learningRate), range: 0...10))
         model.l2 = Float(try modelSection.number("l2", default: Double(model.l2), range: 0...10))
         model.initialStandardDeviation = Float(try modelSection.number("init_std", default: Double(model.initialStandardDeviation), range: 0...10))
@@ -109,7 +111,11 @@ extension PipelineConfiguration {
         try modelSection.finish()
 
         let samplerSection = try document.section("sampler")
-        recommender.sampler = try samplerSection.choice("name", default: recommender.sampler)
+        recommender.sampler.kind = try samplerSection.choice("name", default: recommender.sampler.kind)
+        recommender.sampler.popularityExponent = try samplerSection.number("popularity_alpha", default: recommender.sampler.popularityExponent,
+                                                                           range: 0...4)
+        recommender.sampler.dnsCandidates = try samplerSection.integer("dns_candidates", default: recommender.sampler.dnsCandidates,
+                                                                       range: 1...10_000)
         try samplerSection.finish()
 
         let exposureSection = try document.section("exposure")
@@ -133,7 +139,7 @@ extension PipelineConfiguration {
         let progressSection = try document.section("progress")
         progress.intervalSeconds = try progressSection.number("interval_seconds", default: progress.intervalSeconds, range: 0.1...86_400, unit: "seconds")
         recommender.evaluationK = try progressSection.integer("hit_rate_k", default: recommender.evaluationK, range: 1...1_000)
-        recommender.evaluateEveryNthClick = try progressSection.integer("evaluate_every_nth_click", default: recommender.evaluateEveryNthClick, range: 1...1_000_000)
+        recommender.evaluateEveryNthClick = try progressSection.integer("evaluate_every_nth_click", default: recommender.evaluateEveryNthClick, range: 0...1_000_000)
         try progressSection.finish()
     }
 

@@ -34,6 +34,8 @@ public struct ProcessingOutcome: Sendable {
     /// Prequential hit-rates per window of evaluated clicks.
     public var evaluator: PrequentialEvaluator
     public var elapsed: Duration
+    /// Seconds from the first handled message to the stop (excludes joining the group).
+    public var processingSeconds: Double
 }
 
 /// The blocking event loop: consume a batch, process it, commit at intervals, report progress,
@@ -96,12 +98,16 @@ final class ProcessingLoop: Sendable {
         let commitInterval = Duration.milliseconds(configuration.consumer.commitIntervalMilliseconds)
         let pollTimeout = Duration.milliseconds(configuration.consumer.pollTimeoutMilliseconds)
         var reason = ProcessingOutcome.StopReason.shutdownRequested
+        var firstMessage: ContinuousClock.Instant?
 
         do {
             while !stop.load(ordering: .acquiring) {
                 let handled = try consumer.poll(timeout: pollTimeout, handler: processor)
                 let now = clock.now
-                if handled > 0 { lastMessage = now }
+                if handled > 0 {
+                    lastMessage = now
+                    if firstMessage == nil { firstMessage = now }
+                }
                 if processor.budgetExhausted {
                     reason = .maxEvents
                     break
@@ -133,12 +139,14 @@ final class ProcessingLoop: Sendable {
             throw error
         }
         progress.report(now: clock.now, counters: counters, lag: 0, evaluator: recommender.evaluator, logger: logger)
+        let processing = firstMessage.map { clock.now - $0 } ?? .zero
         return ProcessingOutcome(reason: reason, messages: counters.messages.load(ordering: .relaxed),
                                  appliedEvents: recommender.applied.total,
                                  deadLettered: counters.deadLettered.load(ordering: .relaxed),
                                  recommendationsPublished: counters.recommendationsPublished.load(ordering: .relaxed),
                                  modelVersion: recommender.modelVersion, evaluator: recommender.evaluator,
-                                 elapsed: clock.now - started)
+                                 elapsed: clock.now - started,
+                                 processingSeconds: Double(processing.components.seconds) + Double(processing.components.attoseconds) / 1e18)
     }
 
     /// librdkafka warns about (or rejects) consumer settings on a producer and vice versa.

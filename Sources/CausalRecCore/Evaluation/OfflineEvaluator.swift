@@ -1,0 +1,120 @@
+/// Something that scores every item for a user (the model, most-popular, an untrained model).
+public protocol ItemScorer {
+    var itemCount: Int { get }
+    /// Writes one score per item (higher = better).
+    func scores(for user: Int32, into scores: UnsafeMutableBufferPointer<Float>)
+}
+
+extension MatrixFactorization: ItemScorer {
+    public func scores(for user: Int32, into scores: UnsafeMutableBufferPointer<Float>) {
+        itemBias.withUnsafeBufferPointer { bias in
+            VectorKernels.scoreRows(items.storage, count: itemCount, stride: stride, query: users.row(user),
+                                    bias: configuration.useItemBias ? bias.baseAddress : nil, into: scores.baseAddress!)
+        }
+    }
+}
+
+/// Most-popular: every user gets the items ranked by training click count.
+public struct PopularityScorer: ItemScorer {
+    public let counts: [Float]
+
+    public init(clickCounts: [Int32]) {
+        counts = clickCounts.map(Float.init)
+    }
+
+    public var itemCount: Int { counts.count }
+
+    public func scores(for user: Int32, into scores: UnsafeMutableBufferPointer<Float>) {
+        _ = scores.initialize(from: counts)
+    }
+}
+
+/// One evaluation split: each user's relevant items and the items to mask (training positives).
+public struct EvaluationSplit: Sendable {
+    public var name: String
+    /// user row → sorted relevant item rows (users without any are skipped).
+    public var relevant: [Int32: ExcludedItems]
+
+    public init(name: String, relevant: [Int32: ExcludedItems]) {
+        self.name = name
+        self.relevant = relevant
+    }
+}
+
+/// Full-ranking evaluation: for each user of the split, score all items, mask the user's training
+/// positives, take the top 20, and average Recall/NDCG@10/20 over users; coverage, popularity
+/// and Gini describe the lists. Users are split over `threads`; results are the same for any
+/// thread count (per-user results are combined in user order).
+public struct OfflineEvaluator {
+    public let masks: [ExcludedItems]
+    /// Training click count per item (for avg_pop).
+    public let popularity: [Int32]
+    public let threads: Int
+
+    public init(masks: [ExcludedItems], popularity: [Int32], threads: Int = 1) {
+        self.masks = masks
+        self.popularity = popularity
+        self.threads = max(1, threads)
+    }
+
+    struct UserResult {
+        var recall10 = 0.0, ndcg10 = 0.0, recall20 = 0.0, ndcg20 = 0.0, popularity = 0.0
+        var top: [Int32] = []
+    }
+
+    public func evaluate(_ scorer: some ItemScorer, on split: EvaluationSplit) -> RankingMetrics {
+        let users = split.relevant.keys.sorted()
+        let itemCount = scorer.itemCount
+        var results = [UserResult](repeating: UserResult(), count: users.count)
+        results.withUnsafeMutableBufferPointer { output in
+            let shared = UncheckedSendableBox(output)
+            let work: (Int) -> Void = { part in
+                let scores = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(itemCount, 1))
+                defer { scores.deallocate() }
+                let start = users.count * part / threads
+                let end = users.count * (part + 1) / threads
+                for index in start..<end {
+                    let user = users[index]
+                    scorer.scores(for: user, into: scores)
+                    let mask = Int(user) < masks.count ? masks[Int(user)] : .none
+                    let top = ItemRanker.select(scores: UnsafeBufferPointer(rebasing: scores[0..<itemCount]), k: 20,
+                                                excluding: mask).map(\.item)
+                    let relevant = split.relevant[user]!
+                    var result = UserResult()
+                    result.recall10 = RankingMetrics.recall(ranked: top, relevant: relevant, k: 10)
+                    result.ndcg10 = RankingMetrics.ndcg(ranked: top, relevant: relevant, k: 10)
+                    result.recall20 = RankingMetrics.recall(ranked: top, relevant: relevant, k: 20)
+                    result.ndcg20 = RankingMetrics.ndcg(ranked: top, relevant: relevant, k: 20)
+                    if !top.isEmpty {
+                        result.popularity = top.reduce(0.0) { $0 + Double(Int($1) < popularity.count ? popularity[Int($1)] : 0) }
+                            / Double(top.count)
+                    }
+                    result.top = top
+                    shared.value[index] = result
+                }
+            }
+            ParallelWork.run(parts: threads, work)
+        }
+        var metrics = RankingMetrics()
+        metrics.users = users.count
+        guard !users.isEmpty else { return metrics }
+        var appearances = [Double](repeating: 0, count: itemCount)
+        for result in results {
+            metrics.recall10 += result.recall10
+            metrics.ndcg10 += result.ndcg10
+            metrics.recall20 += result.recall20
+            metrics.ndcg20 += result.ndcg20
+            metrics.averagePopularity20 += result.popularity
+            for item in result.top { appearances[Int(item)] += 1 }
+        }
+        let count = Double(users.count)
+        metrics.recall10 /= count
+        metrics.ndcg10 /= count
+        metrics.recall20 /= count
+        metrics.ndcg20 /= count
+        metrics.averagePopularity20 /= count
+        metrics.coverage20 = itemCount > 0 ? Double(appearances.filter { $0 > 0 }.count) / Double(itemCount) : 0
+        metrics.gini20 = RankingMetrics.gini(appearances)
+        return metrics
+    }
+}

@@ -1,0 +1,50 @@
+/// A growable vector of floats in manually managed memory. Unlike `[Float]`, writing element i
+/// from one thread while another thread reads or writes element j ≠ i is safe: there is no
+/// copy-on-write uniqueness check that could make one thread copy the buffer under the other.
+/// Parallel training updates item biases and per-row optimizer state this way.
+public final class FloatVector {
+    public private(set) var count = 0
+    private var capacity: Int
+    private var storage: UnsafeMutablePointer<Float>
+    private let fill: Float
+
+    public init(fill: Float = 0, initialCapacity: Int = 1024) {
+        self.fill = fill
+        capacity = max(initialCapacity, 16)
+        storage = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        storage.deallocate()
+    }
+
+    /// Appends `fill` values until there are `newCount`.
+    public func grow(to newCount: Int) {
+        guard newCount > count else { return }
+        if newCount > capacity {
+            var newCapacity = capacity
+            while newCapacity < newCount { newCapacity *= 2 }
+            let newStorage = UnsafeMutablePointer<Float>.allocate(capacity: newCapacity)
+            newStorage.update(from: storage, count: count)
+            storage.deallocate()
+            storage = newStorage
+            capacity = newCapacity
+        }
+        (storage + count).initialize(repeating: fill, count: newCount - count)
+        count = newCount
+    }
+
+    @inline(__always)
+    public subscript(index: Int) -> Float {
+        get { storage[index] }
+        set { storage[index] = newValue }
+    }
+
+    public var pointer: UnsafeMutablePointer<Float> { storage }
+
+    public func withUnsafeBufferPointer<Result>(_ body: (UnsafeBufferPointer<Float>) throws -> Result) rethrows -> Result {
+        try body(UnsafeBufferPointer(start: storage, count: count))
+    }
+
+    public var array: [Float] { Array(UnsafeBufferPointer(start: storage, count: count)) }
+}

@@ -1,0 +1,61 @@
+/// `popularity`: negatives drawn ∝ exposure^α (α = 1: as often as items are shown; α = 0.75 is
+/// word2vec's smoothing; α = 0 is uniform over exposed items). Exposure is the estimator's
+/// decayed impression count, or click counts for data without impressions.
+///
+/// The alias table is rebuilt only every `refreshEvery` new exposures (O(items) each time), so a
+/// draw is O(1) while the distribution follows the stream with bounded staleness. Refresh points
+/// are counted in events, which keeps runs deterministic.
+public struct PopularityNegativeSampler: NegativeSampler {
+    public let exponent: Double
+    public let refreshEvery: Int
+    public let maxAttempts: Int
+    private var table: AliasTable?
+    private var builtAtExposure = -1
+    private var builtForItems = 0
+
+    public init(exponent: Double, refreshEvery: Int = 10_000, maxAttempts: Int = 64) {
+        self.exponent = exponent
+        self.refreshEvery = refreshEvery
+        self.maxAttempts = maxAttempts
+    }
+
+    public var name: String { SamplerKind.popularity.rawValue }
+
+    public mutating func prepare(context: SamplingContext) {
+        refreshIfStale(context.exposure)
+    }
+
+    private mutating func refreshIfStale(_ exposure: ExposureEstimator) {
+        let recorded = exposure.recordedCount
+        let stale = table == nil || recorded - builtAtExposure >= refreshEvery
+            || exposure.itemCount > builtForItems + builtForItems / 10
+        guard stale, recorded > 0 else { return }
+        let weights = exposure.weights.map { $0 > 0 ? _pow($0, exponent) : 0 }
+        table = weights.contains { $0 > 0 } ? AliasTable(weights: weights) : nil
+        builtAtExposure = recorded
+        builtForItems = exposure.itemCount
+    }
+
+    public mutating func sampleNegatives(for positives: UnsafeBufferPointer<PositiveExample>,
+                                         into negatives: UnsafeMutableBufferPointer<Int32>,
+                                         context: SamplingContext, random: inout Xoshiro256)
+    {
+        for index in 0..<positives.count {
+            let positive = positives[index]
+            negatives[index] = -1
+            if let table {
+                for _ in 0..<maxAttempts {
+                    let candidate = Int32(table.sample(&random))
+                    if candidate != positive.item && !context.history.hasClicked(user: positive.user, item: candidate) {
+                        negatives[index] = candidate
+                        break
+                    }
+                }
+            }
+            if negatives[index] < 0 {
+                negatives[index] = context.uniformNegative(user: positive.user, positive: positive.item,
+                                                           attempts: maxAttempts, random: &random)
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import CausalRecCore
+
+/// A loaded dataset mapped onto the rows a recommender assigns when it records the training
+/// split (row assignment is deterministic, so every run shares this mapping).
+struct BacktestData {
+    struct Dropped: Sendable, Codable, Equatable {
+        var unknownUser = 0
+        var unknownItem = 0
+        var trainingPositive = 0
+        var duplicate = 0
+    }
+
+    var train: DatasetSplit
+    var validation: EvaluationSplit
+    var tests: [EvaluationSplit]
+    var dropped: [String: Dropped]
+    var validationCarved: Int?
+    var masks: [ExcludedItems]
+    var popularity: [Int32]
+    var itemCount: Int
+    var userCount: Int
+
+    static func load(_ options: BacktestOptions) throws -> BacktestData {
+        var train = try DatasetSplit.load(name: options.trainSplit, directory: options.dataDirectory)
+        var validationSplit: DatasetSplit
+        var carved: Int?
+        if DatasetSplit.locate(options.validSplit, in: options.dataDirectory) != nil && options.validFraction == nil {
+            validationSplit = try DatasetSplit.load(name: options.validSplit, directory: options.dataDirectory)
+        } else if let fraction = options.validFraction {
+            (train, validationSplit) = carve(train, fraction: fraction, seed: options.splitSeed)
+            carved = validationSplit.positives.count
+        } else {
+            throw BacktestError.missingSplit(name: options.validSplit, directory: options.dataDirectory)
+        }
+        let tests = try options.testSplits.map { try DatasetSplit.load(name: $0, directory: options.dataDirectory) }
+
+        // Register the training split once to learn the row mapping and the masks.
+        let reference = OnlineRecommender(configuration: BacktestRunner.recommenderConfiguration(
+            options: options, sampler: SamplerConfiguration(), model: options.model, seed: 0))
+        for event in train.events { reference.record(event, fallbackTimestamp: DatasetSplit.baseTimestamp) }
+        let masks = (0..<reference.users.count).map { ExcludedItems(sorted: reference.history.clicked(by: Int32($0))) }
+
+        var dropped: [String: Dropped] = [:]
+        func map(_ split: DatasetSplit) -> EvaluationSplit {
+            var relevant: [Int32: [Int32]] = [:]
+            var counts = Dropped()
+            for (user, item) in split.positives {
+                guard let userRow = reference.userRow(ofKnown: user) else {
+                    counts.unknownUser += 1
+                    continue
+                }
+                guard let itemRow = reference.itemRow(ofKnown: item) else {
+                    counts.unknownItem += 1
+                    continue
+                }
+                if masks[Int(userRow)].contains(itemRow) {
+                    counts.trainingPositive += 1
+                    continue
+                }
+                relevant[userRow, default: []].append(itemRow)
+            }
+            var result: [Int32: ExcludedItems] = [:]
+            for (user, items) in relevant {
+                let unique = Array(Set(items)).sorted()
+                counts.duplicate += items.count - unique.count
+                result[user] = ExcludedItems(sorted: unique)
+            }
+            dropped[split.name] = counts
+            return EvaluationSplit(name: split.name, relevant: result)
+        }
+        let validation = map(validationSplit)
+        let mappedTests = tests.map(map)
+        return BacktestData(train: train, validation: validation, tests: mappedTests, dropped: dropped,
+                            validationCarved: carved, masks: masks, popularity: reference.history.clickCounts,
+                            itemCount: reference.items.count, userCount: reference.users.count)
+    }
+
+    /// Moves a share of each user's positives (users with at least 2) from `train` into a
+    /// validation split, with a fixed seed so every run sees the same carve-out.
+    static func carve(_ train: DatasetSplit, fraction: Double, seed: UInt64) -> (DatasetSplit, DatasetSplit) {
+        var byUser: [String: [Int]] = [:]
+        for (index, event) in train.events.enumerated() {
+            if case let .click(click) = event { byUser[click.user, default: []].append(index) }
+        }
+        var random = Xoshiro256(seed: seed)
+        var heldOut = Set<Int>()
+        for user in byUser.keys.sorted() {
+            var indices = byUser[user]!
+            guard indices.count >= 2 else { continue }
+            let take = max(1, Int((Double(indices.count) * fraction).rounded()))
+            for position in stride(from: indices.count - 1, to: 0, by: -1) {
+                indices.swapAt(position, random.nextIndex(below: position + 1))
+            }
+            heldOut.formUnion(indices.prefix(min(take, indices.count - 1)))
+        }
+        var trainEvents: [Event] = []
+        var trainPositives: [(user: String, item: String)] = []
+        var validEvents: [Event] = []
+        var validPositives: [(user: String, item: String)] = []
+        for (index, event) in train.events.enumerated() {
+            if case let .click(click) = event {
+                if heldOut.contains(index) {
+                    validEvents.append(event)
+                    validPositives.append((click.user, click.item))
+                } else {
+                    trainEvents.append(event)
+                    trainPositives.append((click.user, click.item))
+                }
+            } else {
+                trainEvents.append(event)
+            }
+        }
+        return (DatasetSplit(name: train.name, events: trainEvents, positives: trainPositives, path: train.path),
+                DatasetSplit(name: "valid_carved", events: validEvents, positives: validPositives,
+                             path: train.path))
+    }
+}

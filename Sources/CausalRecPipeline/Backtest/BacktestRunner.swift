@@ -1,0 +1,214 @@
+import CausalRecCore
+import Foundation
+import Logging
+
+/// Offline backtests (DESIGN.md §8): train on a split with the same core code as `run`, select the
+/// epoch and hyper-parameters on validation NDCG@20, report the test splits — for several
+/// samplers side by side on the same data, seeds and budget, with the most-popular and untrained
+/// floors computed by the same metric code.
+public final class BacktestRunner {
+    public let options: BacktestOptions
+    private let logger: Logger
+    private let progress: BacktestProgress
+
+    public init(options: BacktestOptions, logger: Logger, progress: BacktestProgress = BacktestProgress()) {
+        self.options = options
+        self.logger = logger
+        self.progress = progress
+    }
+
+    /// What was dropped from each evaluation split and why, and how validation was made.
+    public struct DataNotes: Sendable, Codable {
+        public var trainPositives: Int
+        public var users: Int
+        public var items: Int
+        public var exposure: String
+        public var validationCarved: Int?
+        public var droppedUnknownUser: [String: Int]
+        public var droppedUnknownItem: [String: Int]
+        public var droppedTrainingPositive: [String: Int]
+        public var evaluatedUsers: [String: Int]
+    }
+
+    public private(set) var notes: DataNotes?
+
+    static func recommenderConfiguration(options: BacktestOptions, sampler: SamplerConfiguration,
+                                         model: ModelConfiguration, seed: UInt64) -> RecommenderConfiguration
+    {
+        var configuration = RecommenderConfiguration()
+        configuration.model = model
+        configuration.model.seed = seed
+        configuration.seed = seed
+        configuration.sampler = sampler
+        configuration.trainingBatchSize = options.batchSize
+        configuration.replayPerPositive = 0
+        configuration.replayCapacity = 0
+        configuration.evaluateEveryNthClick = 0
+        return configuration
+    }
+
+    /// Evaluates factors trained elsewhere (files of `id v1 v2 …` lines, ids as in the dataset)
+    /// on the same splits with the same metric code; `name` becomes the records' sampler.
+    public func scoreFactors(usersFile: String, itemsFile: String, name: String) throws -> [BacktestRecord] {
+        let data = try BacktestData.load(options)
+        let reference = OnlineRecommender(configuration: Self.recommenderConfiguration(
+            options: options, sampler: SamplerConfiguration(), model: options.model, seed: 0))
+        for event in data.train.events { reference.record(event, fallbackTimestamp: DatasetSplit.baseTimestamp) }
+        func read(_ path: String, rows: Int, lookup: (String) -> Int32?) throws -> (vectors: [[Float]], dimension: Int) {
+            let text = String(decoding: try DatasetSplit.readPossiblyCompressed(path), as: UTF8.self)
+            var vectors = [[Float]](repeating: [], count: rows)
+            var dimension = 0
+            for (number, line) in text.split(separator: "\n").enumerated() {
+                let fields = line.split(separator: " ")
+                guard fields.count >= 2 else { throw BacktestError.malformed(path: path, line: number + 1, reason: "expected 'id v1 v2 ...'") }
+                guard let row = lookup(String(fields[0])) else { continue }
+                let values = try fields.dropFirst().map { field -> Float in
+                    guard let value = Float(field) else { throw BacktestError.malformed(path: path, line: number + 1, reason: "'\(field)' is not a number") }
+                    return value
+                }
+                dimension = max(dimension, values.count)
+                vectors[Int(row)] = values
+            }
+            return (vectors, dimension)
+        }
+        let users = try read(usersFile, rows: data.userCount) { reference.userRow(ofKnown: $0) }
+        let items = try read(itemsFile, rows: data.itemCount) { reference.itemRow(ofKnown: $0) }
+        let scorer = FactorScorer(dimension: max(users.dimension, items.dimension), users: users.vectors, items: items.vectors)
+        let evaluator = OfflineEvaluator(masks: data.masks, popularity: data.popularity, threads: options.model.threads)
+        return ([data.validation] + data.tests).map { split in
+            record(sampler: name, seed: 0, split: split.name, epochs: 0, metrics: evaluator.evaluate(scorer, on: split), settings: nil)
+        }
+    }
+
+    public func run() throws -> [BacktestRecord] {
+        let data = try BacktestData.load(options)
+        let splits = [data.validation] + data.tests
+        notes = DataNotes(
+            trainPositives: data.train.positives.count, users: data.userCount, items: data.itemCount,
+            exposure: data.train.hasImpressions ? "impressions (rows of weight 0 are exposures without a click)"
+                : "interaction counts (the data has no impressions)",
+            validationCarved: data.validationCarved,
+            droppedUnknownUser: data.dropped.mapValues(\.unknownUser),
+            droppedUnknownItem: data.dropped.mapValues(\.unknownItem),
+            droppedTrainingPositive: data.dropped.mapValues(\.trainingPositive),
+            evaluatedUsers: Dictionary(uniqueKeysWithValues: splits.map { ($0.name, $0.relevant.count) }))
+        let evaluator = OfflineEvaluator(masks: data.masks, popularity: data.popularity, threads: options.model.threads)
+        var records: [BacktestRecord] = []
+        let seeds = (0..<options.seeds).map { options.firstSeed + UInt64($0) }
+        progress.begin(total: options.samplers.count * seeds.count * options.grid.count * options.epochs)
+
+        if options.includeFloors {
+            let popularity = PopularityScorer(clickCounts: data.popularity)
+            for seed in seeds {
+                for split in splits {
+                    records.append(record(sampler: "mostpop", seed: seed, split: split.name, epochs: 0,
+                                          metrics: evaluator.evaluate(popularity, on: split), settings: nil))
+                }
+                let untrained = OnlineRecommender(configuration: Self.recommenderConfiguration(
+                    options: options, sampler: SamplerConfiguration(), model: options.model, seed: seed))
+                for event in data.train.events { untrained.record(event, fallbackTimestamp: DatasetSplit.baseTimestamp) }
+                for split in splits {
+                    records.append(record(sampler: "untrained", seed: seed, split: split.name, epochs: 0,
+                                          metrics: evaluator.evaluate(untrained.model, on: split), settings: nil))
+                }
+            }
+        }
+
+        for sampler in options.samplers {
+            for seed in seeds {
+                var best: RunResult?
+                for model in options.grid {
+                    let result = train(data: data, evaluator: evaluator, sampler: sampler, model: model, seed: seed)
+                    if best == nil || result.validationNDCG20 > best!.validationNDCG20 { best = result }
+                }
+                guard let best else { continue }
+                for (split, metrics) in best.metrics {
+                    var entry = record(sampler: sampler.kind.rawValue, seed: seed, split: split, epochs: best.epoch,
+                                       metrics: metrics, settings: best.settings)
+                    entry.validationNDCG20 = best.validationNDCG20
+                    entry.trainSeconds = best.trainSeconds
+                    entry.samplesPerSecond = best.samplesPerSecond
+                    records.append(entry)
+                }
+                logger.info("\(options.datasetName) \(sampler.kind.rawValue) seed \(seed): epoch \(best.epoch) selected (validation NDCG@20 \(String(format: "%.4f", best.validationNDCG20)), lr \(best.settings.learningRate), l2 \(best.settings.l2))")
+            }
+        }
+        progress.finish()
+        return records
+    }
+
+    private func record(sampler: String, seed: UInt64, split: String, epochs: Int, metrics: RankingMetrics,
+                        settings: BacktestRecord.Settings?) -> BacktestRecord
+    {
+        BacktestRecord(dataset: options.datasetName, sampler: sampler, seed: seed, split: split, epochs: epochs,
+                       metrics: metrics.dictionary, users: metrics.users, validationNDCG20: nil, settings: settings,
+                       trainSeconds: nil, samplesPerSecond: nil)
+    }
+
+    struct RunResult {
+        var epoch: Int
+        var validationNDCG20: Double
+        var metrics: [(String, RankingMetrics)]
+        var settings: BacktestRecord.Settings
+        var trainSeconds: Double
+        var samplesPerSecond: Double
+    }
+
+    /// Trains for up to `epochs` epochs, keeping the test metrics of the epoch with the best
+    /// validation NDCG@20 (early stop after `patience` epochs without improvement).
+    private func train(data: BacktestData, evaluator: OfflineEvaluator, sampler: SamplerConfiguration,
+                       model: ModelConfiguration, seed: UInt64) -> RunResult
+    {
+        let recommender = OnlineRecommender(configuration: Self.recommenderConfiguration(
+            options: options, sampler: sampler, model: model, seed: seed))
+        var positives: [PositiveExample] = []
+        positives.reserveCapacity(data.train.positives.count)
+        for event in data.train.events {
+            if let positive = recommender.record(event, fallbackTimestamp: DatasetSplit.baseTimestamp) {
+                positives.append(positive)
+            }
+        }
+        precondition(recommender.items.count == data.itemCount && recommender.users.count == data.userCount,
+                     "row mapping differs from the reference registration")
+        let settings = BacktestRecord.Settings(
+            dimension: model.dimension, optimizer: model.optimizer.rawValue, learningRate: model.learningRate, l2: model.l2,
+            batchSize: options.batchSize, threads: model.threads,
+            popularityAlpha: sampler.kind == .popularity ? sampler.popularityExponent : nil,
+            dnsCandidates: sampler.kind == .dns ? sampler.dnsCandidates : nil)
+        var shuffle = Xoshiro256(seed: SplitMix64.mix(seed, 0x5348_5546))
+        var result = RunResult(epoch: 0, validationNDCG20: -1, metrics: [], settings: settings, trainSeconds: 0, samplesPerSecond: 0)
+        var sinceBest = 0
+        var trainingTime = Duration.zero
+        var trained = 0
+        let clock = ContinuousClock()
+        for epoch in 1...options.epochs {
+            for index in stride(from: positives.count - 1, to: 0, by: -1) {
+                positives.swapAt(index, shuffle.nextIndex(below: index + 1))
+            }
+            trainingTime += clock.measure {
+                positives.withUnsafeBufferPointer { recommender.train(on: $0) }
+            }
+            trained += positives.count
+            let validation = evaluator.evaluate(recommender.model, on: data.validation)
+            progress.step(label: "\(options.datasetName) \(sampler.kind.rawValue) seed \(seed) lr \(model.learningRate) l2 \(model.l2) epoch \(epoch)/\(options.epochs)",
+                          examples: positives.count, validationNDCG: validation.ndcg20)
+            if validation.ndcg20 > result.validationNDCG20 {
+                result.epoch = epoch
+                result.validationNDCG20 = validation.ndcg20
+                result.metrics = [(data.validation.name, validation)]
+                    + data.tests.map { ($0.name, evaluator.evaluate(recommender.model, on: $0)) }
+                sinceBest = 0
+            } else {
+                sinceBest += 1
+                if sinceBest >= options.patience {
+                    progress.skip(options.epochs - epoch)
+                    break
+                }
+            }
+        }
+        let seconds = Double(trainingTime.components.seconds) + Double(trainingTime.components.attoseconds) / 1e18
+        result.trainSeconds = seconds
+        result.samplesPerSecond = seconds > 0 ? Double(trained) / seconds : 0
+        return result
+    }
+}

@@ -1,0 +1,91 @@
+import CausalRecCore
+
+/// BPR training throughput (triplets per second, negative sampling included) per sampler,
+/// optimizer and thread count — one epoch is one triplet per training positive, as in `implicit` —
+/// on a synthetic interaction set shaped like the Food split (7,700 users, 6,300 items, 106,000
+/// positives, Zipf-popular items) so it needs no data files, or on a given SELFRec train file.
+public struct TrainingBenchmark: Sendable {
+    public var users = 7_700
+    public var items = 6_300
+    public var positives = 106_000
+    public var epochs = 10
+    public var dimension = 64
+    public var batchSize = 8_192
+    /// A SELFRec training file to use instead of the synthetic interactions (e.g. Food's).
+    public var trainFile: String?
+
+    public init() {}
+
+    public struct Variant: Sendable {
+        public var sampler: SamplerKind
+        public var optimizer: OptimizerKind
+        public var threads: Int
+
+        public init(sampler: SamplerKind, optimizer: OptimizerKind, threads: Int) {
+            self.sampler = sampler
+            self.optimizer = optimizer
+            self.threads = threads
+        }
+
+        var name: String { "train.\(sampler.rawValue).\(optimizer.rawValue).\(threads)t" }
+    }
+
+    public static let defaultVariants: [Variant] = [
+        Variant(sampler: .random, optimizer: .sgd, threads: 1),
+        Variant(sampler: .random, optimizer: .sgd, threads: 2),
+        Variant(sampler: .random, optimizer: .adam, threads: 1),
+        Variant(sampler: .random, optimizer: .adam, threads: 2),
+        Variant(sampler: .popularity, optimizer: .adam, threads: 1),
+        Variant(sampler: .dns, optimizer: .adam, threads: 1),
+        Variant(sampler: .exposed, optimizer: .adam, threads: 1),
+    ]
+
+    /// Deterministic (user, item) pairs with Zipf item popularity.
+    func interactions() throws -> [(String, String)] {
+        if let trainFile {
+            return try DatasetSplit.load(name: "train", path: trainFile).positives.map { ($0.user, $0.item) }
+        }
+        var random = Xoshiro256(seed: 7)
+        let weights = (0..<items).map { 1 / Double($0 + 1) }
+        let table = AliasTable(weights: weights)
+        return (0..<positives).map { _ in ("u\(random.nextIndex(below: users))", "i\(table.sample(&random))") }
+    }
+
+    public func run(_ variants: [Variant] = TrainingBenchmark.defaultVariants) throws -> [BenchmarkRecord] {
+        let pairs = try interactions()
+        return variants.map { variant in
+            var configuration = RecommenderConfiguration()
+            configuration.model.dimension = dimension
+            configuration.model.optimizer = variant.optimizer
+            configuration.model.threads = variant.threads
+            configuration.model.learningRate = variant.optimizer == .sgd ? 0.01 : 0.001
+            configuration.sampler = SamplerConfiguration(kind: variant.sampler)
+            configuration.trainingBatchSize = batchSize
+            configuration.replayPerPositive = 0
+            configuration.evaluateEveryNthClick = 0
+            let recommender = OnlineRecommender(configuration: configuration)
+            var examples: [PositiveExample] = []
+            for (index, (user, item)) in pairs.enumerated() {
+                let timestamp = 1_700_000_000_000 + Int64(index)
+                if variant.sampler == .exposed {
+                    // Give the exposed sampler something to draw: a shown-but-skipped neighbour.
+                    let neighbour = pairs[(index + 1) % pairs.count].1
+                    recommender.record(.impression(Impression(user: user, items: [item, neighbour], timestamp: timestamp)),
+                                       fallbackTimestamp: 0)
+                }
+                if let positive = recommender.record(.click(Click(user: user, item: item, timestamp: timestamp)),
+                                                     fallbackTimestamp: 0) {
+                    examples.append(positive)
+                }
+            }
+            // One untimed epoch warms caches and grows the scratch tables.
+            examples.withUnsafeBufferPointer { recommender.train(on: $0) }
+            let rate = EventDecodingBenchmark.rate(examples.count * epochs) {
+                for _ in 0..<epochs {
+                    examples.withUnsafeBufferPointer { recommender.train(on: $0) }
+                }
+            }
+            return BenchmarkRecord(name: variant.name + (trainFile == nil ? "" : ".data"), value: rate, unit: "triplets/s")
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import ArgumentParser
+import CausalRecCore
+import CausalRecPipeline
+import Foundation
+
+struct BacktestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backtest",
+        abstract: "Offline OOD backtest: train on a split, select on validation NDCG@20, report the test splits."
+    )
+
+    @Option(help: "Dataset directory (train.txt[.gz], valid_iid, test, test_iid; SELFRec lines or JSON-lines events).")
+    var data: String
+
+    @Option(help: "Sampler(s), comma-separated: random, popularity, dns, exposed.")
+    var sampler = "random"
+
+    @Option(help: "Maximum epochs (1 = a single pass).")
+    var epochs = 30
+
+    @Option(help: "Number of seeds (first-seed, first-seed+1, ...).")
+    var seeds = 3
+
+    @Option(name: .customLong("first-seed"), help: "First seed.")
+    var firstSeed: UInt64 = 1
+
+    @Option(help: "Write all records as one JSON list here.")
+    var json: String?
+
+    @Option(help: "Write <sampler>.json files and README.md here (e.g. results/<dataset>).")
+    var out: String?
+
+    @Option(help: "Training split name.")
+    var train = "train"
+
+    @Option(help: "Validation split name.")
+    var valid = "valid_iid"
+
+    @Option(help: "Test split names, comma-separated.")
+    var test = "test,test_iid"
+
+    @Option(name: .customLong("valid-fraction"), help: "Carve validation from the training split (share of each user's positives).")
+    var validFraction: Double?
+
+    @Option(help: "Embedding dimension.")
+    var dim = 64
+
+    @Option(help: "Learning rate (ignored with --grid-lr).")
+    var lr: Float = 0.001
+
+    @Option(help: "L2 weight (ignored with --grid-l2).")
+    var l2: Float = 0.0001
+
+    @Option(name: .customLong("grid-lr"), help: "Learning rates to try, comma-separated (chosen on validation).")
+    var gridLR: String?
+
+    @Option(name: .customLong("grid-l2"), help: "L2 weights to try, comma-separated (chosen on validation).")
+    var gridL2: String?
+
+    @Option(name: .customLong("batch-size"), help: "Positives per training batch.")
+    var batchSize = 1_024
+
+    @Option(help: "Optimizer: adam or sgd.")
+    var optimizer = "adam"
+
+    @Option(help: "Threads for training and evaluation.")
+    var threads = 2
+
+    @Option(help: "Epochs without a better validation NDCG@20 before stopping.")
+    var patience = 5
+
+    @Option(name: .customLong("popularity-alpha"), help: "popularity sampler: exponent α.")
+    var popularityAlpha = 0.75
+
+    @Option(name: .customLong("dns-candidates"), help: "dns sampler: candidates scored per positive.")
+    var dnsCandidates = 10
+
+    @Flag(name: .customLong("no-floors"), help: "Skip the most-popular and untrained floors.")
+    var noFloors = false
+
+    @Flag(help: "No progress bar.")
+    var quiet = false
+
+    @Option(name: .customLong("score-factors"), help: "Instead of training: evaluate USERS_FILE,ITEMS_FILE factors (lines 'id v1 v2 ...') from elsewhere.")
+    var scoreFactors: String?
+
+    @Option(help: "With --score-factors: the name to report them under.")
+    var name = "external"
+
+    func run() throws {
+        let logger = CommandSupport.makeLogger()
+        var options = BacktestOptions(dataDirectory: data)
+        options.trainSplit = train
+        options.validSplit = valid
+        options.validFraction = validFraction
+        options.testSplits = test.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        options.samplers = try sampler.split(separator: ",").map { name in
+            guard let kind = SamplerKind(rawValue: String(name).trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("unknown sampler '\(name)'; expected one of \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            var configuration = SamplerConfiguration(kind: kind)
+            configuration.popularityExponent = popularityAlpha
+            configuration.dnsCandidates = dnsCandidates
+            return configuration
+        }
+        guard let optimizerKind = OptimizerKind(rawValue: optimizer) else { throw ValidationError("--optimizer must be adam or sgd") }
+        guard epochs >= 1, seeds >= 1, dim >= 1, batchSize >= 1, threads >= 1, patience >= 1 else {
+            throw ValidationError("--epochs, --seeds, --dim, --batch-size, --threads and --patience must be positive")
+        }
+        options.model.dimension = dim
+        options.model.learningRate = lr
+        options.model.l2 = l2
+        options.model.optimizer = optimizerKind
+        options.model.threads = threads
+        options.batchSize = batchSize
+        options.epochs = epochs
+        options.patience = patience
+        options.seeds = seeds
+        options.firstSeed = firstSeed
+        options.includeFloors = !noFloors
+        func floats(_ text: String?) throws -> [Float] {
+            guard let text else { return [] }
+            return try text.split(separator: ",").map {
+                guard let value = Float(String($0).trimmingCharacters(in: .whitespaces)) else { throw ValidationError("'\($0)' is not a number") }
+                return value
+            }
+        }
+        options.learningRates = try floats(gridLR)
+        options.l2Weights = try floats(gridL2)
+
+        let runner = BacktestRunner(options: options, logger: logger, progress: BacktestProgress(enabled: !quiet))
+        let records: [BacktestRecord]
+        if let scoreFactors {
+            let files = scoreFactors.split(separator: ",").map(String.init)
+            guard files.count == 2 else { throw ValidationError("--score-factors takes USERS_FILE,ITEMS_FILE") }
+            records = try runner.scoreFactors(usersFile: files[0], itemsFile: files[1], name: name)
+        } else {
+            records = try runner.run()
+        }
+        if let json {
+            try BacktestReport.encode(records).write(to: URL(fileURLWithPath: json))
+        }
+        if let out {
+            let command = (["causalrec"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+            try BacktestReport.write(records, notes: runner.notes, command: command, to: out)
+        }
+        for split in Set(records.map(\.split)).sorted() {
+            for name in Set(records.map(\.sampler)).sorted() {
+                let values = records.filter { $0.split == split && $0.sampler == name }.compactMap { $0.metrics["ndcg@20"] }
+                guard !values.isEmpty else { continue }
+                let recalls = records.filter { $0.split == split && $0.sampler == name }.compactMap { $0.metrics["recall@20"] }
+                print("\(options.datasetName) \(split) \(name): ndcg@20 \(BacktestReport.meanStd(values))  recall@20 \(BacktestReport.meanStd(recalls))")
+            }
+        }
+    }
+}
