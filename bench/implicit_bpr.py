@@ -78,7 +78,7 @@ def main():
                                             learning_rate=args.learning_rate, regularization=args.regularization,
                                             num_threads=1, random_state=args.seed)
 
-        def callback(iteration, elapsed, loss):
+        def callback(iteration, elapsed, *rest):
             if iteration + 1 in wanted:
                 results["exports"][str(iteration + 1)] = export(model, args.out, iteration + 1)
 

@@ -34,7 +34,9 @@ public enum KafkaBareConsumeLoop {
         var first: ContinuousClock.Instant?
         var count = 0
         while count < expected && clock.now < deadline {
-            guard let message = rd_kafka_consumer_poll(handle, 100) else { continue }
+            // Non-blocking while messages flow (a blocking poll costs more per call), waiting only
+            // when the local queue is empty.
+            guard let message = rd_kafka_consumer_poll(handle, 0) ?? rd_kafka_consumer_poll(handle, 100) else { continue }
             if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
                 if first == nil { first = clock.now }
                 count += 1

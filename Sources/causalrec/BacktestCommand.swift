@@ -21,7 +21,7 @@ struct BacktestCommand: ParsableCommand {
     @Option(help: "Number of seeds (first-seed, first-seed+1, ...).")
     var seeds = 3
 
-    @Option(name: .customLong("first-seed"), help: "First seed.")
+    @Option(name: [.customLong("seed"), .customLong("first-seed")], help: "First seed.")
     var firstSeed: UInt64 = 1
 
     @Option(help: "Write all records as one JSON list here.")

@@ -45,9 +45,10 @@ struct BenchCommand: AsyncParsableCommand {
             records += try await StreamingBenchmark(logger: logger).run()
         }
         for record in records {
-            var line = "\(record.name): \(String(format: "%.0f", record.value)) \(record.unit)"
+            func number(_ value: Double) -> String { value >= 100 ? String(format: "%.0f", value) : String(format: "%.3g", value) }
+            var line = "\(record.name): \(number(record.value)) \(record.unit)"
             if let reference = record.reference, let ratio = record.ratio {
-                line += " (reference \(String(format: "%.0f", reference)) — \(record.referenceName ?? ""); ratio \(String(format: "%.2f", ratio))x)"
+                line += " (reference \(number(reference)) — \(record.referenceName ?? ""); ratio \(String(format: "%.2f", ratio))x)"
             }
             print(line)
         }

@@ -40,3 +40,32 @@ struct RankingTests {
         }
     }
 }
+
+@Suite("Packed scoring kernel")
+struct PackedScoringTests {
+    @Test("six users at a time score like one at a time", arguments: [1, 5, 6])
+    func matchesRowScoring(users: Int) {
+        var configuration = ModelConfiguration()
+        configuration.dimension = 20
+        configuration.initialStandardDeviation = 1
+        let model = MatrixFactorization(configuration: configuration)
+        model.growUsers(to: 6)
+        model.growItems(to: 1_000 + 7)
+        let panels = PackedItemPanels(rows: model.items.storage, count: model.itemCount, stride: model.stride, dimension: model.stride)
+        let queries = UnsafeMutablePointer<Float>.allocate(capacity: 6 * model.stride)
+        defer { queries.deallocate() }
+        for user in 0..<users { (queries + user * model.stride).update(from: model.users.row(Int32(user)), count: model.stride) }
+        let output = UnsafeMutablePointer<Float>.allocate(capacity: 6 * model.itemCount)
+        defer { output.deallocate() }
+        panels.score(queries: queries, users: users, queryStride: model.stride, into: output, outputStride: model.itemCount)
+        let reference = UnsafeMutablePointer<Float>.allocate(capacity: model.itemCount)
+        defer { reference.deallocate() }
+        var worst: Float = 0
+        for user in 0..<users {
+            VectorKernels.scoreRows(model.items.storage, count: model.itemCount, stride: model.stride,
+                                    query: model.users.row(Int32(user)), bias: nil, into: reference)
+            for item in 0..<model.itemCount { worst = max(worst, abs(output[user * model.itemCount + item] - reference[item])) }
+        }
+        #expect(worst < 1e-4)
+    }
+}

@@ -3,6 +3,17 @@ public protocol ItemScorer {
     var itemCount: Int { get }
     /// Writes one score per item (higher = better).
     func scores(for user: Int32, into scores: UnsafeMutableBufferPointer<Float>)
+    /// Prepares for scoring many users (e.g. repacks the item table); called once per evaluation.
+    func makeBatchScorer() -> BatchScorer?
+}
+
+extension ItemScorer {
+    public func makeBatchScorer() -> BatchScorer? { nil }
+}
+
+/// Scores up to `PackedItemPanels.userBlock` users at a time.
+public protocol BatchScorer {
+    func scores(for users: ArraySlice<Int32>, into output: UnsafeMutablePointer<Float>, stride: Int)
 }
 
 extension MatrixFactorization: ItemScorer {
@@ -10,6 +21,39 @@ extension MatrixFactorization: ItemScorer {
         itemBias.withUnsafeBufferPointer { bias in
             VectorKernels.scoreRows(items.storage, count: itemCount, stride: stride, query: users.row(user),
                                     bias: configuration.useItemBias ? bias.baseAddress : nil, into: scores.baseAddress!)
+        }
+    }
+
+    public func makeBatchScorer() -> BatchScorer? {
+        MatrixFactorizationBatchScorer(model: self)
+    }
+}
+
+/// Blocks of six users against the packed item panels, plus the item bias.
+struct MatrixFactorizationBatchScorer: BatchScorer {
+    let model: MatrixFactorization
+    let panels: PackedItemPanels
+
+    init(model: MatrixFactorization) {
+        self.model = model
+        panels = PackedItemPanels(rows: model.items.storage, count: model.itemCount, stride: model.stride,
+                                  dimension: model.stride)
+    }
+
+    func scores(for users: ArraySlice<Int32>, into output: UnsafeMutablePointer<Float>, stride: Int) {
+        let dimension = model.stride
+        let queries = UnsafeMutablePointer<Float>.allocate(capacity: users.count * dimension)
+        defer { queries.deallocate() }
+        for (index, user) in users.enumerated() {
+            (queries + index * dimension).update(from: model.users.row(user), count: dimension)
+        }
+        panels.score(queries: queries, users: users.count, queryStride: dimension, into: output, outputStride: stride)
+        if model.configuration.useItemBias {
+            let bias = model.itemBias.pointer
+            for index in 0..<users.count {
+                let row = output + index * stride
+                for item in 0..<model.itemCount { row[item] += bias[item] }
+            }
         }
     }
 }
@@ -68,29 +112,45 @@ public struct OfflineEvaluator {
         var results = [UserResult](repeating: UserResult(), count: users.count)
         results.withUnsafeMutableBufferPointer { output in
             let shared = UncheckedSendableBox(output)
+            let batch = scorer.makeBatchScorer()
+            let block = PackedItemPanels.userBlock
             let work: (Int) -> Void = { part in
-                let scores = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(itemCount, 1))
+                let rowStride = max(itemCount, 1)
+                let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * rowStride)
                 defer { scores.deallocate() }
-                let start = users.count * part / threads
-                let end = users.count * (part + 1) / threads
-                for index in start..<end {
-                    let user = users[index]
-                    scorer.scores(for: user, into: scores)
-                    let mask = Int(user) < masks.count ? masks[Int(user)] : .none
-                    let top = ItemRanker.select(scores: UnsafeBufferPointer(rebasing: scores[0..<itemCount]), k: 20,
-                                                excluding: mask).map(\.item)
-                    let relevant = split.relevant[user]!
-                    var result = UserResult()
-                    result.recall10 = RankingMetrics.recall(ranked: top, relevant: relevant, k: 10)
-                    result.ndcg10 = RankingMetrics.ndcg(ranked: top, relevant: relevant, k: 10)
-                    result.recall20 = RankingMetrics.recall(ranked: top, relevant: relevant, k: 20)
-                    result.ndcg20 = RankingMetrics.ndcg(ranked: top, relevant: relevant, k: 20)
-                    if !top.isEmpty {
-                        result.popularity = top.reduce(0.0) { $0 + Double(Int($1) < popularity.count ? popularity[Int($1)] : 0) }
-                            / Double(top.count)
+                // Parts take whole blocks of users, so the result does not depend on the split.
+                let blocks = (users.count + block - 1) / block
+                let firstBlock = blocks * part / threads
+                let lastBlock = blocks * (part + 1) / threads
+                for blockIndex in firstBlock..<lastBlock {
+                    let start = blockIndex * block
+                    let end = min(users.count, start + block)
+                    if let batch {
+                        batch.scores(for: users[start..<end], into: scores, stride: rowStride)
+                    } else {
+                        for index in start..<end {
+                            scorer.scores(for: users[index], into: UnsafeMutableBufferPointer(start: scores + (index - start) * rowStride,
+                                                                                               count: itemCount))
+                        }
                     }
-                    result.top = top
-                    shared.value[index] = result
+                    for index in start..<end {
+                        let user = users[index]
+                        let row = UnsafeBufferPointer(start: scores + (index - start) * rowStride, count: itemCount)
+                        let mask = Int(user) < masks.count ? masks[Int(user)] : .none
+                        let top = ItemRanker.select(scores: row, k: 20, excluding: mask).map(\.item)
+                        let relevant = split.relevant[user]!
+                        var result = UserResult()
+                        result.recall10 = RankingMetrics.recall(ranked: top, relevant: relevant, k: 10)
+                        result.ndcg10 = RankingMetrics.ndcg(ranked: top, relevant: relevant, k: 10)
+                        result.recall20 = RankingMetrics.recall(ranked: top, relevant: relevant, k: 20)
+                        result.ndcg20 = RankingMetrics.ndcg(ranked: top, relevant: relevant, k: 20)
+                        if !top.isEmpty {
+                            result.popularity = top.reduce(0.0) { $0 + Double(Int($1) < popularity.count ? popularity[Int($1)] : 0) }
+                                / Double(top.count)
+                        }
+                        result.top = top
+                        shared.value[index] = result
+                    }
                 }
             }
             ParallelWork.run(parts: threads, work)

@@ -1,7 +1,18 @@
 import CausalRecCore
 
-/// A loaded dataset mapped onto the rows a recommender assigns when it records the training
-/// split (row assignment is deterministic, so every run shares this mapping).
+/// The evaluation splits and evaluator of one run.
+struct EvaluationContext {
+    var validation: EvaluationSplit
+    var tests: [EvaluationSplit]
+    var dropped: [String: BacktestData.Dropped]
+    var evaluator: OfflineEvaluator
+    var users: Int
+    var items: Int
+
+    var splits: [EvaluationSplit] { [validation] + tests }
+}
+
+/// A loaded dataset: the training split and the evaluation splits, still as ids.
 struct BacktestData {
     struct Dropped: Sendable, Codable, Equatable {
         var unknownUser = 0
@@ -11,49 +22,45 @@ struct BacktestData {
     }
 
     var train: DatasetSplit
-    var validation: EvaluationSplit
-    var tests: [EvaluationSplit]
-    var dropped: [String: Dropped]
+    var validation: DatasetSplit
+    var tests: [DatasetSplit]
     var validationCarved: Int?
-    var masks: [ExcludedItems]
-    var popularity: [Int32]
-    var itemCount: Int
-    var userCount: Int
 
     static func load(_ options: BacktestOptions) throws -> BacktestData {
         var train = try DatasetSplit.load(name: options.trainSplit, directory: options.dataDirectory)
-        var validationSplit: DatasetSplit
+        var validation: DatasetSplit
         var carved: Int?
         if DatasetSplit.locate(options.validSplit, in: options.dataDirectory) != nil && options.validFraction == nil {
-            validationSplit = try DatasetSplit.load(name: options.validSplit, directory: options.dataDirectory)
+            validation = try DatasetSplit.load(name: options.validSplit, directory: options.dataDirectory)
         } else if let fraction = options.validFraction {
-            (train, validationSplit) = carve(train, fraction: fraction, seed: options.splitSeed)
-            carved = validationSplit.positives.count
+            (train, validation) = carve(train, fraction: fraction, seed: options.splitSeed)
+            carved = validation.positives.count
         } else {
             throw BacktestError.missingSplit(name: options.validSplit, directory: options.dataDirectory)
         }
         let tests = try options.testSplits.map { try DatasetSplit.load(name: $0, directory: options.dataDirectory) }
+        return BacktestData(train: train, validation: validation, tests: tests, validationCarved: carved)
+    }
 
-        // Register the training split once to learn the row mapping and the masks.
-        let reference = OnlineRecommender(configuration: BacktestRunner.recommenderConfiguration(
-            options: options, sampler: SamplerConfiguration(), model: options.model, seed: 0))
-        for event in train.events { reference.record(event, fallbackTimestamp: DatasetSplit.baseTimestamp) }
-        let masks = (0..<reference.users.count).map { ExcludedItems(sorted: reference.history.clicked(by: Int32($0))) }
-
+    /// The evaluation splits in the rows of `recommender` (which has recorded the training
+    /// split), with its training positives as masks. Row numbering depends on what the
+    /// recommender tracks, so each run maps for itself.
+    func evaluationContext(for recommender: OnlineRecommender, threads: Int) -> EvaluationContext {
+        let masks = (0..<recommender.users.count).map { ExcludedItems(sorted: recommender.history.clicked(by: Int32($0))) }
         var dropped: [String: Dropped] = [:]
         func map(_ split: DatasetSplit) -> EvaluationSplit {
             var relevant: [Int32: [Int32]] = [:]
             var counts = Dropped()
             for (user, item) in split.positives {
-                guard let userRow = reference.userRow(ofKnown: user) else {
+                guard let userRow = recommender.userRow(ofKnown: user) else {
                     counts.unknownUser += 1
                     continue
                 }
-                guard let itemRow = reference.itemRow(ofKnown: item) else {
+                guard let itemRow = recommender.itemRow(ofKnown: item) else {
                     counts.unknownItem += 1
                     continue
                 }
-                if masks[Int(userRow)].contains(itemRow) {
+                if Int(userRow) < masks.count && masks[Int(userRow)].contains(itemRow) {
                     counts.trainingPositive += 1
                     continue
                 }
@@ -68,11 +75,12 @@ struct BacktestData {
             dropped[split.name] = counts
             return EvaluationSplit(name: split.name, relevant: result)
         }
-        let validation = map(validationSplit)
-        let mappedTests = tests.map(map)
-        return BacktestData(train: train, validation: validation, tests: mappedTests, dropped: dropped,
-                            validationCarved: carved, masks: masks, popularity: reference.history.clickCounts,
-                            itemCount: reference.items.count, userCount: reference.users.count)
+        let validation = map(self.validation)
+        let tests = self.tests.map(map)
+        return EvaluationContext(validation: validation, tests: tests, dropped: dropped,
+                                 evaluator: OfflineEvaluator(masks: masks, popularity: recommender.history.clickCounts,
+                                                             threads: threads),
+                                 users: recommender.users.count, items: recommender.items.count)
     }
 
     /// Moves a share of each user's positives (users with at least 2) from `train` into a

@@ -54,6 +54,7 @@ public final class BacktestRunner {
         let reference = OnlineRecommender(configuration: Self.recommenderConfiguration(
             options: options, sampler: SamplerConfiguration(), model: options.model, seed: 0))
         for event in data.train.events { reference.record(event, fallbackTimestamp: DatasetSplit.baseTimestamp) }
+        let context = data.evaluationContext(for: reference, threads: options.model.threads)
         func read(_ path: String, rows: Int, lookup: (String) -> Int32?) throws -> (vectors: [[Float]], dimension: Int) {
             let text = String(decoding: try DatasetSplit.readPossiblyCompressed(path), as: UTF8.self)
             var vectors = [[Float]](repeating: [], count: rows)
@@ -71,45 +72,48 @@ public final class BacktestRunner {
             }
             return (vectors, dimension)
         }
-        let users = try read(usersFile, rows: data.userCount) { reference.userRow(ofKnown: $0) }
-        let items = try read(itemsFile, rows: data.itemCount) { reference.itemRow(ofKnown: $0) }
+        let users = try read(usersFile, rows: context.users) { reference.userRow(ofKnown: $0) }
+        let items = try read(itemsFile, rows: context.items) { reference.itemRow(ofKnown: $0) }
         let scorer = FactorScorer(dimension: max(users.dimension, items.dimension), users: users.vectors, items: items.vectors)
-        let evaluator = OfflineEvaluator(masks: data.masks, popularity: data.popularity, threads: options.model.threads)
-        return ([data.validation] + data.tests).map { split in
-            record(sampler: name, seed: 0, split: split.name, epochs: 0, metrics: evaluator.evaluate(scorer, on: split), settings: nil)
+        return context.splits.map { split in
+            record(sampler: name, seed: 0, split: split.name, epochs: 0, metrics: context.evaluator.evaluate(scorer, on: split), settings: nil)
         }
     }
 
     public func run() throws -> [BacktestRecord] {
         let data = try BacktestData.load(options)
-        let splits = [data.validation] + data.tests
+        // The notes describe the plain registration (no impression tracking), as the floors use.
+        let reference = OnlineRecommender(configuration: Self.recommenderConfiguration(
+            options: options, sampler: SamplerConfiguration(), model: options.model, seed: options.firstSeed))
+        for event in data.train.events { reference.record(event, fallbackTimestamp: DatasetSplit.baseTimestamp) }
+        let referenceContext = data.evaluationContext(for: reference, threads: options.model.threads)
         notes = DataNotes(
-            trainPositives: data.train.positives.count, users: data.userCount, items: data.itemCount,
+            trainPositives: data.train.positives.count, users: referenceContext.users, items: referenceContext.items,
             exposure: data.train.hasImpressions ? "impressions (rows of weight 0 are exposures without a click)"
                 : "interaction counts (the data has no impressions)",
             validationCarved: data.validationCarved,
-            droppedUnknownUser: data.dropped.mapValues(\.unknownUser),
-            droppedUnknownItem: data.dropped.mapValues(\.unknownItem),
-            droppedTrainingPositive: data.dropped.mapValues(\.trainingPositive),
-            evaluatedUsers: Dictionary(uniqueKeysWithValues: splits.map { ($0.name, $0.relevant.count) }))
-        let evaluator = OfflineEvaluator(masks: data.masks, popularity: data.popularity, threads: options.model.threads)
+            droppedUnknownUser: referenceContext.dropped.mapValues(\.unknownUser),
+            droppedUnknownItem: referenceContext.dropped.mapValues(\.unknownItem),
+            droppedTrainingPositive: referenceContext.dropped.mapValues(\.trainingPositive),
+            evaluatedUsers: Dictionary(uniqueKeysWithValues: referenceContext.splits.map { ($0.name, $0.relevant.count) }))
         var records: [BacktestRecord] = []
         let seeds = (0..<options.seeds).map { options.firstSeed + UInt64($0) }
         progress.begin(total: options.samplers.count * seeds.count * options.grid.count * options.epochs)
 
         if options.includeFloors {
-            let popularity = PopularityScorer(clickCounts: data.popularity)
+            let popularity = PopularityScorer(clickCounts: reference.history.clickCounts)
             for seed in seeds {
-                for split in splits {
+                for split in referenceContext.splits {
                     records.append(record(sampler: "mostpop", seed: seed, split: split.name, epochs: 0,
-                                          metrics: evaluator.evaluate(popularity, on: split), settings: nil))
+                                          metrics: referenceContext.evaluator.evaluate(popularity, on: split), settings: nil))
                 }
                 let untrained = OnlineRecommender(configuration: Self.recommenderConfiguration(
                     options: options, sampler: SamplerConfiguration(), model: options.model, seed: seed))
                 for event in data.train.events { untrained.record(event, fallbackTimestamp: DatasetSplit.baseTimestamp) }
-                for split in splits {
+                let context = data.evaluationContext(for: untrained, threads: options.model.threads)
+                for split in context.splits {
                     records.append(record(sampler: "untrained", seed: seed, split: split.name, epochs: 0,
-                                          metrics: evaluator.evaluate(untrained.model, on: split), settings: nil))
+                                          metrics: context.evaluator.evaluate(untrained.model, on: split), settings: nil))
                 }
             }
         }
@@ -118,7 +122,7 @@ public final class BacktestRunner {
             for seed in seeds {
                 var best: RunResult?
                 for model in options.grid {
-                    let result = train(data: data, evaluator: evaluator, sampler: sampler, model: model, seed: seed)
+                    let result = train(data: data, sampler: sampler, model: model, seed: seed)
                     if best == nil || result.validationNDCG20 > best!.validationNDCG20 { best = result }
                 }
                 guard let best else { continue }
@@ -156,9 +160,7 @@ public final class BacktestRunner {
 
     /// Trains for up to `epochs` epochs, keeping the test metrics of the epoch with the best
     /// validation NDCG@20 (early stop after `patience` epochs without improvement).
-    private func train(data: BacktestData, evaluator: OfflineEvaluator, sampler: SamplerConfiguration,
-                       model: ModelConfiguration, seed: UInt64) -> RunResult
-    {
+    private func train(data: BacktestData, sampler: SamplerConfiguration, model: ModelConfiguration, seed: UInt64) -> RunResult {
         let recommender = OnlineRecommender(configuration: Self.recommenderConfiguration(
             options: options, sampler: sampler, model: model, seed: seed))
         var positives: [PositiveExample] = []
@@ -168,8 +170,8 @@ public final class BacktestRunner {
                 positives.append(positive)
             }
         }
-        precondition(recommender.items.count == data.itemCount && recommender.users.count == data.userCount,
-                     "row mapping differs from the reference registration")
+        let context = data.evaluationContext(for: recommender, threads: model.threads)
+        let evaluator = context.evaluator
         let settings = BacktestRecord.Settings(
             dimension: model.dimension, optimizer: model.optimizer.rawValue, learningRate: model.learningRate, l2: model.l2,
             batchSize: options.batchSize, threads: model.threads,
@@ -189,14 +191,14 @@ public final class BacktestRunner {
                 positives.withUnsafeBufferPointer { recommender.train(on: $0) }
             }
             trained += positives.count
-            let validation = evaluator.evaluate(recommender.model, on: data.validation)
+            let validation = evaluator.evaluate(recommender.model, on: context.validation)
             progress.step(label: "\(options.datasetName) \(sampler.kind.rawValue) seed \(seed) lr \(model.learningRate) l2 \(model.l2) epoch \(epoch)/\(options.epochs)",
                           examples: positives.count, validationNDCG: validation.ndcg20)
             if validation.ndcg20 > result.validationNDCG20 {
                 result.epoch = epoch
                 result.validationNDCG20 = validation.ndcg20
-                result.metrics = [(data.validation.name, validation)]
-                    + data.tests.map { ($0.name, evaluator.evaluate(recommender.model, on: $0)) }
+                result.metrics = [(context.validation.name, validation)]
+                    + context.tests.map { ($0.name, evaluator.evaluate(recommender.model, on: $0)) }
                 sinceBest = 0
             } else {
                 sinceBest += 1

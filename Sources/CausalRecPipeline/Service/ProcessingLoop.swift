@@ -34,7 +34,8 @@ public struct ProcessingOutcome: Sendable {
     /// Prequential hit-rates per window of evaluated clicks.
     public var evaluator: PrequentialEvaluator
     public var elapsed: Duration
-    /// Seconds from the first handled message to the stop (excludes joining the group).
+    /// Seconds from the first handled message to the end of the loop (excludes joining and
+    /// leaving the group).
     public var processingSeconds: Double
 }
 
@@ -99,6 +100,7 @@ final class ProcessingLoop: Sendable {
         let pollTimeout = Duration.milliseconds(configuration.consumer.pollTimeoutMilliseconds)
         var reason = ProcessingOutcome.StopReason.shutdownRequested
         var firstMessage: ContinuousClock.Instant?
+        var loopEnded: ContinuousClock.Instant?
 
         do {
             while !stop.load(ordering: .acquiring) {
@@ -127,6 +129,7 @@ final class ProcessingLoop: Sendable {
                                     logger: logger)
                 }
             }
+            loopEnded = clock.now
             logger.info("stopping", metadata: ["reason": "\(reason.rawValue)"])
             try processor.commit()
             try consumer.close(handler: processor)
@@ -139,7 +142,7 @@ final class ProcessingLoop: Sendable {
             throw error
         }
         progress.report(now: clock.now, counters: counters, lag: 0, evaluator: recommender.evaluator, logger: logger)
-        let processing = firstMessage.map { clock.now - $0 } ?? .zero
+        let processing = firstMessage.map { (loopEnded ?? clock.now) - $0 } ?? .zero
         return ProcessingOutcome(reason: reason, messages: counters.messages.load(ordering: .relaxed),
                                  appliedEvents: recommender.applied.total,
                                  deadLettered: counters.deadLettered.load(ordering: .relaxed),
