@@ -36,6 +36,11 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
         // A sigaction-based SIGTERM/SIGINT handler (see signal_pipe.c for why not Dispatch).
         .target(name: "CSignalPipe"),
         .target(
@@ -47,6 +52,7 @@ let package = Package(
         ),
         .target(
             name: "CausalRecCore",
+            dependencies: ["COpenBLAS"],
             swiftSettings: cpuBaseline
         ),
         .target(

@@ -3,7 +3,7 @@
 # Swift itself (6.1 or newer) is expected on PATH.
 set -euo pipefail
 
-packages=(librdkafka-dev pkg-config)
+packages=(librdkafka-dev libopenblas-dev pkg-config)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

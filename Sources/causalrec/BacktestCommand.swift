@@ -12,7 +12,7 @@ struct BacktestCommand: ParsableCommand {
     @Option(help: "Dataset directory (train.txt[.gz], valid_iid, test, test_iid; SELFRec lines or JSON-lines events).")
     var data: String
 
-    @Option(help: "Sampler(s), comma-separated: random, popularity, dns, exposed.")
+    @Option(help: "Sampler(s), comma-separated: random, popularity, dns, exposed, cnsdiff, cnsdiff-reference, cnsdiff-no-intervention, cnsdiff-no-invariance, cnsdiff-no-curriculum.")
     var sampler = "random"
 
     @Option(help: "Maximum epochs (1 = a single pass).")
@@ -75,6 +75,9 @@ struct BacktestCommand: ParsableCommand {
     @Option(name: .customLong("dns-candidates"), help: "dns sampler: candidates scored per positive.")
     var dnsCandidates = 10
 
+    @Option(help: "cnsdiff settings for every cnsdiff sampler of the run, e.g. levels=20/30/40,final_alpha=3 (see README).")
+    var cnsdiff: String?
+
     @Flag(name: .customLong("no-floors"), help: "Skip the most-popular and untrained floors.")
     var noFloors = false
 
@@ -95,12 +98,22 @@ struct BacktestCommand: ParsableCommand {
         options.validFraction = validFraction
         options.testSplits = test.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         options.samplers = try sampler.split(separator: ",").map { name in
-            guard let kind = SamplerKind(rawValue: String(name).trimmingCharacters(in: .whitespaces)) else {
-                throw ValidationError("unknown sampler '\(name)'; expected one of \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            guard var configuration = SamplerConfiguration.named(String(name).trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("unknown sampler '\(name)'; expected one of \(SamplerConfiguration.names.joined(separator: ", "))")
             }
-            var configuration = SamplerConfiguration(kind: kind)
             configuration.popularityExponent = popularityAlpha
             configuration.dnsCandidates = dnsCandidates
+            if let cnsdiff, configuration.kind == .cnsdiff {
+                for setting in cnsdiff.split(separator: ",") {
+                    let parts = setting.split(separator: "=", maxSplits: 1).map(String.init)
+                    guard parts.count == 2 else { throw ValidationError("--cnsdiff expects key=value pairs, got '\(setting)'") }
+                    do {
+                        try configuration.cnsdiff.set(parts[0], to: parts[1])
+                    } catch {
+                        throw ValidationError("\(error)")
+                    }
+                }
+            }
             return configuration
         }
         guard let optimizerKind = OptimizerKind(rawValue: optimizer) else { throw ValidationError("--optimizer must be adam or sgd") }

@@ -20,6 +20,11 @@ public final class OnlineRecommender {
     public private(set) var applied = AppliedEventCounts()
     public private(set) var lastTrainingLoss: Float = 0
     public var samplerName: String { sampler.name }
+    /// The sampler, for diagnostics that draw negatives without training.
+    var samplerForDiagnostics: any NegativeSampler { sampler }
+
+    /// Version of the generative sampler's snapshot (0 for other samplers).
+    public var generatorVersion: Int { (sampler as? any GenerativeNegativeSampler)?.generatorVersion ?? 0 }
 
     private let trainer: BPRTrainer
     private var sampler: any NegativeSampler
@@ -31,6 +36,8 @@ public final class OnlineRecommender {
     private var batch: [PositiveExample] = []
     private var negatives: [Int32] = []
     private var triplets: [TrainingTriplet] = []
+    private var syntheticVectors: [Float] = []
+    private var mixingWeights: [Float] = []
     private var impressionsSeen = false
     private var mostExposedCache = RankedCache()
     private var mostClickedCache = RankedCache()
@@ -41,7 +48,8 @@ public final class OnlineRecommender {
         exposure = ExposureEstimator(configuration: configuration.exposure)
         history = InteractionHistory(tracksImpressions: configuration.sampler.needsImpressions)
         trainer = BPRTrainer(model: model)
-        sampler = configuration.sampler.makeSampler()
+        sampler = configuration.sampler.makeSampler(dimension: configuration.model.dimension,
+                                                    environments: configuration.exposure.environmentCount)
         random = Xoshiro256(seed: configuration.seed)
         evaluator = PrequentialEvaluator(k: configuration.evaluationK, sampleEvery: max(1, configuration.evaluateEveryNthClick),
                                          windowSize: configuration.evaluationWindow)
@@ -181,29 +189,57 @@ public final class OnlineRecommender {
         let count = positives.count
         if negatives.count < count { negatives = [Int32](repeating: -1, count: count) }
         let context = SamplingContext(model: model, history: history, exposure: exposure)
+        var generative = sampler as? any GenerativeNegativeSampler
+        if generative != nil {
+            generative!.learn(from: positives, context: context, random: &random)
+            let stride = model.stride
+            if syntheticVectors.count < count * stride { syntheticVectors = [Float](repeating: 0, count: count * stride) }
+            if mixingWeights.count < count { mixingWeights = [Float](repeating: 0, count: count) }
+        }
         sampler.prepare(context: context)
+        generative?.prepare(context: context)
         let batchSeed = random.next()
         let chunks = (count + Self.samplingChunk - 1) / Self.samplingChunk
         let threads = max(1, min(configuration.model.threads, chunks))
         let prepared = sampler
+        let preparedGenerative = generative
+        let rowStride = model.stride
         negatives.withUnsafeMutableBufferPointer { output in
-            ParallelWork.run(parts: threads) { part in
-                var local = prepared
-                for chunk in stride(from: part, to: chunks, by: threads) {
-                    let range = (chunk * Self.samplingChunk)..<min(count, (chunk + 1) * Self.samplingChunk)
-                    var generator = Xoshiro256(seed: SplitMix64.mix(batchSeed, UInt64(chunk)))
-                    local.sampleNegatives(for: UnsafeBufferPointer(rebasing: positives[range]),
-                                          into: UnsafeMutableBufferPointer(rebasing: output[range]),
-                                          context: context, random: &generator)
+            syntheticVectors.withUnsafeMutableBufferPointer { vectors in
+                mixingWeights.withUnsafeMutableBufferPointer { mix in
+                    ParallelWork.run(parts: threads) { part in
+                        var local = prepared
+                        var localGenerative = preparedGenerative
+                        for chunk in stride(from: part, to: chunks, by: threads) {
+                            let range = (chunk * Self.samplingChunk)..<min(count, (chunk + 1) * Self.samplingChunk)
+                            var generator = Xoshiro256(seed: SplitMix64.mix(batchSeed, UInt64(chunk)))
+                            if localGenerative != nil {
+                                let synthetic = SyntheticNegatives(vectors: vectors.baseAddress! + range.lowerBound * rowStride,
+                                                                   stride: rowStride, mix: mix.baseAddress! + range.lowerBound)
+                                localGenerative!.sampleNegatives(for: UnsafeBufferPointer(rebasing: positives[range]),
+                                                                 into: UnsafeMutableBufferPointer(rebasing: output[range]),
+                                                                 synthetic: synthetic, context: context, random: &generator)
+                            } else {
+                                local.sampleNegatives(for: UnsafeBufferPointer(rebasing: positives[range]),
+                                                      into: UnsafeMutableBufferPointer(rebasing: output[range]),
+                                                      context: context, random: &generator)
+                            }
+                        }
+                    }
                 }
             }
         }
+        if let generative { sampler = generative }
         triplets.removeAll(keepingCapacity: true)
         for index in 0..<count {
             triplets.append(TrainingTriplet(user: positives[index].user, positive: positives[index].item,
-                                            negative: negatives[index]))
+                                            negative: negatives[index], mix: generative != nil ? mixingWeights[index] : 0))
         }
-        lastTrainingLoss = triplets.withUnsafeBufferPointer { trainer.train($0) }
+        lastTrainingLoss = triplets.withUnsafeBufferPointer { batch in
+            syntheticVectors.withUnsafeBufferPointer { vectors in
+                trainer.train(batch, synthetic: generative != nil ? vectors.baseAddress : nil)
+            }
+        }
         modelVersion += 1
     }
 

@@ -3,11 +3,15 @@ public struct TrainingTriplet: Sendable, Equatable {
     public var user: Int32
     public var positive: Int32
     public var negative: Int32
+    /// λ of a mixed negative z = λ·g + (1 − λ)·q_negative, g being this example's row of the
+    /// synthetic vectors passed to `train`; 0 = the real negative alone.
+    public var mix: Float
 
-    public init(user: Int32, positive: Int32, negative: Int32) {
+    public init(user: Int32, positive: Int32, negative: Int32, mix: Float = 0) {
         self.user = user
         self.positive = positive
         self.negative = negative
+        self.mix = mix
     }
 }
 
@@ -46,6 +50,8 @@ public final class BPRTrainer {
         let userGradients: EmbeddingTable
         let itemGradients: EmbeddingTable
         var biasGradients: [Float] = []
+        /// The mixed negative of the example being processed.
+        let mixed: UnsafeMutablePointer<Float>
         /// Phase-1 loss estimate of this thread.
         var loss: Double = 0
         var sampled = 0
@@ -53,6 +59,14 @@ public final class BPRTrainer {
         init(dimension: Int) {
             userGradients = EmbeddingTable(dimension: dimension, initialCapacity: 256)
             itemGradients = EmbeddingTable(dimension: dimension, initialCapacity: 512)
+            let stride = (dimension + 7) & ~7
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: stride * MemoryLayout<Float>.stride, alignment: 64)
+            mixed = raw.bindMemory(to: Float.self, capacity: stride)
+            mixed.initialize(repeating: 0, count: stride)
+        }
+
+        deinit {
+            mixed.deallocate()
         }
     }
 
@@ -70,11 +84,13 @@ public final class BPRTrainer {
 
     /// Trains on one batch and returns the mean BPR loss before the update (estimated on the
     /// first examples of each thread). Examples whose negative is −1 (none found) are skipped.
+    /// `synthetic` holds one generated vector per example (`model.stride` floats apart) for the
+    /// examples with a mixing weight.
     @discardableResult
-    public func train(_ triplets: UnsafeBufferPointer<TrainingTriplet>) -> Float {
+    public func train(_ triplets: UnsafeBufferPointer<TrainingTriplet>, synthetic: UnsafePointer<Float>? = nil) -> Float {
         guard !triplets.isEmpty else { return 0 }
         ParallelWork.run(parts: threads) { owner in
-            accumulateUsers(triplets, owner: owner)
+            accumulateUsers(triplets, synthetic: synthetic, owner: owner)
         }
         ParallelWork.run(parts: threads) { owner in
             accumulateItems(owner: owner)
@@ -96,7 +112,9 @@ public final class BPRTrainer {
     }
 
     /// Phase 1 for the users one thread owns.
-    private func accumulateUsers(_ triplets: UnsafeBufferPointer<TrainingTriplet>, owner me: Int) {
+    private func accumulateUsers(_ triplets: UnsafeBufferPointer<TrainingTriplet>, synthetic: UnsafePointer<Float>?,
+                                 owner me: Int)
+    {
         let worker = workers[me]
         let stride = model.stride
         let users = model.users
@@ -115,9 +133,16 @@ public final class BPRTrainer {
                 guard triplet.negative >= 0, owner(of: triplet.user) == me else { continue }
                 let p = UnsafePointer(users.row(triplet.user))
                 let qi = UnsafePointer(items.row(triplet.positive))
-                let qj = UnsafePointer(items.row(triplet.negative))
+                var qj = UnsafePointer(items.row(triplet.negative))
+                // A mixed negative z = λ·g + (1 − λ)·q_j (with bias (1 − λ)·b_j): its gradient
+                // reaches q_j and b_j scaled by (1 − λ); g is generated, not learned here.
+                let keep: Float = triplet.mix > 0 && synthetic != nil ? 1 - triplet.mix : 1
+                if keep < 1, let synthetic {
+                    VectorKernels.mix(triplet.mix, synthetic + index * stride, keep, qj, into: worker.mixed, length: stride)
+                    qj = UnsafePointer(worker.mixed)
+                }
                 var x = VectorKernels.dotDifference(p, qi, qj, length: stride)
-                if useBias { x += bias[Int(triplet.positive)] - bias[Int(triplet.negative)] }
+                if useBias { x += bias[Int(triplet.positive)] - keep * bias[Int(triplet.negative)] }
                 if sampled < Self.lossSample {
                     loss += Double(softplus(-x))
                     sampled += 1
@@ -128,7 +153,7 @@ public final class BPRTrainer {
                 lists[owner(of: triplet.positive)].append(
                     ItemContribution(example: Int32(index), item: triplet.positive, user: triplet.user, coefficient: g))
                 lists[owner(of: triplet.negative)].append(
-                    ItemContribution(example: Int32(index), item: triplet.negative, user: triplet.user, coefficient: -g))
+                    ItemContribution(example: Int32(index), item: triplet.negative, user: triplet.user, coefficient: -g * keep))
             }
         }
         worker.loss = loss

@@ -30,3 +30,6 @@ public func softplus(_ x: Float) -> Float {
     x > 20 ? x : (x < -20 ? _expf(x) : _log1pf(_expf(x)))
 }
 
+
+@inline(__always) func _tanhf(_ x: Float) -> Float { tanhf(x) }
+@inline(__always) func _sin(_ x: Double) -> Double { sin(x) }

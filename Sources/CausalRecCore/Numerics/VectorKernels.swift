@@ -120,3 +120,19 @@ extension VectorKernels {
         }
     }
 }
+
+extension VectorKernels {
+    /// out = a·x + b·y
+    @inline(__always)
+    public static func mix(_ a: Float, _ x: UnsafePointer<Float>, _ b: Float, _ y: UnsafePointer<Float>,
+                           into out: UnsafeMutablePointer<Float>, length: Int)
+    {
+        let sa = Chunk(repeating: a)
+        let sb = Chunk(repeating: b)
+        for chunk in 0..<(length &>> 3) {
+            var value = load(x, chunk) * sa
+            value.addProduct(sb, load(y, chunk))
+            store(value, out, chunk)
+        }
+    }
+}

@@ -59,6 +59,32 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable, Hashable {
         return (-2.0 * _log(u1)).squareRoot() * _cos(2.0 * Double.pi * u2)
     }
 
+    /// Two independent standard normal draws (Marsaglia's polar method: no trigonometry, both
+    /// values of a pair used) — for bulk noise.
+    public mutating func nextGaussianPair() -> (Float, Float) {
+        while true {
+            let u = 2 * nextUnitDouble() - 1
+            let v = 2 * nextUnitDouble() - 1
+            let s = u * u + v * v
+            if s > 0 && s < 1 {
+                let factor = (-2 * _log(s) / s).squareRoot()
+                return (Float(u * factor), Float(v * factor))
+            }
+        }
+    }
+
+    /// Fills `count` floats with standard normal draws.
+    public mutating func fillGaussian(_ buffer: UnsafeMutablePointer<Float>, count: Int) {
+        var index = 0
+        while index + 1 < count {
+            let (a, b) = nextGaussianPair()
+            buffer[index] = a
+            buffer[index + 1] = b
+            index += 2
+        }
+        if index < count { buffer[index] = nextGaussianPair().0 }
+    }
+
     public static func == (lhs: Xoshiro256, rhs: Xoshiro256) -> Bool {
         lhs.state == rhs.state
     }

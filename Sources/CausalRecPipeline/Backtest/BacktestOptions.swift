@@ -83,9 +83,11 @@ public struct BacktestRecord: Sendable, Codable, Equatable {
     public var trainSeconds: Double?
     /// Training examples (triplets) per second over the run's epochs.
     public var samplesPerSecond: Double?
+    /// What the sampler's negatives looked like at the end of training.
+    public var negatives: NegativeDiagnostics?
 
     enum CodingKeys: String, CodingKey {
-        case dataset, sampler, seed, split, epochs, metrics, users, settings
+        case dataset, sampler, seed, split, epochs, metrics, users, settings, negatives
         case validationNDCG20 = "validation_ndcg@20"
         case trainSeconds = "train_seconds"
         case samplesPerSecond = "samples_per_second"

@@ -127,14 +127,15 @@ public final class BacktestRunner {
                 }
                 guard let best else { continue }
                 for (split, metrics) in best.metrics {
-                    var entry = record(sampler: sampler.kind.rawValue, seed: seed, split: split, epochs: best.epoch,
+                    var entry = record(sampler: sampler.name, seed: seed, split: split, epochs: best.epoch,
                                        metrics: metrics, settings: best.settings)
                     entry.validationNDCG20 = best.validationNDCG20
                     entry.trainSeconds = best.trainSeconds
                     entry.samplesPerSecond = best.samplesPerSecond
+                    entry.negatives = best.negatives
                     records.append(entry)
                 }
-                logger.info("\(options.datasetName) \(sampler.kind.rawValue) seed \(seed): epoch \(best.epoch) selected (validation NDCG@20 \(String(format: "%.4f", best.validationNDCG20)), lr \(best.settings.learningRate), l2 \(best.settings.l2))")
+                logger.info("\(options.datasetName) \(sampler.name) seed \(seed): epoch \(best.epoch) selected (validation NDCG@20 \(String(format: "%.4f", best.validationNDCG20)), lr \(best.settings.learningRate), l2 \(best.settings.l2)); negatives: exposure~hardness ρ \(String(format: "%.3f", best.negatives.exposureHardnessCorrelation)), cos to positive \(String(format: "%.3f", best.negatives.meanCosineToPositive)), score gap \(String(format: "%.3f", best.negatives.meanScoreGap)), below positive \(String(format: "%.2f", best.negatives.shareBelowPositive)), λ \(String(format: "%.2f", best.negatives.meanMix)), nearest-item cos \(String(format: "%.3f", best.negatives.meanNearestItemCosine))")
             }
         }
         progress.finish()
@@ -156,11 +157,16 @@ public final class BacktestRunner {
         var settings: BacktestRecord.Settings
         var trainSeconds: Double
         var samplesPerSecond: Double
+        var negatives = NegativeDiagnostics()
     }
 
     /// Trains for up to `epochs` epochs, keeping the test metrics of the epoch with the best
     /// validation NDCG@20 (early stop after `patience` epochs without improvement).
     private func train(data: BacktestData, sampler: SamplerConfiguration, model: ModelConfiguration, seed: UInt64) -> RunResult {
+        var sampler = sampler
+        // The curriculum runs over the whole epoch budget, as the released code's epoch/maxEpoch.
+        sampler.cnsdiff.curriculumPositives = max(1, data.train.positives.count * options.epochs)
+        sampler.cnsdiff.seed = SplitMix64.mix(seed, 0xD1FF)
         let recommender = OnlineRecommender(configuration: Self.recommenderConfiguration(
             options: options, sampler: sampler, model: model, seed: seed))
         var positives: [PositiveExample] = []
@@ -192,7 +198,7 @@ public final class BacktestRunner {
             }
             trained += positives.count
             let validation = evaluator.evaluate(recommender.model, on: context.validation)
-            progress.step(label: "\(options.datasetName) \(sampler.kind.rawValue) seed \(seed) lr \(model.learningRate) l2 \(model.l2) epoch \(epoch)/\(options.epochs)",
+            progress.step(label: "\(options.datasetName) \(sampler.name) seed \(seed) lr \(model.learningRate) l2 \(model.l2) epoch \(epoch)/\(options.epochs)",
                           examples: positives.count, validationNDCG: validation.ndcg20)
             if validation.ndcg20 > result.validationNDCG20 {
                 result.epoch = epoch
@@ -209,6 +215,9 @@ public final class BacktestRunner {
             }
         }
         let seconds = Double(trainingTime.components.seconds) + Double(trainingTime.components.attoseconds) / 1e18
+        var sampleRandom = Xoshiro256(seed: 2_025)
+        let sample = (0..<min(2_000, positives.count)).map { _ in positives[sampleRandom.nextIndex(below: positives.count)] }
+        result.negatives = recommender.diagnoseNegatives(sample)
         result.trainSeconds = seconds
         result.samplesPerSecond = seconds > 0 ? Double(trained) / seconds : 0
         return result

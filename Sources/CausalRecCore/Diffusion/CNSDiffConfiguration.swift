@@ -1,0 +1,109 @@
+/// What the denoiser predicts.
+public enum DiffusionPrediction: String, Sendable, Codable, CaseIterable {
+    /// The clean embedding x₀ (DiffRec, the released CNSDiff code).
+    case x0
+    /// The added noise ε (Ho et al. 2020).
+    case epsilon
+}
+
+/// Which generated candidate becomes the negative.
+public enum HardnessRule: String, Sendable, Codable, CaseIterable {
+    /// The highest-scored candidate whose score stays below the positive's (hard but not a
+    /// likely positive); the lowest-scored one when none is below.
+    case hardestBelowPositive = "hardest_below_positive"
+    /// The highest-scored candidate (the released code's rule).
+    case argmax
+}
+
+public enum DenoiserActivation: String, Sendable, Codable, CaseIterable {
+    /// max(0, z): a compare per element, so the elementwise work stays far below the products.
+    case relu
+    case silu
+    case tanh
+}
+
+/// Settings of the CNSDiff sampler (DESIGN.md §4): the latent conditional diffusion model, how
+/// negatives are generated from it, and the causal regularisation.
+public struct CNSDiffConfiguration: Sendable, Equatable, Codable {
+    // Diffusion
+    public var steps = 50
+    public var schedule: NoiseScheduleKind = .cosine
+    public var prediction: DiffusionPrediction = .x0
+
+    // Denoiser: MLP over [x_t, user, environment embedding, time embedding]
+    public var hiddenWidth = 128
+    public var activation: DenoiserActivation = .relu
+    public var environmentEmbedding = 8
+    public var timeEmbedding = 16
+    /// Condition on the user embedding (the released code's denoiser is unconditional).
+    public var conditionOnUser = true
+    /// Condition on the exposure environment.
+    public var conditionOnEnvironment = true
+
+    // Generation
+    /// Noise-level indices (0..<steps) the positive is noised to before denoising back; small =
+    /// hard (close to the positive), large = easy.
+    public var levels = [10, 20, 30]
+    /// Reverse steps from a level down to 0, evenly spaced (DDIM, deterministic); 0 = every step.
+    public var reverseSteps = 3
+    /// The released code's quirk: after noising to a level it runs all `steps` reverse steps.
+    public var fullReverseChain = false
+    public var hardness: HardnessRule = .hardestBelowPositive
+
+    // Mixing with a random negative: λ ~ Beta(α, β), (α, β) moving from initial to final
+    public var initialAlpha = 1.0
+    public var initialBeta = 9.0
+    public var finalAlpha = 9.0
+    public var finalBeta = 1.0
+    /// With `false`, λ follows the final Beta from the start.
+    public var curriculum = true
+    /// Trained positives over which (α, β) move from initial to final.
+    public var curriculumPositives = 2_000_000
+
+    // Causal regularisation against exposure
+    /// Feed the generator an environment drawn from P(E) instead of the positive's own.
+    public var intervention = true
+    /// Weight of the variance of per-environment denoising losses (V-REx).
+    public var invarianceWeight = 1.0
+    /// Weight of the released code's KL term between the prediction and x_{t−1}.
+    public var klWeight = 0.0
+    /// Weight and temperature of the released code's contrastive term on positive item embeddings.
+    public var contrastiveWeight = 0.0
+    public var contrastiveTemperature = 2.0
+
+    // Continuous training of the denoiser
+    public var learningRate: Float = 0.001
+    /// Train after every this many positives, then publish a new snapshot.
+    public var trainEvery = 1_024
+    public var trainSteps = 4
+    public var trainBatch = 256
+    public var replayCapacity = 100_000
+    public var seed: UInt64 = 7
+
+    public init() {}
+
+    /// The released code's settings (T = 20, linear-variance schedule 0.1·[1e-4, 0.02], x₀
+    /// prediction, levels 10/14/18 each followed by all 20 reverse steps, argmax, Beta (1,9) →
+    /// (9,1), contrastive 0.3 at temperature 2, KL 0.1, an unconditional tanh MLP with 64 hidden
+    /// units) — except that here the denoiser is actually trained.
+    public static var reference: CNSDiffConfiguration {
+        var configuration = CNSDiffConfiguration()
+        configuration.steps = 20
+        configuration.schedule = .linearVariance(scale: 0.1, min: 1e-4, max: 0.02)
+        configuration.prediction = .x0
+        configuration.hiddenWidth = 64
+        configuration.activation = .tanh
+        configuration.conditionOnUser = false
+        configuration.conditionOnEnvironment = false
+        configuration.levels = [9, 13, 17]
+        configuration.reverseSteps = 0
+        configuration.fullReverseChain = true
+        configuration.hardness = .argmax
+        configuration.intervention = false
+        configuration.invarianceWeight = 0
+        configuration.klWeight = 0.1
+        configuration.contrastiveWeight = 0.3
+        configuration.contrastiveTemperature = 2
+        return configuration
+    }
+}
