@@ -84,6 +84,9 @@ struct BacktestCommand: ParsableCommand {
     @Flag(help: "No progress bar.")
     var quiet = false
 
+    @Flag(help: "With --out: keep the (sampler, seed) results already in DIR and run only the missing ones; save as each finishes.")
+    var resume = false
+
     @Option(name: .customLong("score-factors"), help: "Instead of training: evaluate USERS_FILE,ITEMS_FILE factors (lines 'id v1 v2 ...') from elsewhere.")
     var scoreFactors: String?
 
@@ -142,6 +145,15 @@ struct BacktestCommand: ParsableCommand {
         options.l2Weights = try floats(gridL2)
 
         let runner = BacktestRunner(options: options, logger: logger, progress: BacktestProgress(enabled: !quiet))
+        let command = (["causalrec"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        if let out, resume {
+            runner.completed = try BacktestReport.load(directory: out).filter { $0.dataset == options.datasetName }
+            var saved = runner.completed
+            runner.onRecords = { batch in
+                saved += batch
+                try BacktestReport.write(saved, notes: nil, command: command, to: out)
+            }
+        }
         let records: [BacktestRecord]
         if let scoreFactors {
             let files = scoreFactors.split(separator: ",").map(String.init)
@@ -154,7 +166,6 @@ struct BacktestCommand: ParsableCommand {
             try BacktestReport.encode(records).write(to: URL(fileURLWithPath: json))
         }
         if let out {
-            let command = (["causalrec"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
             try BacktestReport.write(records, notes: runner.notes, command: command, to: out)
         }
         for split in Set(records.map(\.split)).sorted() {

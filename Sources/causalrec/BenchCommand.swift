@@ -38,6 +38,7 @@ struct BenchCommand: AsyncParsableCommand {
             if let batchSize { benchmark.batchSize = batchSize }
             records += try benchmark.run(training)
         }
+        if selected("denoiser") { records += DenoiserBenchmark().run() }
         if selected("topk") { records += RankingBenchmark().run() }
         if selected("consume") || selected("end_to_end") {
             var logger = CommandSupport.makeLogger()

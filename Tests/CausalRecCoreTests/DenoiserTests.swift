@@ -1,4 +1,4 @@
-import CausalRecCore
+@testable import CausalRecCore
 import Testing
 
 @Suite("Latent diffusion: schedules and the denoiser's gradients")
@@ -70,5 +70,51 @@ struct DenoiserTests {
             }
         }
         #expect(worst < 2e-2, "worst relative error \(worst)")
+    }
+}
+
+@Suite("The reference's contrastive term")
+struct ContrastiveTermTests {
+    @Test("item gradients match finite differences of the loss")
+    func gradientCheck() {
+        var configuration = ModelConfiguration()
+        configuration.dimension = 8
+        configuration.initialStandardDeviation = 0.5
+        let model = MatrixFactorization(configuration: configuration)
+        model.growUsers(to: 4)
+        model.growItems(to: 10)
+        let triplets = [TrainingTriplet(user: 0, positive: 1, negative: 2, mix: 0.5),
+                        TrainingTriplet(user: 1, positive: 3, negative: 4, mix: 0.3),
+                        TrainingTriplet(user: 2, positive: 1, negative: 5, mix: 0.7)]
+        var random = Xoshiro256(seed: 1)
+        let synthetic = (0..<3 * model.stride).map { _ in Float(random.nextGaussian()) }
+        let term = ContrastiveTerm(weight: 0.3, temperature: 2, positiveNoise: 0.01, seed: 9)
+        func loss() -> Double {
+            triplets.withUnsafeBufferPointer { t in
+                synthetic.withUnsafeBufferPointer { Double(term.gradients(triplets: t, synthetic: $0.baseAddress!, model: model).loss) }
+            }
+        }
+        let result = triplets.withUnsafeBufferPointer { t in
+            synthetic.withUnsafeBufferPointer { term.gradients(triplets: t, synthetic: $0.baseAddress!, model: model) }
+        }
+        var worst = 0.0
+        for item in [Int32(1), 2, 3, 5] {
+            for column in [0, 3, 7] {
+                var analytic = 0.0
+                for contribution in result.contributions where contribution.item == item {
+                    analytic += Double(result.rows[Int(contribution.index), column])
+                }
+                let original = model.items.row(item)[column]
+                let h: Float = 1e-2
+                model.items.row(item)[column] = original + h
+                let plus = loss()
+                model.items.row(item)[column] = original - h
+                let minus = loss()
+                model.items.row(item)[column] = original
+                let numeric = (plus - minus) / Double(2 * h)
+                worst = max(worst, abs(numeric - analytic) / max(1e-3, abs(numeric) + abs(analytic)))
+            }
+        }
+        #expect(worst < 3e-2, "worst relative error \(worst)")
     }
 }

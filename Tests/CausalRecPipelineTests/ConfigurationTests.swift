@@ -1,3 +1,4 @@
+import CausalRecCore
 import CausalRecPipeline
 import Foundation
 import Testing
@@ -45,6 +46,9 @@ struct ConfigurationTests {
             ("model:\n  dimension: 0\n", "model.dimension", "must be between 1 and 1024"),
             ("model:\n  learning_rate: -1\n", "model.learning_rate", "must be between"),
             ("sampler:\n  name: fancy\n", "sampler.name", "must be one of"),
+            ("sampler:\n  name: cnsdiff\n  cnsdiff:\n    levels: 10/x\n", "sampler.cnsdiff.levels", "noise-level indices"),
+            ("sampler:\n  name: cnsdiff\n  cnsdiff:\n    steps: 20\n    levels: 10/30\n", "sampler.cnsdiff.steps", "below steps"),
+            ("sampler:\n  cnsdiff:\n    warp_speed: 9\n", "sampler.cnsdiff.warp_speed", "not a cnsdiff setting"),
             ("exposure:\n  source: views\n", "exposure.source", "must be one of"),
             ("brokers: [localhost]\n", "brokers", "is not host:port"),
             ("brokers: [\"a:1\", 7]\n", "brokers[1]", "must be a non-empty string"),
@@ -62,6 +66,26 @@ struct ConfigurationTests {
             #expect(found?.path == entry.path, "\(entry.yaml) → \(found?.description ?? "accepted")")
             #expect(found?.reason.contains(entry.reason) == true, "\(entry.yaml) → \(found?.description ?? "accepted")")
         }
+    }
+
+    @Test("cnsdiff presets and settings")
+    func cnsdiffSettings() throws {
+        let configuration = try PipelineConfiguration.parse(yaml: """
+            sampler:
+              name: cnsdiff-no-invariance
+              cnsdiff:
+                steps: 40
+                levels: 5/15/25
+                schedule: linear:0.0001:0.02
+                hardness: argmax
+                intervention: false
+            """)
+        let cnsdiff = configuration.recommender.sampler.cnsdiff
+        #expect(configuration.recommender.sampler.name == "cnsdiff-no-invariance")
+        #expect(cnsdiff.invarianceWeight == 0 && cnsdiff.steps == 40 && cnsdiff.levels == [5, 15, 25])
+        #expect(cnsdiff.schedule == .linear(start: 0.0001, end: 0.02) && cnsdiff.hardness == .argmax && !cnsdiff.intervention)
+        let reference = try PipelineConfiguration.parse(yaml: "sampler:\n  name: cnsdiff-reference\n")
+        #expect(reference.recommender.sampler.cnsdiff == CNSDiffConfiguration.reference)
     }
 
     @Test("environment variables override brokers and group id")

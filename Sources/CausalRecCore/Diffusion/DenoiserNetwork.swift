@@ -93,7 +93,7 @@ public final class DenoiserNetwork {
     public let capacity: Int
     /// Sinusoidal embedding of each step index, precomputed.
     let timeTable: DenseMatrix
-    let input: DenseMatrix
+    public let input: DenseMatrix
     let z1: DenseMatrix
     let a1: DenseMatrix
     let z2: DenseMatrix

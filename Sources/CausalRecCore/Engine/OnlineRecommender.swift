@@ -235,9 +235,14 @@ public final class OnlineRecommender {
             triplets.append(TrainingTriplet(user: positives[index].user, positive: positives[index].item,
                                             negative: negatives[index], mix: generative != nil ? mixingWeights[index] : 0))
         }
+        let cnsdiff = configuration.sampler.cnsdiff
+        let contrastive = generative != nil && cnsdiff.contrastiveWeight > 0
+            ? ContrastiveTerm(weight: Float(cnsdiff.contrastiveWeight), temperature: Float(cnsdiff.contrastiveTemperature),
+                              seed: SplitMix64.mix(batchSeed, 0xC0_17A5))
+            : nil
         lastTrainingLoss = triplets.withUnsafeBufferPointer { batch in
             syntheticVectors.withUnsafeBufferPointer { vectors in
-                trainer.train(batch, synthetic: generative != nil ? vectors.baseAddress : nil)
+                trainer.train(batch, synthetic: generative != nil ? vectors.baseAddress : nil, contrastive: contrastive)
             }
         }
         modelVersion += 1

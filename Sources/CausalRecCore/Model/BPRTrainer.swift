@@ -87,13 +87,22 @@ public final class BPRTrainer {
     /// `synthetic` holds one generated vector per example (`model.stride` floats apart) for the
     /// examples with a mixing weight.
     @discardableResult
-    public func train(_ triplets: UnsafeBufferPointer<TrainingTriplet>, synthetic: UnsafePointer<Float>? = nil) -> Float {
+    public func train(_ triplets: UnsafeBufferPointer<TrainingTriplet>, synthetic: UnsafePointer<Float>? = nil,
+                      contrastive: ContrastiveTerm? = nil) -> Float
+    {
         guard !triplets.isEmpty else { return 0 }
+        // The contrastive term's item gradients are computed up front from the old weights and
+        // added by the rows' owners after the BPR contributions, in example order.
+        var extra: (contributions: [ContrastiveTerm.Contribution], rows: DenseMatrix, loss: Float)?
+        if let contrastive, let synthetic, contrastive.weight > 0 {
+            extra = contrastive.gradients(triplets: triplets, synthetic: synthetic, model: model)
+        }
         ParallelWork.run(parts: threads) { owner in
             accumulateUsers(triplets, synthetic: synthetic, owner: owner)
         }
+        let extraGradients = extra
         ParallelWork.run(parts: threads) { owner in
-            accumulateItems(owner: owner)
+            accumulateItems(owner: owner, extra: extraGradients.map { ($0.contributions, $0.rows) })
         }
         // Steps only after every thread has finished reading the old rows.
         ParallelWork.run(parts: threads) { owner in
@@ -160,14 +169,15 @@ public final class BPRTrainer {
         worker.sampled = sampled
     }
 
-    /// Phase 2: the item contributions filed for this thread, merged in example order.
-    private func accumulateItems(owner me: Int) {
+    /// Phase 2: the item contributions filed for this thread, merged in example order, then any
+    /// extra gradient rows (the contrastive term) for items it owns.
+    private func accumulateItems(owner me: Int, extra: ([ContrastiveTerm.Contribution], DenseMatrix)?) {
         let worker = workers[me]
         let stride = model.stride
         let users = model.users
         worker.itemSlots.reserve(rows: model.itemCount)
         let sources = (0..<threads).map { itemContributions[$0 * threads + me].elements }
-        let total = sources.reduce(0) { $0 + $1.count }
+        let total = sources.reduce(0) { $0 + $1.count } + (extra?.0.count ?? 0)
         worker.itemGradients.grow(to: total)
         if worker.biasGradients.count < total {
             worker.biasGradients.append(contentsOf: repeatElement(0, count: total - worker.biasGradients.count))
@@ -221,6 +231,12 @@ public final class BPRTrainer {
                     add(sources[best][positions[best]])
                     positions[best] += 1
                 }
+            }
+        }
+        if let (contributions, rows) = extra {
+            for contribution in contributions where owner(of: contribution.item) == me {
+                let slot = worker.itemSlots.slot(for: contribution.item)
+                VectorKernels.axpy(1, rows.row(Int(contribution.index)), worker.itemGradients.row(slot), length: stride)
             }
         }
     }

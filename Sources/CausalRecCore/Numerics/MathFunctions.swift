@@ -33,3 +33,4 @@ public func softplus(_ x: Float) -> Float {
 
 @inline(__always) func _tanhf(_ x: Float) -> Float { tanhf(x) }
 @inline(__always) func _sin(_ x: Double) -> Double { sin(x) }
+@inline(__always) func _logf(_ x: Float) -> Float { logf(x) }

@@ -32,13 +32,22 @@ public enum BacktestReport {
             .write(toFile: (directory as NSString).appendingPathComponent("README.md"), atomically: true, encoding: .utf8)
     }
 
-    static func markdown(directory: String, commands: [String], notes: BacktestRunner.DataNotes?) throws -> String {
+    /// Every record in the directory's `<sampler>.json` files.
+    public static func load(directory: String) throws -> [BacktestRecord] {
+        guard FileManager.default.fileExists(atPath: directory) else { return [] }
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".json") && $0 != "data-notes.json" }
         var records: [BacktestRecord] = []
         for file in files.sorted() {
             let data = try Data(contentsOf: URL(fileURLWithPath: (directory as NSString).appendingPathComponent(file)))
             if let list = try? JSONDecoder().decode([BacktestRecord].self, from: data) { records += list }
         }
+        return records
+    }
+
+    static func markdown(directory: String, commands: [String], notes: BacktestRunner.DataNotes?) throws -> String {
+        let records = try load(directory: directory)
+        let notes = notes ?? (try? JSONDecoder().decode(BacktestRunner.DataNotes.self,
+                                                        from: Data(contentsOf: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("data-notes.json")))))
         let dataset = records.first?.dataset ?? (directory as NSString).lastPathComponent
         let order = ["mostpop", "untrained", "random", "popularity", "dns", "exposed"]
         let samplers = Set(records.map(\.sampler)).sorted { a, b in

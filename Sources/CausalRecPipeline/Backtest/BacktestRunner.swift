@@ -10,6 +10,11 @@ public final class BacktestRunner {
     public let options: BacktestOptions
     private let logger: Logger
     private let progress: BacktestProgress
+    /// Records of an earlier, interrupted run: (sampler, seed) pairs found here are not run again.
+    public var completed: [BacktestRecord] = []
+    /// Called with every (sampler, seed) batch of records as soon as it is done, so a long run
+    /// can be saved as it goes and resumed.
+    public var onRecords: ([BacktestRecord]) throws -> Void = { _ in }
 
     public init(options: BacktestOptions, logger: Logger, progress: BacktestProgress = BacktestProgress()) {
         self.options = options
@@ -100,32 +105,45 @@ public final class BacktestRunner {
         let seeds = (0..<options.seeds).map { options.firstSeed + UInt64($0) }
         progress.begin(total: options.samplers.count * seeds.count * options.grid.count * options.epochs)
 
+        func done(_ sampler: String, _ seed: UInt64) -> Bool {
+            completed.contains { $0.sampler == sampler && $0.seed == seed }
+        }
+        records += completed
         if options.includeFloors {
             let popularity = PopularityScorer(clickCounts: reference.history.clickCounts)
-            for seed in seeds {
+            for seed in seeds where !(done("mostpop", seed) && done("untrained", seed)) {
+                var floors: [BacktestRecord] = []
+                defer { records += floors }
                 for split in referenceContext.splits {
-                    records.append(record(sampler: "mostpop", seed: seed, split: split.name, epochs: 0,
-                                          metrics: referenceContext.evaluator.evaluate(popularity, on: split), settings: nil))
+                    floors.append(record(sampler: "mostpop", seed: seed, split: split.name, epochs: 0,
+                                         metrics: referenceContext.evaluator.evaluate(popularity, on: split), settings: nil))
                 }
                 let untrained = OnlineRecommender(configuration: Self.recommenderConfiguration(
                     options: options, sampler: SamplerConfiguration(), model: options.model, seed: seed))
                 for event in data.train.events { untrained.record(event, fallbackTimestamp: DatasetSplit.baseTimestamp) }
                 let context = data.evaluationContext(for: untrained, threads: options.model.threads)
                 for split in context.splits {
-                    records.append(record(sampler: "untrained", seed: seed, split: split.name, epochs: 0,
-                                          metrics: context.evaluator.evaluate(untrained.model, on: split), settings: nil))
+                    floors.append(record(sampler: "untrained", seed: seed, split: split.name, epochs: 0,
+                                         metrics: context.evaluator.evaluate(untrained.model, on: split), settings: nil))
                 }
+                try onRecords(floors)
             }
         }
 
         for sampler in options.samplers {
             for seed in seeds {
+                if done(sampler.name, seed) {
+                    progress.skip(options.grid.count * options.epochs)
+                    continue
+                }
                 var best: RunResult?
                 for model in options.grid {
                     let result = train(data: data, sampler: sampler, model: model, seed: seed)
                     if best == nil || result.validationNDCG20 > best!.validationNDCG20 { best = result }
                 }
                 guard let best else { continue }
+                var batch: [BacktestRecord] = []
+                defer { records += batch }
                 for (split, metrics) in best.metrics {
                     var entry = record(sampler: sampler.name, seed: seed, split: split, epochs: best.epoch,
                                        metrics: metrics, settings: best.settings)
@@ -133,8 +151,9 @@ public final class BacktestRunner {
                     entry.trainSeconds = best.trainSeconds
                     entry.samplesPerSecond = best.samplesPerSecond
                     entry.negatives = best.negatives
-                    records.append(entry)
+                    batch.append(entry)
                 }
+                try onRecords(batch)
                 logger.info("\(options.datasetName) \(sampler.name) seed \(seed): epoch \(best.epoch) selected (validation NDCG@20 \(String(format: "%.4f", best.validationNDCG20)), lr \(best.settings.learningRate), l2 \(best.settings.l2)); negatives: exposure~hardness ρ \(String(format: "%.3f", best.negatives.exposureHardnessCorrelation)), cos to positive \(String(format: "%.3f", best.negatives.meanCosineToPositive)), score gap \(String(format: "%.3f", best.negatives.meanScoreGap)), below positive \(String(format: "%.2f", best.negatives.shareBelowPositive)), λ \(String(format: "%.2f", best.negatives.meanMix)), nearest-item cos \(String(format: "%.3f", best.negatives.meanNearestItemCosine))")
             }
         }

@@ -38,6 +38,8 @@ public struct TrainingBenchmark: Sendable {
         Variant(sampler: .popularity, optimizer: .adam, threads: 1),
         Variant(sampler: .dns, optimizer: .adam, threads: 1),
         Variant(sampler: .exposed, optimizer: .adam, threads: 1),
+        Variant(sampler: .cnsdiff, optimizer: .adam, threads: 1),
+        Variant(sampler: .cnsdiff, optimizer: .adam, threads: 2),
     ]
 
     /// Deterministic (user, item) pairs with Zipf item popularity.
@@ -53,13 +55,15 @@ public struct TrainingBenchmark: Sendable {
 
     public func run(_ variants: [Variant] = TrainingBenchmark.defaultVariants) throws -> [BenchmarkRecord] {
         let pairs = try interactions()
-        return variants.map { variant in
+        var rates: [String: Double] = [:]
+        return variants.map { variant -> BenchmarkRecord in
             var configuration = RecommenderConfiguration()
             configuration.model.dimension = dimension
             configuration.model.optimizer = variant.optimizer
             configuration.model.threads = variant.threads
             configuration.model.learningRate = variant.optimizer == .sgd ? 0.01 : 0.001
             configuration.sampler = SamplerConfiguration(kind: variant.sampler)
+            configuration.sampler.cnsdiff.curriculumPositives = pairs.count * epochs
             configuration.trainingBatchSize = batchSize
             configuration.replayPerPositive = 0
             configuration.evaluateEveryNthClick = 0
@@ -85,7 +89,15 @@ public struct TrainingBenchmark: Sendable {
                     examples.withUnsafeBufferPointer { recommender.train(on: $0) }
                 }
             }
-            return BenchmarkRecord(name: variant.name + (trainFile == nil ? "" : ".data"), value: rate, unit: "triplets/s")
+            let name = variant.name + (trainFile == nil ? "" : ".data")
+            rates[name] = rate
+            return BenchmarkRecord(name: name, value: rate, unit: "triplets/s")
+        }.map { record in
+            // Generative samplers are compared with uniform sampling at the same optimiser and threads.
+            guard record.name.hasPrefix("train.cnsdiff."),
+                  let reference = rates[record.name.replacingOccurrences(of: "train.cnsdiff.", with: "train.random.")] else { return record }
+            return BenchmarkRecord(name: record.name, value: record.value, unit: record.unit, reference: reference,
+                                   referenceName: "random sampler, same optimiser and threads, same run")
         }
     }
 }

@@ -111,7 +111,19 @@ extension PipelineConfiguration {
         try modelSection.finish()
 
         let samplerSection = try document.section("sampler")
-        recommender.sampler.kind = try samplerSection.choice("name", default: recommender.sampler.kind)
+        let samplerName = try samplerSection.string("name", default: recommender.sampler.name)
+        guard let named = SamplerConfiguration.named(samplerName) else {
+            throw ConfigurationError(path: "sampler.name",
+                                     reason: "must be one of \(SamplerConfiguration.names.joined(separator: ", ")), got '\(samplerName)'")
+        }
+        recommender.sampler = named
+        for (key, value) in try samplerSection.stringMap("cnsdiff").sorted(by: { $0.key < $1.key }) {
+            do {
+                try recommender.sampler.cnsdiff.set(key, to: value)
+            } catch {
+                throw ConfigurationError(path: "sampler.cnsdiff.\(key)", reason: "\(error)")
+            }
+        }
         recommender.sampler.popularityExponent = try samplerSection.number("popularity_alpha", default: recommender.sampler.popularityExponent,
                                                                            range: 0...4)
         recommender.sampler.dnsCandidates = try samplerSection.integer("dns_candidates", default: recommender.sampler.dnsCandidates,
