@@ -186,6 +186,13 @@ public final class KafkaConsumer: @unchecked Sendable {
         client.callbacks.lastError.withLock { $0.map { "\($0.reason) (\($0.code))" } }
     }
 
+    /// The cluster id the brokers report (blocking up to `timeout`), or nil when none answered.
+    public func clusterID(timeout: Duration) -> String? {
+        guard let pointer = rd_kafka_clusterid(client.handle, Int32(timeout.milliseconds)) else { return nil }
+        defer { rd_kafka_mem_free(client.handle, pointer) }
+        return String(cString: pointer)
+    }
+
     // MARK: Polling
 
     /// Waits up to `timeout` for messages and hands everything available (up to `maxBatchSize`)

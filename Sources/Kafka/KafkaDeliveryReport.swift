@@ -5,6 +5,8 @@ public struct KafkaDeliveryReport: Sendable {
     public var offset: Int64
     /// Nil when the message was delivered.
     public var error: KafkaError?
+    /// Time from `send` to this report (librdkafka's own measurement), when known.
+    public var latency: Duration?
 
     public var isDelivered: Bool { error == nil }
 }

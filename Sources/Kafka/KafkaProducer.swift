@@ -223,8 +223,10 @@ public final class KafkaProducer: Sendable {
         let error: KafkaError? = message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR
             ? nil
             : KafkaError.rdkafka(.deliveryFailed, message.pointee.err, context: "delivery to '\(topic)'")
+        let microseconds = rd_kafka_message_latency(message)
         return KafkaDeliveryReport(topicPartition: KafkaTopicPartition(topic: topic, partition: message.pointee.partition),
-                                   offset: message.pointee.offset, error: error)
+                                   offset: message.pointee.offset, error: error,
+                                   latency: microseconds >= 0 ? .microseconds(microseconds) : nil)
     }
 }
 

@@ -19,9 +19,12 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("idle-exit"), help: "Stop cleanly after this many seconds without a new message (counted from the first partition assignment).")
     var idleExit: Double?
 
+    @Option(name: .customLong("checkpoint-dir"), help: "Checkpoint directory (default: checkpoint.directory of the configuration).")
+    var checkpointDirectory: String?
+
     func run() async throws {
         let logger = CommandSupport.makeLogger()
-        let configuration = try CommandSupport.loadConfiguration(config)
+        var configuration = try CommandSupport.loadConfiguration(config)
         CommandSupport.logLibraryVersion(logger)
         if let maxEvents, maxEvents <= 0 { throw ValidationError("--max-events must be positive") }
         if let idleExit, idleExit <= 0 { throw ValidationError("--idle-exit must be positive") }
@@ -29,19 +32,38 @@ struct RunCommand: AsyncParsableCommand {
         let cluster = try KafkaClusterConnection(configuration.brokers, logger: logger)
         if cluster.isEmbedded {
             logger.notice("brokers: embedded — the in-process mock cluster starts empty; produce to \(cluster.bootstrapServers) or use `causalrec demo`")
+            if configuration.checkpoint.enabled {
+                // Its log vanishes with the process, so a checkpoint's offsets would point nowhere.
+                logger.notice("checkpoints are off with the embedded cluster: its topics do not outlive the process")
+                configuration.checkpoint.enabled = false
+            }
         }
         try cluster.ensureTopics(configuration.topics)
         let service = EventProcessingService(
             configuration: configuration, bootstrapServers: cluster.bootstrapServers,
-            options: RunOptions(maxMessages: maxEvents, idleExit: idleExit.map { .milliseconds(Int64($0 * 1_000)) }),
+            options: RunOptions(maxMessages: maxEvents, idleExit: idleExit.map { .milliseconds(Int64($0 * 1_000)) },
+                                checkpointDirectory: checkpointDirectory),
             logger: logger)
+        let endpoint: HTTPEndpoint?
+        do {
+            endpoint = try await service.startHTTPEndpoint()
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode(2)
+        }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
             logger: logger))
         try ShutdownSignals.install(logger: logger) { _ in
             Task { await group.triggerGracefulShutdown() }
         }
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            await endpoint?.shutdown()
+            throw error
+        }
+        await endpoint?.shutdown()
         guard let outcome = service.outcome else { throw ExitCode.failure }
         logger.info("stopped (\(outcome.reason.rawValue)): messages=\(outcome.messages) dlq=\(outcome.deadLettered) recommendations=\(outcome.recommendationsPublished)")
         print("applied=\(outcome.appliedEvents) version=\(outcome.modelVersion)")

@@ -35,6 +35,8 @@ struct ServiceScenario {
         configuration.kafka = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "1000", "max.poll.interval.ms": "10000"]
         configuration.consumer.commitIntervalMilliseconds = 500
         configuration.progress.intervalSeconds = 60
+        configuration.checkpoint.directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("causalrec-scenario-\(suffix)").path
         return configuration
     }
 

@@ -6,56 +6,24 @@ import Testing
 
 @Suite("causalrec run stops cleanly on SIGTERM", .serialized, .enabled(if: RealBroker.bootstrap != nil, "KAFKA_BOOTSTRAP is not set"))
 struct SignalShutdownTests {
-    static var binary: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("causalrec").path
-    }
-
-    struct Finished {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        var applied: Int? {
-            guard let line = stdout.split(separator: "\n").last, line.hasPrefix("applied=") else { return nil }
-            return Int(line.split(separator: " ")[0].dropFirst("applied=".count))
-        }
-    }
-
     /// Starts `causalrec run`; `interrupt` decides when to send SIGTERM (nil: let it idle out).
     static func run(config: String, bootstrap: String, arguments: [String] = [],
-                    interrupt: ((String) -> Bool)? = nil) throws -> Finished
+                    interrupt: ((String) -> Bool)? = nil) throws -> ServiceProcess.Finished
     {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["run", "--config", config] + arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["CAUSALREC_BROKERS"] = bootstrap
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        let collected = ThreadSafeText()
-        err.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData) }
-        try process.run()
+        let process = try ServiceProcess(arguments: ["run", "--config", config] + arguments,
+                                         environment: ["CAUSALREC_BROKERS": bootstrap])
         if let interrupt {
-            let deadline = Date().addingTimeInterval(60)
-            while process.isRunning && !interrupt(collected.text) && Date() < deadline {
-                Thread.sleep(forTimeInterval: 0.05)
-            }
-            // Foundation's Process.terminate() did not deliver SIGTERM to the child here; kill(2) does.
-            kill(process.processIdentifier, SIGTERM)
+            process.waitForLog(interrupt)
+            process.send(SIGTERM)
         }
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        err.fileHandleForReading.readabilityHandler = nil
-        collected.append(err.fileHandleForReading.readDataToEndOfFile())
-        return Finished(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: collected.text)
+        return process.waitForExit()
     }
 
     @Test("SIGTERM mid-stream: exit 0, committed; a restart continues with exactly the rest")
     func sigtermThenRestart() throws {
         let bootstrap = try #require(RealBroker.bootstrap)
-        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
-            Issue.record("\(Self.binary) is missing; build the package first")
+        guard ServiceProcess.binaryExists else {
+            Issue.record("\(ServiceProcess.binary) is missing; build the package first")
             return
         }
         let suffix = UUID().uuidString.prefix(8).lowercased()
@@ -71,6 +39,8 @@ struct SignalShutdownTests {
         try producer.close(timeout: .seconds(60))
 
         let config = FileManager.default.temporaryDirectory.appendingPathComponent("sigterm-\(suffix).yaml").path
+        let checkpoints = FileManager.default.temporaryDirectory.appendingPathComponent("sigterm-\(suffix)-checkpoints").path
+        defer { try? FileManager.default.removeItem(atPath: checkpoints) }
         try """
         group_id: sigterm-\(suffix)
         topics:
@@ -86,6 +56,10 @@ struct SignalShutdownTests {
           batch_size: 200
         progress:
           interval_seconds: 0.2
+        checkpoint:
+          directory: \(checkpoints)
+        http:
+          enabled: false
         """.write(toFile: config, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: config) }
 
@@ -106,25 +80,9 @@ struct SignalShutdownTests {
         let second = try Self.run(config: config, bootstrap: bootstrap, arguments: ["--idle-exit", "3"])
         #expect(second.status == 0, "\(second.stderr.suffix(2_000))")
         let secondApplied = try #require(second.applied)
-        #expect(firstApplied + secondApplied == events, "first \(firstApplied) + second \(secondApplied)")
-        print("SIGTERM after \(firstApplied) of \(events) events (stopped in \(String(format: "%.1f", stopSeconds)) s); the restart applied \(secondApplied)")
-    }
-}
-
-/// Text appended from a pipe handler thread and read from the test thread.
-final class ThreadSafeText: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-
-    func append(_ more: Data) {
-        lock.lock()
-        data.append(more)
-        lock.unlock()
-    }
-
-    var text: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return String(decoding: data, as: UTF8.self)
+        // `applied` lives in the checkpointed state, so the restart reports the total.
+        #expect(secondApplied == events, "first \(firstApplied), after the restart \(secondApplied)")
+        #expect(second.stderr.contains("restored checkpoint"), "\(second.stderr.prefix(3_000))")
+        print("SIGTERM after \(firstApplied) of \(events) events (stopped in \(String(format: "%.1f", stopSeconds)) s); after the restart \(secondApplied)")
     }
 }

@@ -83,6 +83,22 @@ public final class DenoiserParameters {
     }
 
     public var parameterCount: Int { tensors.reduce(0) { $0 + $1.count } }
+
+    // MARK: State
+
+    public func writeState(to writer: inout StateWriter) {
+        for tensor in tensors {
+            writer.write(tensor.rows)
+            writer.write(floats: tensor.values, count: tensor.count)
+        }
+    }
+
+    public func readState(from reader: inout StateReader, _ what: String) throws {
+        for (index, tensor) in tensors.enumerated() {
+            try reader.expect(try reader.readInt(), equals: tensor.rows, "\(what) tensor \(index) rows (the denoiser layout)")
+            try reader.readFloats(into: tensor.values, expectedCount: tensor.count, "\(what) tensor \(index)")
+        }
+    }
 }
 
 /// The denoiser's computation for batches of up to `capacity` rows, with the activations kept
@@ -286,6 +302,20 @@ public final class DenseAdam {
                 v[element] = settings.beta2 * v[element] + (1 - settings.beta2) * gradient * gradient
                 w[element] -= stepSize * m[element] / (v[element].squareRoot() + epsilon)
             }
+        }
+    }
+
+    // MARK: State
+
+    public func writeState(to writer: inout StateWriter) {
+        writer.write(step)
+        for tensor in firstMoments + secondMoments { writer.write(floats: tensor.values, count: tensor.count) }
+    }
+
+    public func readState(from reader: inout StateReader) throws {
+        step = try reader.readInt()
+        for tensor in firstMoments + secondMoments {
+            try reader.readFloats(into: tensor.values, expectedCount: tensor.count, "denoiser optimizer moments")
         }
     }
 }

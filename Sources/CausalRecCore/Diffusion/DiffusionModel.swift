@@ -248,4 +248,67 @@ public final class DiffusionModel {
         network.backward(parameters, outputGradient: outputGradient, rows: batch, into: gradients)
         adam.apply(gradients.tensors, to: parameters.tensors)
     }
+
+    // MARK: State
+
+    public func writeState(to writer: inout StateWriter) {
+        writer.beginSection("DIFF")
+        parameters.writeState(to: &writer)
+        adam.writeState(to: &writer)
+        writer.write(replay.count)
+        for entry in replay {
+            writer.write(entry.user)
+            writer.write(entry.item)
+            writer.write(entry.environment)
+        }
+        writer.write(replayNext)
+        writer.write(environmentCounts)
+        writer.write(trainedPositives)
+        writer.write(sincePublish)
+        writer.write(lastLoss)
+        writer.write(lastInvariancePenalty)
+        writer.write(snapshot.version)
+        snapshot.parameters.writeState(to: &writer)
+        writer.write(snapshot.itemScale)
+        writer.write(snapshot.userScale)
+        writer.write(snapshot.environmentDistribution)
+        writer.write(snapshot.curriculumProgress)
+        writer.endSection()
+    }
+
+    public func readState(from reader: inout StateReader) throws {
+        try reader.beginSection("DIFF")
+        try parameters.readState(from: &reader, "denoiser")
+        try adam.readState(from: &reader)
+        let count = try reader.readCount(elementSize: 12, "the denoiser's replay buffer")
+        var entries: [ReplayEntry] = []
+        entries.reserveCapacity(count)
+        for _ in 0..<count {
+            let entry = ReplayEntry(user: try reader.readInt32(), item: try reader.readInt32(), environment: try reader.readInt32())
+            guard entry.environment >= 0, Int(entry.environment) < environmentCounts.count else {
+                throw StateReadError("the denoiser's replay buffer names environment \(entry.environment)")
+            }
+            entries.append(entry)
+        }
+        replay = entries
+        replayNext = try reader.readInt()
+        let counts = try reader.readDoubleArray()
+        try reader.expect(counts.count, equals: environmentCounts.count, "the number of exposure environments")
+        environmentCounts = counts
+        trainedPositives = try reader.readInt()
+        sincePublish = try reader.readInt()
+        lastLoss = try reader.readDouble()
+        lastInvariancePenalty = try reader.readDouble()
+        let version = try reader.readInt()
+        let published = DenoiserParameters(layout: layout, initializeWith: nil)
+        try published.readState(from: &reader, "denoiser snapshot")
+        let itemScale = try reader.readFloat()
+        let userScale = try reader.readFloat()
+        let distribution = try reader.readDoubleArray()
+        let progress = try reader.readDouble()
+        snapshot = DenoiserSnapshot(version: version, parameters: published, schedule: schedule, configuration: configuration,
+                                    itemScale: itemScale, userScale: userScale, environmentDistribution: distribution,
+                                    curriculumProgress: progress)
+        try reader.endSection()
+    }
 }

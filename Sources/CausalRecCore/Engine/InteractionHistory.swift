@@ -107,6 +107,38 @@ public final class InteractionHistory {
         let index = sorted.withUnsafeBufferPointer { lowerBound(value, in: $0) }
         if index < sorted.count && sorted[index] == value { sorted.remove(at: index) }
     }
+
+    // MARK: State
+
+    public func writeState(to writer: inout StateWriter) {
+        writer.beginSection("HIST")
+        writer.write(tracksImpressions)
+        for lists in [clickedByUser, impressedByUser] {
+            writer.write(lists.count)
+            for list in lists { writer.write(list) }
+        }
+        writer.write(clickCounts)
+        writer.write(totalClicks)
+        writer.endSection()
+    }
+
+    public func readState(from reader: inout StateReader) throws {
+        try reader.beginSection("HIST")
+        try reader.expect(try reader.readBool(), equals: tracksImpressions, "keeping impressions per user (the sampler)")
+        var lists: [[[Int32]]] = []
+        for what in ["clicks per user", "impressions per user"] {
+            let count = try reader.readCount(elementSize: 8, what)
+            var users: [[Int32]] = []
+            users.reserveCapacity(count)
+            for _ in 0..<count { users.append(try reader.readInt32Array()) }
+            lists.append(users)
+        }
+        clickedByUser = lists[0]
+        impressedByUser = lists[1]
+        clickCounts = try reader.readInt32Array()
+        totalClicks = try reader.readInt()
+        try reader.endSection()
+    }
 }
 
 /// A user's clicked items as a sorted array, for exclusion while ranking.

@@ -59,6 +59,14 @@ public final class OnlineRecommender {
     /// Training positives waiting for the next batch.
     public var pendingPositives: Int { pending.count }
 
+    /// Whether clicks are tested before they are learned (with `evaluateEveryNthClick`). A replay
+    /// turns it off while it warms a model up on a log it does not score. Not part of the state.
+    public var evaluationEnabled = true
+
+    /// The test of the most recent click that was evaluated by `apply`, for callers that keep
+    /// their own scores (replay): nil when the last applied click was not evaluated.
+    public private(set) var lastEvaluation: ClickEvaluation?
+
     // MARK: Applying events
 
     /// Applies one valid event; returns the answer when it is a request. `fallbackTimestamp`
@@ -93,7 +101,8 @@ public final class OnlineRecommender {
     }
 
     private func applyClick(_ click: Click, at timestamp: Int64) {
-        let positive = recordClick(click, at: timestamp, evaluate: configuration.evaluateEveryNthClick > 0)
+        lastEvaluation = nil
+        let positive = recordClick(click, at: timestamp, evaluate: configuration.evaluateEveryNthClick > 0 && evaluationEnabled)
         pending.append(positive)
         if pending.count >= configuration.trainingBatchSize {
             trainPending()
@@ -253,6 +262,16 @@ public final class OnlineRecommender {
     /// The top `k` items for `user`: from the model when the user has clicks, else the most
     /// exposed items. Never empty while any item is known.
     public func recommend(user identifier: String, k: Int, at timestamp: Int64) -> Recommendation {
+        recommendation(user: identifier, k: k, at: timestamp, updatingCaches: true)
+    }
+
+    /// `recommend` without touching any state (not even the cached popular list), for queries
+    /// from outside the event stream: asking must not change what the stream computes later.
+    public func peekRecommendation(user identifier: String, k: Int, at timestamp: Int64) -> Recommendation {
+        recommendation(user: identifier, k: k, at: timestamp, updatingCaches: false)
+    }
+
+    private func recommendation(user identifier: String, k: Int, at timestamp: Int64, updatingCaches: Bool) -> Recommendation {
         if let user = users.row(for: identifier), history.clickCount(of: user) > 0 {
             let ranked = ranker.topK(user: user, k: k, model: model, excluding: ExcludedItems(sorted: history.clicked(by: user)))
             if !ranked.isEmpty {
@@ -261,7 +280,7 @@ public final class OnlineRecommender {
                                       modelVersion: modelVersion, source: .model, timestamp: timestamp)
             }
         }
-        let popular = mostExposed(limit: k)
+        let popular = mostExposed(limit: k, updatingCache: updatingCaches)
         return Recommendation(user: identifier,
                               items: popular.map { ScoredItem(item: items.identifier(of: $0),
                                                               score: Float(exposure.propensity(of: $0))) },
@@ -270,10 +289,16 @@ public final class OnlineRecommender {
 
     /// The `limit` most exposed items (cached; refreshed every `popularityRefreshEvery` exposures).
     public func mostExposed(limit: Int) -> [Int32] {
-        let items = mostExposedCache.items(limit: limit, version: exposure.recordedCount,
-                                           refreshEvery: configuration.popularityRefreshEvery) { size in
-            exposure.mostExposed(limit: size)
-        }
+        mostExposed(limit: limit, updatingCache: true)
+    }
+
+    private func mostExposed(limit: Int, updatingCache: Bool) -> [Int32] {
+        let compute = { [exposure] (size: Int) in exposure.mostExposed(limit: size) }
+        let items = updatingCache
+            ? mostExposedCache.items(limit: limit, version: exposure.recordedCount,
+                                     refreshEvery: configuration.popularityRefreshEvery, compute: compute)
+            : mostExposedCache.peek(limit: limit, version: exposure.recordedCount,
+                                    refreshEvery: configuration.popularityRefreshEvery, compute: compute)
         if items.count >= min(limit, exposure.itemCount) { return Array(items.prefix(limit)) }
         // Fewer exposed items than asked: pad with known items so the list is never empty.
         var result = items
@@ -289,14 +314,15 @@ public final class OnlineRecommender {
     private func evaluate(user: Int32, item: Int32, eventIndex: Int) {
         let k = configuration.evaluationK
         let clicked = ExcludedItems(sorted: history.clicked(by: user))
-        let modelHit: Bool
+        let modelRank: Int?
         if clicked.isEmpty {
-            modelHit = mostExposed(limit: k).contains(item)
+            modelRank = mostExposed(limit: k).firstIndex(of: item)
         } else {
-            modelHit = ranker.topK(user: user, k: k, model: model, excluding: clicked).contains { $0.item == item }
+            modelRank = ranker.topK(user: user, k: k, model: model, excluding: clicked).firstIndex { $0.item == item }
         }
-        let popularHit = mostClicked(limit: k, excluding: clicked).contains(item)
-        evaluator.record(eventIndex: eventIndex, modelHit: modelHit, popularHit: popularHit)
+        let popularRank = mostClicked(limit: k, excluding: clicked).firstIndex(of: item)
+        evaluator.record(eventIndex: eventIndex, modelHit: modelRank != nil, popularHit: popularRank != nil)
+        lastEvaluation = ClickEvaluation(k: k, modelRank: modelRank, popularRank: popularRank)
     }
 
     /// The most-popular baseline: top items by click count so far, without the user's clicks.
@@ -312,6 +338,104 @@ public final class OnlineRecommender {
             if result.count == limit { break }
         }
         return result
+    }
+
+    // MARK: State
+
+    /// Version of the checkpoint body layout this build writes and reads.
+    public static let stateLayoutVersion = 1
+
+    /// Everything the recommender's future outputs depend on, in the layout `readState` reads:
+    /// ids, embeddings and optimizer state, exposure, history, the sampler (with the denoiser),
+    /// the random stream, the positives queued for the next batch and the replay ring — so a
+    /// restored recommender continues bit for bit as if it had never stopped.
+    public func writeState(to writer: inout StateWriter) {
+        writer.beginSection("RECO")
+        writer.write(sampler.name)
+        writer.write(modelVersion)
+        writer.write(applied.impressions)
+        writer.write(applied.clicks)
+        writer.write(applied.requests)
+        writer.write(lastTrainingLoss)
+        writer.write(random)
+        writer.write(impressionsSeen)
+        users.writeState(to: &writer)
+        items.writeState(to: &writer)
+        model.writeState(to: &writer)
+        exposure.writeState(to: &writer)
+        history.writeState(to: &writer)
+        evaluator.writeState(to: &writer)
+        for positives in [pending, replay] {
+            writer.write(positives.count)
+            for positive in positives {
+                writer.write(positive.user)
+                writer.write(positive.item)
+                writer.write(positive.timestamp)
+            }
+        }
+        writer.write(replayNext)
+        mostExposedCache.writeState(to: &writer)
+        mostClickedCache.writeState(to: &writer)
+        writer.beginSection("SAMP")
+        sampler.writeState(to: &writer)
+        writer.endSection()
+        writer.endSection()
+    }
+
+    /// Replaces this (freshly made) recommender's state with a stored one. The configuration
+    /// must agree on what shapes the state (dimension, sampler, exposure environments); learning
+    /// rates and other settings may change between runs.
+    public func readState(from reader: inout StateReader) throws {
+        try reader.beginSection("RECO")
+        try reader.expect(try reader.readString(), equals: sampler.name, "sampler.name")
+        modelVersion = try reader.readInt64()
+        applied.impressions = try reader.readInt()
+        applied.clicks = try reader.readInt()
+        applied.requests = try reader.readInt()
+        lastTrainingLoss = try reader.readFloat()
+        random = try reader.readRandom()
+        impressionsSeen = try reader.readBool()
+        try users.readState(from: &reader, "user ids")
+        try items.readState(from: &reader, "item ids")
+        try model.readState(from: &reader)
+        try exposure.readState(from: &reader)
+        try history.readState(from: &reader)
+        try evaluator.readState(from: &reader)
+        var lists: [[PositiveExample]] = []
+        for what in ["queued positives", "replayed positives"] {
+            let count = try reader.readCount(elementSize: 16, what)
+            var positives: [PositiveExample] = []
+            positives.reserveCapacity(count)
+            for _ in 0..<count {
+                let positive = PositiveExample(user: try reader.readInt32(), item: try reader.readInt32(), timestamp: try reader.readInt64())
+                guard positive.user >= 0, Int(positive.user) < users.count, positive.item >= 0, Int(positive.item) < items.count else {
+                    throw StateReadError("\(what): a positive names a row that does not exist")
+                }
+                positives.append(positive)
+            }
+            lists.append(positives)
+        }
+        pending = lists[0]
+        replay = lists[1]
+        replayNext = try reader.readInt()
+        guard users.count == model.userCount, items.count == model.itemCount, items.count == exposure.itemCount else {
+            throw StateReadError("the id tables (\(users.count) users, \(items.count) items) disagree with the embeddings (\(model.userCount), \(model.itemCount))")
+        }
+        guard replayNext >= 0, replayNext <= max(0, replay.count - 1) else {
+            throw StateReadError("the replay ring's position \(replayNext) is outside its \(replay.count) entries")
+        }
+        if replay.count > configuration.replayCapacity || (replayNext != 0 && replay.count < configuration.replayCapacity) {
+            // The capacity changed between runs: keep the newest positives in ring order.
+            let ordered = Array(replay[replayNext...] + replay[..<replayNext])
+            replay = Array(ordered.suffix(configuration.replayCapacity))
+            replayNext = 0
+        }
+        try mostExposedCache.readState(from: &reader)
+        try mostClickedCache.readState(from: &reader)
+        try reader.beginSection("SAMP")
+        try sampler.readState(from: &reader)
+        try reader.endSection()
+        try reader.endSection()
     }
 
     // MARK: Rows
@@ -345,9 +469,30 @@ struct RankedCache {
     private var cachedSize = 0
     private var cachedVersion = -1
 
+    func writeState(to writer: inout StateWriter) {
+        writer.write(cached)
+        writer.write(cachedSize)
+        writer.write(cachedVersion)
+    }
+
+    mutating func readState(from reader: inout StateReader) throws {
+        cached = try reader.readInt32Array()
+        cachedSize = try reader.readInt()
+        cachedVersion = try reader.readInt()
+    }
+
+    private func isStale(limit: Int, version: Int, refreshEvery: Int) -> Bool {
+        cachedVersion < 0 || version - cachedVersion >= refreshEvery || (version != cachedVersion && cached.isEmpty)
+            || limit > cachedSize
+    }
+
+    /// The cached list when it is fresh, else a computed one that is not kept.
+    func peek(limit: Int, version: Int, refreshEvery: Int, compute: (Int) -> [Int32]) -> [Int32] {
+        isStale(limit: limit, version: version, refreshEvery: refreshEvery) ? compute(max(limit, 1_024)) : cached
+    }
+
     mutating func items(limit: Int, version: Int, refreshEvery: Int, compute: (Int) -> [Int32]) -> [Int32] {
-        let stale = cachedVersion < 0 || version - cachedVersion >= refreshEvery || (version != cachedVersion && cached.isEmpty)
-        if stale || limit > cachedSize {
+        if isStale(limit: limit, version: version, refreshEvery: refreshEvery) {
             cachedSize = max(limit, 1_024)
             cached = compute(cachedSize)
             cachedVersion = version

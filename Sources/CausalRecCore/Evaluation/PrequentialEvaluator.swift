@@ -75,4 +75,36 @@ public struct PrequentialEvaluator: Sendable, Equatable, Codable {
         }
         return result
     }
+
+    // MARK: State
+
+    public func writeState(to writer: inout StateWriter) {
+        writer.beginSection("PREQ")
+        writer.write(windows.count + 1)
+        for window in [total] + windows {
+            writer.write(window.firstEvent)
+            writer.write(window.lastEvent)
+            writer.write(window.evaluated)
+            writer.write(window.modelHits)
+            writer.write(window.popularHits)
+        }
+        writer.write(clicksSeen)
+        writer.endSection()
+    }
+
+    public mutating func readState(from reader: inout StateReader) throws {
+        try reader.beginSection("PREQ")
+        let count = try reader.readCount(elementSize: 40, "hit-rate windows")
+        guard count >= 1 else { throw StateReadError("hit-rate windows: the total is missing") }
+        var read: [HitRateWindow] = []
+        for _ in 0..<count {
+            read.append(HitRateWindow(firstEvent: try reader.readInt(), lastEvent: try reader.readInt(),
+                                      evaluated: try reader.readInt(), modelHits: try reader.readInt(),
+                                      popularHits: try reader.readInt()))
+        }
+        total = read[0]
+        windows = Array(read.dropFirst())
+        clicksSeen = try reader.readInt()
+        try reader.endSection()
+    }
 }

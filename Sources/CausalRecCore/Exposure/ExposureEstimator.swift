@@ -152,4 +152,33 @@ public final class ExposureEstimator {
         }
         return selector.sortedDescending().map(\.item)
     }
+
+    // MARK: State
+
+    public func writeState(to writer: inout StateWriter) {
+        writer.beginSection("EXPO")
+        writer.write(configuration.environmentCount)
+        writer.write(weights)
+        writer.write(totalWeight)
+        writer.write(referenceTime != nil)
+        writer.write(referenceTime ?? 0)
+        writer.write(boundaries)
+        writer.write(recordedCount)
+        writer.write(recordedSinceBoundaries)
+        writer.endSection()
+    }
+
+    public func readState(from reader: inout StateReader) throws {
+        try reader.beginSection("EXPO")
+        try reader.expect(try reader.readInt(), equals: configuration.environmentCount, "exposure.environments")
+        weights = try reader.readDoubleArray()
+        totalWeight = try reader.readDouble()
+        let hasReference = try reader.readBool()
+        let reference = try reader.readInt64()
+        referenceTime = hasReference ? reference : nil
+        boundaries = try reader.readDoubleArray()
+        recordedCount = try reader.readInt()
+        recordedSinceBoundaries = try reader.readInt()
+        try reader.endSection()
+    }
 }

@@ -71,6 +71,22 @@ public final class SparseAdam {
             VectorKernels.store(w, weights, chunk)
         }
     }
+
+    // MARK: State
+
+    public func writeState(to writer: inout StateWriter) {
+        firstMoment.writeState(to: &writer)
+        secondMoment.writeState(to: &writer)
+        beta1Power.writeState(to: &writer)
+        beta2Power.writeState(to: &writer)
+    }
+
+    public func readState(from reader: inout StateReader, _ what: String) throws {
+        try firstMoment.readState(from: &reader, "\(what) first moments")
+        try secondMoment.readState(from: &reader, "\(what) second moments")
+        try beta1Power.readState(from: &reader, "\(what) β₁ powers")
+        try beta2Power.readState(from: &reader, "\(what) β₂ powers")
+    }
 }
 
 /// Adam on a vector of scalars (item biases), same lazy per-entry steps. Entries live in
@@ -106,5 +122,15 @@ public final class ScalarAdam {
         let mHat = m / (1 - power1)
         let vHat = v / (1 - power2)
         return -settings.learningRate * mHat / (vHat.squareRoot() + settings.epsilon)
+    }
+
+    // MARK: State
+
+    public func writeState(to writer: inout StateWriter) {
+        for vector in [firstMoment, secondMoment, beta1Power, beta2Power] { vector.writeState(to: &writer) }
+    }
+
+    public func readState(from reader: inout StateReader, _ what: String) throws {
+        for vector in [firstMoment, secondMoment, beta1Power, beta2Power] { try vector.readState(from: &reader, what) }
     }
 }

@@ -62,4 +62,22 @@ public final class EmbeddingTable {
             pointer[column] = Float(generator.nextGaussian()) * standardDeviation
         }
     }
+
+    // MARK: State
+
+    public func writeState(to writer: inout StateWriter) {
+        writer.write(dimension)
+        writer.write(rowCount)
+        writer.write(floats: storage, count: rowCount * stride)
+    }
+
+    /// Replaces the rows with the stored ones (same dimension).
+    public func readState(from reader: inout StateReader, _ what: String) throws {
+        try reader.expect(try reader.readInt(), equals: dimension, "\(what): the dimension")
+        let rows = try reader.readCount(elementSize: stride * 4, what)
+        if rows < rowCount { storage.update(repeating: 0, count: rowCount * stride) }
+        rowCount = 0
+        grow(to: rows)
+        try reader.readFloats(into: storage, expectedCount: rows * stride, what)
+    }
 }

@@ -47,4 +47,18 @@ public final class FloatVector {
     }
 
     public var array: [Float] { Array(UnsafeBufferPointer(start: storage, count: count)) }
+
+    // MARK: State
+
+    public func writeState(to writer: inout StateWriter) {
+        writer.write(floats: storage, count: count)
+    }
+
+    public func readState(from reader: inout StateReader, _ what: String) throws {
+        var copy = reader
+        let stored = try copy.readCount(elementSize: 4, what)
+        count = 0
+        grow(to: stored)
+        try reader.readFloats(into: storage, expectedCount: stored, what)
+    }
 }

@@ -23,4 +23,25 @@ public struct IdentifierTable: Sendable {
     public func identifier(of row: Int32) -> String {
         identifiers[Int(row)]
     }
+
+    // MARK: State
+
+    public func writeState(to writer: inout StateWriter) {
+        writer.write(identifiers.count)
+        for identifier in identifiers { writer.write(identifier) }
+    }
+
+    public mutating func readState(from reader: inout StateReader, _ what: String) throws {
+        let count = try reader.readCount(elementSize: 8, what)
+        var table = IdentifierTable()
+        table.rows.reserveCapacity(count)
+        table.identifiers.reserveCapacity(count)
+        for _ in 0..<count {
+            let identifier = try reader.readString()
+            guard table.insert(identifier).inserted else {
+                throw StateReadError("\(what): the id '\(identifier)' appears twice")
+            }
+        }
+        self = table
+    }
 }

@@ -88,4 +88,28 @@ public final class MatrixFactorization {
         case .sgd: itemBias[Int(item)] -= configuration.learningRate * gradient
         }
     }
+
+    // MARK: State
+
+    public func writeState(to writer: inout StateWriter) {
+        writer.beginSection("MFAC")
+        users.writeState(to: &writer)
+        items.writeState(to: &writer)
+        itemBias.writeState(to: &writer)
+        userOptimizer.writeState(to: &writer)
+        itemOptimizer.writeState(to: &writer)
+        biasOptimizer.writeState(to: &writer)
+        writer.endSection()
+    }
+
+    public func readState(from reader: inout StateReader) throws {
+        try reader.beginSection("MFAC")
+        try users.readState(from: &reader, "user embeddings")
+        try items.readState(from: &reader, "item embeddings")
+        try itemBias.readState(from: &reader, "item biases")
+        try userOptimizer.readState(from: &reader, "user optimizer")
+        try itemOptimizer.readState(from: &reader, "item optimizer")
+        try biasOptimizer.readState(from: &reader, "bias optimizer")
+        try reader.endSection()
+    }
 }

@@ -88,6 +88,16 @@ public struct CNSDiffSampler: GenerativeNegativeSampler {
             synthetic.mix[index] = negatives[index] >= 0 ? Float(random.nextBeta(alpha: shape.alpha, beta: shape.beta)) : 0
         }
     }
+
+    // MARK: State
+
+    public func writeState(to writer: inout StateWriter) {
+        model.writeState(to: &writer)
+    }
+
+    public mutating func readState(from reader: inout StateReader) throws {
+        try model.readState(from: &reader)
+    }
 }
 
 /// Runs the reverse chains of one batch: for every level, all positives at once.

@@ -41,10 +41,20 @@ public protocol NegativeSampler {
     mutating func sampleNegatives(for positives: UnsafeBufferPointer<PositiveExample>,
                                   into negatives: UnsafeMutableBufferPointer<Int32>,
                                   context: SamplingContext, random: inout Xoshiro256)
+
+    /// Writes whatever the sampler keeps between batches (tables, generators), for checkpoints.
+    func writeState(to writer: inout StateWriter)
+
+    /// Restores what `writeState` wrote.
+    mutating func readState(from reader: inout StateReader) throws
 }
 
 extension NegativeSampler {
     public mutating func prepare(context: SamplingContext) {}
+
+    /// Stateless samplers write nothing.
+    public func writeState(to writer: inout StateWriter) {}
+    public mutating func readState(from reader: inout StateReader) throws {}
 }
 
 extension SamplingContext {

@@ -58,4 +58,19 @@ public struct PopularityNegativeSampler: NegativeSampler {
             }
         }
     }
+
+    // MARK: State
+
+    public func writeState(to writer: inout StateWriter) {
+        writer.write(table != nil)
+        table?.writeState(to: &writer)
+        writer.write(builtAtExposure)
+        writer.write(builtForItems)
+    }
+
+    public mutating func readState(from reader: inout StateReader) throws {
+        table = try reader.readBool() ? try AliasTable(readingFrom: &reader) : nil
+        builtAtExposure = try reader.readInt()
+        builtForItems = try reader.readInt()
+    }
 }

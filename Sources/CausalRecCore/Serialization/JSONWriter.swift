@@ -44,6 +44,11 @@ public struct JSONWriter: Sendable {
         appendQuoted(value)
     }
 
+    public mutating func boolean(_ value: Bool) {
+        separate()
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+    }
+
     public mutating func integer<T: BinaryInteger>(_ value: T) {
         separate()
         appendInteger(Int64(value))

@@ -32,4 +32,19 @@ public struct AliasTable: Sendable {
         let column = random.nextIndex(below: probability.count)
         return random.nextUnitDouble() < probability[column] ? column : Int(alias[column])
     }
+
+    // MARK: State
+
+    public func writeState(to writer: inout StateWriter) {
+        writer.write(probability)
+        writer.write(alias)
+    }
+
+    public init(readingFrom reader: inout StateReader) throws {
+        probability = try reader.readDoubleArray()
+        alias = try reader.readInt32Array()
+        guard probability.count == alias.count, !probability.isEmpty,
+              alias.allSatisfy({ $0 >= 0 && Int($0) < probability.count })
+        else { throw StateReadError("an alias table with inconsistent columns") }
+    }
 }

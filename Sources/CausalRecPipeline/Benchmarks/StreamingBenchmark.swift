@@ -69,7 +69,9 @@ public struct StreamingBenchmark: Sendable {
                 try Self.consumeWithKafkaConsumer(bootstrap: bootstrap, topic: topic, expected: total, logger: logger)
             })
         }
-        let service = EventProcessingService(configuration: configuration, bootstrapServers: bootstrap,
+        var serviceConfiguration = configuration
+        serviceConfiguration.checkpoint.enabled = false
+        let service = EventProcessingService(configuration: serviceConfiguration, bootstrapServers: bootstrap,
                                              options: RunOptions(maxMessages: total), logger: logger)
         try await service.run()
         guard let outcome = service.outcome, outcome.messages == total else {

@@ -81,7 +81,7 @@ extension PipelineConfiguration {
 
         let producerSection = try document.section("producer")
         producer.lingerMilliseconds = try producerSection.integer("linger_ms", default: producer.lingerMilliseconds, range: 0...60_000, unit: "ms")
-        producer.deliveryTimeoutMilliseconds = try producerSection.integer("delivery_timeout_ms", default: producer.deliveryTimeoutMilliseconds, range: 1_000...86_400_000, unit: "ms")
+        producer.deliveryTimeoutMilliseconds = try producerSection.integer("delivery_timeout_ms", default: producer.deliveryTimeoutMilliseconds, range: 0...86_400_000, unit: "ms")
         producer.queueFullTimeoutMilliseconds = try producerSection.integer("queue_full_timeout_ms", default: producer.queueFullTimeoutMilliseconds, range: 1...3_600_000, unit: "ms")
         producer.flushTimeoutMilliseconds = try producerSection.integer("flush_timeout_ms", default: producer.flushTimeoutMilliseconds, range: 1...3_600_000, unit: "ms")
         try producerSection.finish()
@@ -153,6 +153,49 @@ extension PipelineConfiguration {
         recommender.evaluationK = try progressSection.integer("hit_rate_k", default: recommender.evaluationK, range: 1...1_000)
         recommender.evaluateEveryNthClick = try progressSection.integer("evaluate_every_nth_click", default: recommender.evaluateEveryNthClick, range: 0...1_000_000)
         try progressSection.finish()
+
+        let checkpointSection = try document.section("checkpoint")
+        checkpoint.enabled = try checkpointSection.boolean("enabled", default: checkpoint.enabled)
+        checkpoint.directory = try checkpointSection.string("directory", default: checkpoint.directory)
+        if checkpoint.directory.isEmpty {
+            throw ConfigurationError(path: "checkpoint.directory", reason: "must not be empty")
+        }
+        checkpoint.everyEvents = try checkpointSection.integer("every_events", default: checkpoint.everyEvents, range: 1...1_000_000_000, unit: "events")
+        checkpoint.everySeconds = try checkpointSection.number("every_seconds", default: checkpoint.everySeconds, range: 0.1...86_400, unit: "seconds")
+        checkpoint.keep = try checkpointSection.integer("keep", default: checkpoint.keep, range: 1...1_000)
+        checkpoint.maxAgeSeconds = try checkpointSection.number("max_age_seconds", default: checkpoint.maxAgeSeconds, range: 1...1e7, unit: "seconds")
+        try checkpointSection.finish()
+
+        let driftSection = try document.section("drift")
+        drift.enabled = try driftSection.boolean("enabled", default: drift.enabled)
+        drift.windowEvents = try driftSection.integer("window_events", default: drift.windowEvents, range: 100...1_000_000_000, unit: "events")
+        drift.warmupEvents = try driftSection.integer("warmup_events", default: drift.warmupEvents, range: 0...1_000_000_000, unit: "events")
+        drift.cooldownEvents = try driftSection.integer("cooldown_events", default: drift.cooldownEvents, range: 0...1_000_000_000, unit: "events")
+        drift.exposureJSThreshold = try driftSection.number("exposure_js_threshold", default: drift.exposureJSThreshold, range: 0...1)
+        drift.exposurePSIThreshold = try driftSection.number("exposure_psi_threshold", default: drift.exposurePSIThreshold, range: 0...1_000)
+        drift.clickJSThreshold = try driftSection.number("click_js_threshold", default: drift.clickJSThreshold, range: 0...1)
+        drift.clickPSIThreshold = try driftSection.number("click_psi_threshold", default: drift.clickPSIThreshold, range: 0...1_000)
+        drift.newItemShareThreshold = try driftSection.number("new_item_share_threshold", default: drift.newItemShareThreshold, range: 0...1)
+        drift.psiBins = try driftSection.integer("psi_bins", default: drift.psiBins, range: 2...1_000)
+        drift.pageHinkleyDelta = try driftSection.number("page_hinkley_delta", default: drift.pageHinkleyDelta, range: 0...1)
+        drift.pageHinkleyLambda = try driftSection.number("page_hinkley_lambda", default: drift.pageHinkleyLambda, range: 0.001...1e9)
+        drift.adwinDelta = try driftSection.number("adwin_delta", default: drift.adwinDelta, range: 1e-12...0.5)
+        drift.minimumHitSamples = try driftSection.integer("min_hit_samples", default: drift.minimumHitSamples, range: 1...100_000_000)
+        drift.pageHinkleyHorizon = try driftSection.integer("page_hinkley_horizon", default: drift.pageHinkleyHorizon, range: 1...1_000_000_000, unit: "clicks")
+        drift.minimumHitRateFall = try driftSection.number("min_hit_rate_fall", default: drift.minimumHitRateFall, range: 0...1)
+        drift.minimumWindowClicks = try driftSection.integer("min_window_clicks", default: drift.minimumWindowClicks, range: 1...1_000_000_000, unit: "clicks")
+        try driftSection.finish()
+
+        let httpSection = try document.section("http")
+        http.enabled = try httpSection.boolean("enabled", default: http.enabled)
+        let listen = try httpSection.string("listen", default: "\(http.host):\(http.port)")
+        let parts = listen.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, let port = Int(parts[1]), (0...65_535).contains(port) else {
+            throw ConfigurationError(path: "http.listen", reason: "'\(listen)' is not host:port (port 0 picks a free one)")
+        }
+        http.host = String(parts[0])
+        http.port = port
+        try httpSection.finish()
     }
 
     /// host:port,host:port → the bootstrap string (for command-line options).

@@ -39,7 +39,9 @@ public struct PipelineConfiguration: Sendable, Equatable {
 
     public struct Producer: Sendable, Equatable {
         public var lingerMilliseconds = 5
-        public var deliveryTimeoutMilliseconds = 120_000
+        /// librdkafka's message.timeout.ms; 0 = retry until delivered. A delivery that gives up
+        /// would lose an output, so the default waits out broker outages instead.
+        public var deliveryTimeoutMilliseconds = 0
         /// How long a send may wait for room in a full local queue before the service fails.
         public var queueFullTimeoutMilliseconds = 30_000
         /// Bound on the flush before each commit and at shutdown.
@@ -59,6 +61,28 @@ public struct PipelineConfiguration: Sendable, Equatable {
         public var intervalSeconds = 10.0
     }
 
+    /// Where and how often the learning state is saved (DESIGN.md §5).
+    public struct Checkpointing: Sendable, Equatable {
+        public var enabled = true
+        /// `run --checkpoint-dir` overrides this.
+        public var directory = "checkpoints"
+        /// Write after this many input messages …
+        public var everyEvents = 100_000
+        /// … or this much wall time, whichever comes first (and at shutdown).
+        public var everySeconds = 60.0
+        /// Checkpoints kept; older ones are deleted.
+        public var keep = 3
+        /// `/ready` fails when the newest checkpoint is older than this while events flow.
+        public var maxAgeSeconds = 300.0
+    }
+
+    /// The HTTP endpoint for /metrics, /health, /ready and /recommendations.
+    public struct HTTPEndpoint: Sendable, Equatable {
+        public var enabled = true
+        public var host = "127.0.0.1"
+        public var port = 9464
+    }
+
     public var brokers: Brokers = .embedded
     public var groupID = "causalrec"
     public var topics = Topics()
@@ -70,6 +94,9 @@ public struct PipelineConfiguration: Sendable, Equatable {
     public var recommender = RecommenderConfiguration()
     public var publishing = Publishing()
     public var progress = Progress()
+    public var checkpoint = Checkpointing()
+    public var http = HTTPEndpoint()
+    public var drift = DriftConfiguration()
 
     public init() {}
 }

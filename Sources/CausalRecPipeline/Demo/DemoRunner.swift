@@ -64,6 +64,8 @@ public struct DemoRunner: Sendable {
         let started = ContinuousClock().now
         var configuration = options.configuration
         configuration.brokers = .embedded
+        // The embedded cluster's topics die with the process: nothing to resume from.
+        configuration.checkpoint.enabled = false
         let cluster = try KafkaClusterConnection(.embedded, logger: logger)
         try cluster.ensureTopics(configuration.topics)
 

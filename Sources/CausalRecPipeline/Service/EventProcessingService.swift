@@ -1,3 +1,4 @@
+import CausalRecCore
 import Kafka
 import Logging
 import ServiceLifecycle
@@ -8,6 +9,10 @@ import Synchronization
 /// cancellation asks it to finish the current batch, commit, and leave the group.
 public final class EventProcessingService: Service, Sendable {
     public let counters = ProcessingCounters()
+    public let metrics = ServiceMetrics()
+    public let status = ServiceStatus()
+    /// The learning state, shared with the HTTP query handler.
+    public let live: LiveState
     private let configuration: PipelineConfiguration
     private let bootstrapServers: String
     private let options: RunOptions
@@ -25,6 +30,16 @@ public final class EventProcessingService: Service, Sendable {
         self.bootstrapServers = bootstrapServers
         self.options = options
         self.logger = logger
+        live = LiveState(recommender: OnlineRecommender(configuration: configuration.recommender))
+    }
+
+    /// Binds the HTTP endpoint of `http.listen` (nil when `http.enabled` is false). Call before
+    /// `run`: a port in use throws, naming it, so start-up stops instead of running blind.
+    public func startHTTPEndpoint() async throws -> HTTPEndpoint? {
+        guard configuration.http.enabled else { return nil }
+        let routes = HTTPRoutes(metrics: metrics, status: status, live: live, maxK: configuration.events.maxSlateItems,
+                                samplerName: configuration.recommender.sampler.name)
+        return try await HTTPEndpoint.start(host: configuration.http.host, port: configuration.http.port, routes: routes, logger: logger)
     }
 
     /// The outcome once `run` has returned.
@@ -37,7 +52,7 @@ public final class EventProcessingService: Service, Sendable {
 
     public func run() async throws {
         let loop = ProcessingLoop(configuration: configuration, bootstrapServers: bootstrapServers, options: options,
-                                  counters: counters, logger: logger)
+                                  counters: counters, metrics: metrics, status: status, live: live, logger: logger)
         let flag = stopFlag
         let outcome = try await withTaskCancellationHandler {
             try await withGracefulShutdownHandler {

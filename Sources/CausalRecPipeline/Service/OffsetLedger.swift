@@ -1,22 +1,27 @@
 import Kafka
 
-/// The next offset to read in each partition, as far as processing has got, and which of those
-/// the group has not been told yet.
+/// Where the state stands in each input partition, and what the group has been told.
+///
+/// `next` is the position of the state: every event before it has been applied, none after.
+/// It survives a revoke (the state still holds those events) and is what a checkpoint records.
+/// Commits only ever name partitions this member owns.
 struct OffsetLedger {
     private(set) var next: [KafkaTopicPartition: Int64] = [:]
     private var committed: [KafkaTopicPartition: Int64] = [:]
+
+    init(restoring positions: [KafkaTopicPartition: Int64] = [:]) {
+        next = positions
+    }
 
     mutating func processed(_ partition: KafkaTopicPartition, offset: Int64) {
         next[partition] = offset + 1
     }
 
-    /// Offsets to commit (only partitions that moved since the last commit), optionally limited
-    /// to `partitions`.
-    func uncommitted(in partitions: [KafkaTopicPartition]? = nil) -> [KafkaTopicPartitionOffset] {
-        let scope = partitions.map(Set.init)
-        return next.compactMap { partition, offset in
-            if let scope, !scope.contains(partition) { return nil }
-            return committed[partition] == offset ? nil : KafkaTopicPartitionOffset(partition, offset: offset)
+    /// Offsets to commit among `partitions` (only those that moved since the last commit).
+    func uncommitted(in partitions: Set<KafkaTopicPartition>) -> [KafkaTopicPartitionOffset] {
+        next.compactMap { partition, offset in
+            guard partitions.contains(partition), committed[partition] != offset else { return nil }
+            return KafkaTopicPartitionOffset(partition, offset: offset)
         }.sorted { $0.topicPartition < $1.topicPartition }
     }
 
@@ -24,11 +29,8 @@ struct OffsetLedger {
         for offset in offsets { committed[offset.topicPartition] = offset.offset }
     }
 
-    /// Forget partitions this member no longer owns.
-    mutating func remove(_ partitions: [KafkaTopicPartition]) {
-        for partition in partitions {
-            next[partition] = nil
-            committed[partition] = nil
-        }
+    /// After a revoke the group's committed offsets may move on without us.
+    mutating func forgetCommitted(_ partitions: [KafkaTopicPartition]) {
+        for partition in partitions { committed[partition] = nil }
     }
 }

@@ -10,10 +10,13 @@ public struct RunOptions: Sendable {
     public var maxMessages: Int?
     /// Stop cleanly after this long without a new message, counted from the first assignment.
     public var idleExit: Duration?
+    /// Overrides `checkpoint.directory`.
+    public var checkpointDirectory: String?
 
-    public init(maxMessages: Int? = nil, idleExit: Duration? = nil) {
+    public init(maxMessages: Int? = nil, idleExit: Duration? = nil, checkpointDirectory: String? = nil) {
         self.maxMessages = maxMessages
         self.idleExit = idleExit
+        self.checkpointDirectory = checkpointDirectory
     }
 }
 
@@ -39,22 +42,29 @@ public struct ProcessingOutcome: Sendable {
     public var processingSeconds: Double
 }
 
-/// The blocking event loop: consume a batch, process it, commit at intervals, report progress,
-/// and on stop commit and leave the group cleanly. Runs on a dedicated thread.
+/// The blocking event loop: restore the newest checkpoint, consume a batch, process it,
+/// checkpoint (or commit) at intervals, report progress, and on stop write a last checkpoint,
+/// commit and leave the group cleanly. Runs on a dedicated thread.
 final class ProcessingLoop: Sendable {
     private let configuration: PipelineConfiguration
     private let bootstrapServers: String
     private let options: RunOptions
     private let counters: ProcessingCounters
+    private let metrics: ServiceMetrics
+    private let status: ServiceStatus
+    private let live: LiveState
     private let logger: Logger
 
-    init(configuration: PipelineConfiguration, bootstrapServers: String, options: RunOptions,
-         counters: ProcessingCounters, logger: Logger)
+    init(configuration: PipelineConfiguration, bootstrapServers: String, options: RunOptions, counters: ProcessingCounters,
+         metrics: ServiceMetrics, status: ServiceStatus, live: LiveState, logger: Logger)
     {
         self.configuration = configuration
         self.bootstrapServers = bootstrapServers
         self.options = options
         self.counters = counters
+        self.metrics = metrics
+        self.status = status
+        self.live = live
         self.logger = logger
     }
 
@@ -67,7 +77,12 @@ final class ProcessingLoop: Sendable {
         producerConfiguration.deliveryTimeoutMilliseconds = configuration.producer.deliveryTimeoutMilliseconds
         producerConfiguration.queueFullDeadline = .milliseconds(configuration.producer.queueFullTimeoutMilliseconds)
         producerConfiguration.clientID = "causalrec-\(configuration.groupID)"
-        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+        let metrics = self.metrics
+        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger) { report in
+            if report.isDelivered, let latency = report.latency {
+                metrics.publishLatency.recordNanoseconds(Checkpointer.nanoseconds(latency))
+            }
+        }
 
         var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: configuration.groupID)
         consumerConfiguration.properties = configuration.kafka.filter { !ProcessingLoop.producerOnlyProperties.contains($0.key) }
@@ -79,23 +94,51 @@ final class ProcessingLoop: Sendable {
         if let value = configuration.kafka["auto.offset.reset"] { consumerConfiguration.autoOffsetReset = value }
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger, maxBatchSize: configuration.consumer.batchSize)
 
-        let recommender = OnlineRecommender(configuration: configuration.recommender)
+        let drift = configuration.drift.enabled ? DriftMonitor(configuration: configuration.drift) : nil
+        let samplerName = live.withExclusiveAccess { $0.samplerName }
         let processor = StreamProcessor(
-            recommender: recommender,
+            live: live, samplerName: samplerName,
             decoder: EventDecoder(limits: configuration.events),
             deadLetters: DeadLetterRouter(producer: producer, topic: configuration.topics.deadLetter),
             publisher: RecommendationPublisher(producer: producer, topic: configuration.topics.recommendations,
-                                               samplerName: recommender.samplerName, policy: configuration.publishing),
-            producer: producer, consumer: consumer, counters: counters, maxMessages: options.maxMessages,
-            flushTimeout: .milliseconds(configuration.producer.flushTimeoutMilliseconds), logger: logger)
+                                               samplerName: samplerName, policy: configuration.publishing),
+            producer: producer, consumer: consumer, drift: drift,
+            alerts: AlertPublisher(producer: producer, topic: configuration.topics.alerts),
+            counters: counters, metrics: metrics, status: status, maxMessages: options.maxMessages, logger: logger)
+
+        let checkpointer = try makeCheckpointer(consumer: consumer)
+        if let checkpointer, checkpointer.restore(into: processor) == nil {
+            logger.info("no checkpoint to restore in \(checkpointer.store.directory): starting with an empty state at the group's committed offsets")
+        }
+        let flushTimeout = Duration.milliseconds(configuration.producer.flushTimeoutMilliseconds)
+        // A periodic checkpoint must not stall polling for long (the group would evict us).
+        let periodicFlushTimeout = min(flushTimeout, .seconds(5))
+        if let checkpointer {
+            processor.beforeRevoke = { [logger, counters] _ in
+                guard checkpointer.hasPendingMessages(counters.messages.load(ordering: .relaxed)) else { return }
+                do {
+                    try checkpointer.write(processor, producer: producer, messages: counters.messages.load(ordering: .relaxed),
+                                           flushTimeout: periodicFlushTimeout)
+                } catch {
+                    logger.error("checkpoint before revoke failed: \(error)")
+                }
+            }
+        }
+
+        // The hook captures the processor: break the cycle when the loop ends.
+        defer { processor.beforeRevoke = nil }
 
         try consumer.subscribe(topics: [configuration.topics.events])
         logger.info("consuming", metadata: ["topic": "\(configuration.topics.events)", "group": "\(configuration.groupID)",
-                                             "brokers": "\(bootstrapServers)", "sampler": "\(recommender.samplerName)"])
+                                             "brokers": "\(bootstrapServers)", "sampler": "\(samplerName)",
+                                             "checkpoints": "\(checkpointer.map { $0.store.directory } ?? "off")"])
 
         var progress = ProgressReporter(interval: .seconds(configuration.progress.intervalSeconds), start: started)
         var lastCommit = started
         var lastMessage = started
+        var lastGauges = started
+        var lastProbe = started
+        var commitRetryAt = started
         let commitInterval = Duration.milliseconds(configuration.consumer.commitIntervalMilliseconds)
         let pollTimeout = Duration.milliseconds(configuration.consumer.pollTimeoutMilliseconds)
         var reason = ProcessingOutcome.StopReason.shutdownRequested
@@ -120,20 +163,52 @@ final class ProcessingLoop: Sendable {
                     reason = .idle
                     break
                 }
-                if now - lastCommit >= commitInterval {
-                    try processor.commit()
-                    lastCommit = now
+                let messages = counters.messages.load(ordering: .relaxed)
+                if let checkpointer {
+                    checkpointer.noteMessages(messages)
+                    if checkpointer.isDue(now: now, messages: messages) {
+                        try checkpointer.write(processor, producer: producer, messages: messages, flushTimeout: periodicFlushTimeout)
+                    }
+                } else if now - lastCommit >= commitInterval && now >= commitRetryAt {
+                    do {
+                        try processor.commit(flushTimeout: periodicFlushTimeout)
+                        lastCommit = now
+                    } catch let error as KafkaError where error.kind == .flushTimedOut {
+                        logger.warning("commit postponed: \(error.message)")
+                        commitRetryAt = now + .seconds(5)
+                    }
+                }
+                // librdkafka does not always report a broker that went away (an idle connection
+                // is closed quietly, a lost group is only a revoke), so a quiet consumer asks.
+                let quiet = now - max(lastMessage, lastProbe) >= .seconds(3)
+                if (!status.snapshot.brokerReachable || quiet) && now - lastProbe >= .seconds(2) {
+                    lastProbe = now
+                    probeBroker(consumer: consumer, processor: processor)
+                }
+                if now - lastGauges >= .milliseconds(500) {
+                    lastGauges = now
+                    updateGauges(processor: processor, checkpointer: checkpointer)
                 }
                 if progress.isDue(now) {
-                    progress.report(now: now, counters: counters, lag: processor.lag(), evaluator: recommender.evaluator,
-                                    logger: logger)
+                    let evaluator = live.withExclusiveAccess { $0.evaluator }
+                    progress.report(now: now, counters: counters, lag: processor.lag(), evaluator: evaluator, logger: logger)
                 }
             }
             loopEnded = clock.now
+            status.update { $0.stopping = true }
             logger.info("stopping", metadata: ["reason": "\(reason.rawValue)"])
-            try processor.commit()
+            let messages = counters.messages.load(ordering: .relaxed)
+            if let checkpointer {
+                if checkpointer.hasPendingMessages(messages) {
+                    if !(try checkpointer.write(processor, producer: producer, messages: messages, flushTimeout: flushTimeout)) {
+                        logger.error("the final checkpoint could not be written; a restart resumes from the previous one and re-applies the events after it")
+                    }
+                }
+            } else {
+                try processor.commit(flushTimeout: flushTimeout)
+            }
             try consumer.close(handler: processor)
-            try producer.close(timeout: .milliseconds(configuration.producer.flushTimeoutMilliseconds))
+            try producer.close(timeout: flushTimeout)
         } catch {
             // Leave without committing what was not delivered; a restart re-reads it.
             logger.error("event loop failed: \(error)")
@@ -141,15 +216,53 @@ final class ProcessingLoop: Sendable {
             try? producer.close(timeout: .seconds(5))
             throw error
         }
-        progress.report(now: clock.now, counters: counters, lag: 0, evaluator: recommender.evaluator, logger: logger)
+        updateGauges(processor: processor, checkpointer: checkpointer)
+        let (evaluator, applied, modelVersion) = live.withExclusiveAccess { ($0.evaluator, $0.applied.total, $0.modelVersion) }
+        progress.report(now: clock.now, counters: counters, lag: 0, evaluator: evaluator, logger: logger)
         let processing = firstMessage.map { (loopEnded ?? clock.now) - $0 } ?? .zero
         return ProcessingOutcome(reason: reason, messages: counters.messages.load(ordering: .relaxed),
-                                 appliedEvents: recommender.applied.total,
+                                 appliedEvents: applied,
                                  deadLettered: counters.deadLettered.load(ordering: .relaxed),
                                  recommendationsPublished: counters.recommendationsPublished.load(ordering: .relaxed),
-                                 modelVersion: recommender.modelVersion, evaluator: recommender.evaluator,
+                                 modelVersion: modelVersion, evaluator: evaluator,
                                  elapsed: clock.now - started,
                                  processingSeconds: Double(processing.components.seconds) + Double(processing.components.attoseconds) / 1e18)
+    }
+
+    private func makeCheckpointer(consumer: KafkaConsumer) throws -> Checkpointer? {
+        guard configuration.checkpoint.enabled else { return nil }
+        let directory = options.checkpointDirectory ?? configuration.checkpoint.directory
+        let store: CheckpointStore
+        do {
+            store = try CheckpointStore(directory: directory, keep: configuration.checkpoint.keep, logger: logger)
+        } catch {
+            throw ConfigurationError(path: options.checkpointDirectory == nil ? "checkpoint.directory" : "--checkpoint-dir",
+                                     reason: "\(error)")
+        }
+        let identity = CheckpointIdentity(
+            brokers: bootstrapServers.split(separator: ",").map(String.init),
+            clusterID: consumer.clusterID(timeout: .seconds(5)),
+            topic: configuration.topics.events, group: configuration.groupID)
+        return Checkpointer(store: store, identity: identity, policy: configuration.checkpoint, status: status,
+                            metrics: metrics, logger: logger)
+    }
+
+    /// A cheap metadata request: tells when an unreachable broker is back, or that a quiet one is gone.
+    private func probeBroker(consumer: KafkaConsumer, processor: StreamProcessor) {
+        do {
+            _ = try consumer.topicMetadata(configuration.topics.events, timeout: .seconds(1))
+            processor.markBrokerReachable()
+        } catch {
+            processor.markBrokerUnreachable("metadata request failed: \(error)")
+        }
+    }
+
+    private func updateGauges(processor: StreamProcessor, checkpointer: Checkpointer?) {
+        let (modelVersion, denoiserVersion) = live.withExclusiveAccess { ($0.modelVersion, $0.generatorVersion) }
+        metrics.modelVersion.record(Double(modelVersion))
+        metrics.denoiserVersion.record(Double(denoiserVersion))
+        metrics.lag.record(Double(processor.lag()))
+        if let age = checkpointer?.ageSeconds() { metrics.checkpointAge.record(age) }
     }
 
     /// librdkafka warns about (or rejects) consumer settings on a producer and vice versa.

@@ -41,6 +41,27 @@ final class RecommendationPublisher {
         return true
     }
 
+    // MARK: State
+
+    func writeState(to writer: inout StateWriter) {
+        let users = lastClickPublication.keys.sorted()
+        writer.write(users.count)
+        for user in users {
+            writer.write(user)
+            writer.write(lastClickPublication[user]!)
+        }
+        writer.write(lastPrunedAt)
+    }
+
+    func readState(from reader: inout StateReader) throws {
+        let count = try reader.readCount(elementSize: 16, "click publication times")
+        var restored: [String: Int64] = [:]
+        restored.reserveCapacity(count)
+        for _ in 0..<count { restored[try reader.readString()] = try reader.readInt64() }
+        lastClickPublication = restored
+        lastPrunedAt = try reader.readInt64()
+    }
+
     static func encode(_ recommendation: Recommendation, sampler: String, sourcePartition: Int32, sourceOffset: Int64) -> [UInt8] {
         var writer = JSONWriter(reservingCapacity: 64 + recommendation.items.count * 32)
         writer.beginObject()

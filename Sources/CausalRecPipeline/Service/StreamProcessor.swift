@@ -5,40 +5,55 @@ import Logging
 /// Turns consumed messages into state changes and outputs, on the event-loop thread.
 ///
 /// Per message: decode and validate; invalid → dead-letter topic; valid → the recommender
-/// (which may answer a request) → recommendations topic. Offsets advance only for handled
-/// messages, and are committed only after the producer has delivered everything sent so far, so
-/// an output is never lost for an input that counts as done (at-least-once).
+/// (which may answer a request) → recommendations topic. The ledger's position advances with
+/// every handled message; that position and the state are saved together by checkpoints, and
+/// commits happen only after the producer delivered everything sent so far — so neither an
+/// input's effect nor its outputs are lost.
 final class StreamProcessor: KafkaConsumerHandler {
-    let recommender: OnlineRecommender
+    let live: LiveState
     let counters: ProcessingCounters
+    let metrics: ServiceMetrics
+    let status: ServiceStatus
+    let samplerName: String
     private let decoder: EventDecoder
     private let deadLetters: DeadLetterRouter
     private let publisher: RecommendationPublisher
     private let producer: KafkaProducer
     private let consumer: KafkaConsumer
-    private let flushTimeout: Duration
+    private let drift: DriftMonitor?
+    private let alerts: AlertPublisher
     private let logger: Logger
     private(set) var ledger = OffsetLedger()
+    /// Set when the state came from a checkpoint: partitions start at its positions (or at the
+    /// beginning when the checkpoint has none for them), not at the group's committed offsets.
+    private(set) var startsFromCheckpoint = false
     /// Messages this run may still handle (`--max-events`); nil = unlimited.
     private(set) var remainingBudget: Int?
     private(set) var firstAssignment: ContinuousClock.Instant?
     private(set) var assignedPartitions: Set<KafkaTopicPartition> = []
+    /// Called with the partitions about to be revoked, before they are committed and handed over.
+    var beforeRevoke: (([KafkaTopicPartition]) -> Void)?
     /// Event time to use for an event without `ts` when the message has no timestamp either.
     private var lastTimestamp: Int64 = 0
+    private var recommendationsPublished = 0
 
-    init(recommender: OnlineRecommender, decoder: EventDecoder, deadLetters: DeadLetterRouter,
-         publisher: RecommendationPublisher, producer: KafkaProducer, consumer: KafkaConsumer,
-         counters: ProcessingCounters, maxMessages: Int?, flushTimeout: Duration, logger: Logger)
+    init(live: LiveState, samplerName: String, decoder: EventDecoder, deadLetters: DeadLetterRouter,
+         publisher: RecommendationPublisher, producer: KafkaProducer, consumer: KafkaConsumer, drift: DriftMonitor?,
+         alerts: AlertPublisher, counters: ProcessingCounters, metrics: ServiceMetrics, status: ServiceStatus, maxMessages: Int?, logger: Logger)
     {
-        self.recommender = recommender
+        self.live = live
+        self.samplerName = samplerName
         self.decoder = decoder
         self.deadLetters = deadLetters
         self.publisher = publisher
         self.producer = producer
         self.consumer = consumer
+        self.drift = drift
+        self.alerts = alerts
         self.counters = counters
+        self.metrics = metrics
+        self.status = status
         self.remainingBudget = maxMessages
-        self.flushTimeout = flushTimeout
         self.logger = logger
     }
 
@@ -47,24 +62,33 @@ final class StreamProcessor: KafkaConsumerHandler {
     // MARK: KafkaConsumerHandler
 
     func consume(_ batch: KafkaMessageBatch) throws {
-        for message in batch {
-            if let budget = remainingBudget {
-                // Messages past the budget stay unhandled and uncommitted: the next run gets them.
-                guard budget > 0 else { return }
-                remainingBudget = budget - 1
+        let started = ContinuousClock.now
+        var tally = BatchTally()
+        try live.withExclusiveAccess { recommender in
+            for message in batch {
+                if let budget = remainingBudget {
+                    // Messages past the budget stay unhandled and uncommitted: the next run gets them.
+                    guard budget > 0 else { break }
+                    remainingBudget = budget - 1
+                }
+                try handle(message, recommender: recommender, tally: &tally)
+                ledger.processed(message.topicPartition, offset: message.offset)
             }
-            try handle(message)
-            ledger.processed(message.topicPartition, offset: message.offset)
-            counters.messages.add(1, ordering: .relaxed)
+            counters.modelVersion.store(Int(recommender.modelVersion), ordering: .relaxed)
         }
-        counters.modelVersion.store(Int(recommender.modelVersion), ordering: .relaxed)
+        tally.record(into: counters, metrics: metrics)
+        if tally.messages > 0 {
+            metrics.batchDuration.recordNanoseconds(Checkpointer.nanoseconds(ContinuousClock.now - started))
+            if !status.snapshot.brokerReachable { markBrokerReachable() }
+        }
     }
 
-    private func handle(_ message: KafkaMessage) throws {
+    private func handle(_ message: KafkaMessage, recommender: OnlineRecommender, tally: inout BatchTally) throws {
+        tally.messages += 1
         switch decoder.decode(message.payload) {
         case let .failure(rejection):
             try deadLetters.route(message, reason: rejection.reason)
-            counters.deadLettered.add(1, ordering: .relaxed)
+            tally.invalid += 1
             logger.debug("dead-lettered", metadata: ["partition": "\(message.partition)", "offset": "\(message.offset)",
                                                      "reason": "\(rejection.reason)"])
         case let .success(event):
@@ -72,64 +96,158 @@ final class StreamProcessor: KafkaConsumerHandler {
             let timestamp = event.timestamp ?? fallback
             lastTimestamp = timestamp
             let answer = recommender.apply(event, fallbackTimestamp: fallback)
+            if let drift {
+                for alert in drift.observe(event, at: timestamp, recommender: recommender) {
+                    try raise(alert)
+                }
+            }
             switch event {
-            case .impression:
-                counters.impressions.add(1, ordering: .relaxed)
+            case let .impression(impression):
+                tally.impressions += 1
+                live.noteUserPartition(user: impression.user, partition: message.partition)
             case let .click(click):
-                counters.clicks.add(1, ordering: .relaxed)
+                tally.clicks += 1
+                live.noteUserPartition(user: click.user, partition: message.partition)
                 if publisher.shouldPublishAfterClick(user: click.user, at: timestamp) {
                     let fresh = recommender.recommend(user: click.user, k: recommender.configuration.defaultRequestK, at: timestamp)
-                    try publish(fresh, from: message)
+                    try publish(fresh, from: message, tally: &tally)
                 }
-            case .request:
-                counters.requests.add(1, ordering: .relaxed)
+            case let .request(request):
+                tally.requests += 1
+                live.noteUserPartition(user: request.user, partition: message.partition)
             }
             if let answer {
-                try publish(answer, from: message)
+                try publish(answer, from: message, tally: &tally)
             }
         }
     }
 
-    private func publish(_ recommendation: Recommendation, from message: KafkaMessage) throws {
+    private func raise(_ alert: DriftAlert) throws {
+        try alerts.publish(alert)
+        metrics.alerts.increment()
+        logger.warning("drift alert", metadata: [
+            "metric": "\(alert.metric)", "method": "\(alert.method)", "value": "\(alert.value)", "threshold": "\(alert.threshold)",
+            "severity": "\(alert.severity)", "event_index": "\(alert.eventIndex)",
+        ])
+    }
+
+    private func publish(_ recommendation: Recommendation, from message: KafkaMessage, tally: inout BatchTally) throws {
         try publisher.publish(recommendation, sourcePartition: message.partition, sourceOffset: message.offset)
-        counters.recommendationsPublished.add(1, ordering: .relaxed)
+        tally.recommendations += 1
     }
 
     func partitionsAssigned(_ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition: Int64] {
         if firstAssignment == nil { firstAssignment = ContinuousClock().now }
         assignedPartitions.formUnion(partitions)
-        logger.info("partitions assigned", metadata: ["partitions": "\(partitions.sorted().map(\.description).joined(separator: ","))"])
-        return [:]
+        publishAssignment()
+        // The state's own position wins wherever it has one: the state holds every event before
+        // it, so starting anywhere else would skip events or apply them twice. (A partition that
+        // comes back after being lost, e.g. when the broker was unreachable for longer than the
+        // session timeout, resumes here even if the group never saw a commit.) Elsewhere a
+        // restored checkpoint means the state has nothing from that partition (start at the
+        // beginning), while a fresh state starts at the group's committed offsets.
+        var starts: [KafkaTopicPartition: Int64] = [:]
+        for partition in partitions {
+            if let position = ledger.next[partition] {
+                starts[partition] = position
+            } else if startsFromCheckpoint {
+                starts[partition] = KafkaOffset.beginning
+            }
+        }
+        logger.info("partitions assigned", metadata: [
+            "partitions": "\(Self.describe(partitions))",
+            "start": "\(partitions.sorted().map { "\($0.partition)@\(Self.describeStart(starts[$0]))" }.joined(separator: ","))",
+        ])
+        return starts
+    }
+
+    private static func describeStart(_ start: Int64?) -> String {
+        switch start {
+        case nil: "committed"
+        case KafkaOffset.beginning: "beginning"
+        case let offset?: "state:\(offset)"
+        }
     }
 
     func partitionsWillBeRevoked(_ partitions: [KafkaTopicPartition], lost: Bool) {
-        logger.info("partitions revoked", metadata: ["partitions": "\(partitions.sorted().map(\.description).joined(separator: ","))",
-                                                      "lost": "\(lost)"])
+        logger.info("partitions revoked", metadata: ["partitions": "\(Self.describe(partitions))", "lost": "\(lost)"])
         if !lost {
+            beforeRevoke?(partitions)
             do {
-                try commit(partitions)
+                try commit(in: Set(partitions), flushTimeout: .seconds(10))
             } catch {
                 // The next owner starts from the last successful commit: events since then are
                 // applied again there (at-least-once), never skipped.
                 logger.warning("commit on revoke failed; the next owner re-reads from the previous commit: \(error)")
             }
         }
-        ledger.remove(partitions)
+        ledger.forgetCommitted(partitions)
         assignedPartitions.subtract(partitions)
+        publishAssignment()
     }
 
     func consumerError(_ error: KafkaError) {
-        logger.warning("consumer: \(error.message)")
+        if Self.isConnectivityProblem(error) {
+            markBrokerUnreachable(error.message)
+        } else {
+            logger.warning("consumer: \(error.message)")
+        }
+    }
+
+    func markBrokerUnreachable(_ problem: String) {
+        let wasReachable = status.snapshot.brokerReachable
+        status.update {
+            $0.brokerReachable = false
+            $0.brokerProblem = problem
+        }
+        metrics.brokerUp.record(0)
+        if wasReachable { logger.warning("broker unreachable, librdkafka keeps retrying: \(problem)") }
+    }
+
+    func markBrokerReachable() {
+        guard !status.snapshot.brokerReachable else { return }
+        status.update {
+            $0.brokerReachable = true
+            $0.brokerProblem = nil
+        }
+        metrics.brokerUp.record(1)
+        logger.info("broker reachable again")
+    }
+
+    static func isConnectivityProblem(_ error: KafkaError) -> Bool {
+        // _TRANSPORT, _ALL_BROKERS_DOWN, _RESOLVE, _TIMED_OUT
+        [-195, -187, -193, -185].contains(error.responseCode ?? 0)
+    }
+
+    private func publishAssignment() {
+        let count = assignedPartitions.count
+        status.update { $0.assignedPartitions = count }
+        live.setAssigned(Set(assignedPartitions.map(\.partition)))
+    }
+
+    private static func describe(_ partitions: [KafkaTopicPartition]) -> String {
+        partitions.sorted().map(\.description).joined(separator: ",")
     }
 
     // MARK: Offsets
 
-    /// Waits for every output sent so far, then commits the offsets of the inputs they came
-    /// from. A delivery failure throws (the service stops without committing: nothing is lost).
-    func commit(_ partitions: [KafkaTopicPartition]? = nil) throws {
-        let offsets = ledger.uncommitted(in: partitions)
+    /// Waits (at most `flushTimeout`) for every output sent so far, then commits the positions
+    /// of the assigned partitions. A flush that times out throws `flushTimedOut` and commits
+    /// nothing; a delivery failure throws `deliveryFailed`.
+    func commit(in partitions: Set<KafkaTopicPartition>? = nil, flushTimeout: Duration) throws {
+        let offsets = ledger.uncommitted(in: partitions ?? assignedPartitions)
         guard !offsets.isEmpty else { return }
         try producer.flush(timeout: flushTimeout)
+        try consumer.commit(offsets)
+        ledger.markCommitted(offsets)
+        counters.commits.add(1, ordering: .relaxed)
+    }
+
+    /// Commits positions that are already known to be durable (a checkpoint holds them).
+    func commitCheckpointed(_ positions: [KafkaTopicPartition: Int64]) throws {
+        let offsets = positions.filter { assignedPartitions.contains($0.key) }
+            .map { KafkaTopicPartitionOffset($0.key, offset: $0.value) }.sorted { $0.topicPartition < $1.topicPartition }
+        guard !offsets.isEmpty else { return }
         try consumer.commit(offsets)
         ledger.markCommitted(offsets)
         counters.commits.add(1, ordering: .relaxed)
@@ -145,5 +263,74 @@ final class StreamProcessor: KafkaConsumerHandler {
             total += max(0, high - position)
         }
         return total
+    }
+
+    // MARK: State
+
+    /// The whole state as a checkpoint body, with the positions it reflects. Call on the loop
+    /// thread between batches.
+    func captureState() -> (body: [UInt8], positions: [KafkaTopicPartition: Int64], applied: Int, modelVersion: Int64, generatorVersion: Int) {
+        live.withExclusiveAccess { recommender in
+            var writer = StateWriter(reservingCapacity: 1 << 20)
+            recommender.writeState(to: &writer)
+            writer.beginSection("PIPE")
+            writer.write(lastTimestamp)
+            publisher.writeState(to: &writer)
+            live.writeUserPartitions(to: &writer)
+            writer.write(drift != nil)
+            drift?.writeState(to: &writer)
+            writer.endSection()
+            return (writer.bytes, ledger.next, recommender.applied.total, recommender.modelVersion, recommender.generatorVersion)
+        }
+    }
+
+    /// Restores a checkpoint body and its positions (before the first poll).
+    func restoreState(body: [UInt8], positions: [KafkaTopicPartition: Int64]) throws {
+        try live.withExclusiveAccess { recommender in
+            var reader = StateReader(body)
+            try recommender.readState(from: &reader)
+            try reader.beginSection("PIPE")
+            lastTimestamp = try reader.readInt64()
+            try publisher.readState(from: &reader)
+            try live.readUserPartitions(from: &reader)
+            let hasDrift = try reader.readBool()
+            try reader.expect(hasDrift, equals: drift != nil, "drift.enabled")
+            try drift?.readState(from: &reader)
+            try reader.endSection()
+            guard reader.isAtEnd else { throw StateReadError("\(body.count - reader.position) bytes after the end of the state") }
+            counters.modelVersion.store(Int(recommender.modelVersion), ordering: .relaxed)
+        }
+        ledger = OffsetLedger(restoring: positions)
+        startsFromCheckpoint = true
+    }
+}
+
+/// Counts of one consumed batch, added to the shared counters and metrics once per batch.
+struct BatchTally {
+    var messages = 0
+    var impressions = 0
+    var clicks = 0
+    var requests = 0
+    var invalid = 0
+    var recommendations = 0
+
+    func record(into counters: ProcessingCounters, metrics: ServiceMetrics) {
+        guard messages > 0 else { return }
+        counters.messages.add(messages, ordering: .relaxed)
+        counters.impressions.add(impressions, ordering: .relaxed)
+        counters.clicks.add(clicks, ordering: .relaxed)
+        counters.requests.add(requests, ordering: .relaxed)
+        counters.deadLettered.add(invalid, ordering: .relaxed)
+        counters.recommendationsPublished.add(recommendations, ordering: .relaxed)
+        if impressions > 0 { metrics.events[.impression]?.increment(by: impressions) }
+        if clicks > 0 { metrics.events[.click]?.increment(by: clicks) }
+        if requests > 0 { metrics.events[.request]?.increment(by: requests) }
+        if invalid > 0 {
+            metrics.events[.invalid]?.increment(by: invalid)
+            metrics.deadLettered.increment(by: invalid)
+        }
+        let applied = impressions + clicks + requests
+        if applied > 0 { metrics.applied.increment(by: applied) }
+        if recommendations > 0 { metrics.recommendations.increment(by: recommendations) }
     }
 }

@@ -1,0 +1,64 @@
+/// Page–Hinkley test for a fall in the mean of a stream (one-sided): accumulates how far each
+/// value lies below the running mean (minus a tolerance δ) and signals when that sum rises more
+/// than λ above its minimum. Rises in the mean (a model that learns) never signal.
+///
+/// The mean fades: after `horizon` values it is an exponential average over about that many, so
+/// a slow trend (a hit rate that sinks as users run out of unseen relevant items) is followed
+/// instead of being compared with the stream's distant past; an abrupt fall still is not.
+public struct PageHinkley: Sendable, Equatable {
+    public let delta: Double
+    public let lambda: Double
+    /// Values seen before a signal is possible (the mean must settle first).
+    public let minimumSamples: Int
+    /// Values the running mean spans once it fades.
+    public let horizon: Int
+    public private(set) var count = 0
+    public private(set) var mean = 0.0
+    public private(set) var cumulative = 0.0
+    public private(set) var minimum = 0.0
+
+    public init(delta: Double, lambda: Double, minimumSamples: Int = 30, horizon: Int = 5_000) {
+        precondition(horizon > 0)
+        self.delta = delta
+        self.lambda = lambda
+        self.minimumSamples = minimumSamples
+        self.horizon = horizon
+    }
+
+    /// The current test statistic (cumulative − its minimum).
+    public var statistic: Double { cumulative - minimum }
+
+    /// Adds a value; true when the fall is detected (the test then starts over).
+    public mutating func add(_ value: Double) -> Bool {
+        count += 1
+        mean += (value - mean) / Double(min(count, horizon))
+        cumulative += mean - value - delta
+        minimum = min(minimum, cumulative)
+        if count >= minimumSamples && statistic > lambda {
+            reset()
+            return true
+        }
+        return false
+    }
+
+    public mutating func reset() {
+        count = 0
+        mean = 0
+        cumulative = 0
+        minimum = 0
+    }
+
+    public func writeState(to writer: inout StateWriter) {
+        writer.write(count)
+        writer.write(mean)
+        writer.write(cumulative)
+        writer.write(minimum)
+    }
+
+    public mutating func readState(from reader: inout StateReader) throws {
+        count = try reader.readInt()
+        mean = try reader.readDouble()
+        cumulative = try reader.readDouble()
+        minimum = try reader.readDouble()
+    }
+}

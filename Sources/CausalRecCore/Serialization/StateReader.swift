@@ -1,0 +1,162 @@
+/// Why a checkpoint body could not be read.
+public struct StateReadError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// Reads what `StateWriter` wrote, checking lengths and section tags so a damaged or foreign
+/// body fails with a sentence instead of garbage state.
+public struct StateReader {
+    private let bytes: [UInt8]
+    public private(set) var position = 0
+    private var sectionEnds: [(tag: String, end: Int)] = []
+
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    public var isAtEnd: Bool { position == bytes.count }
+
+    public mutating func beginSection(_ tag: String) throws {
+        try need(12, "the '\(tag)' section header")
+        let found = String(decoding: bytes[position..<position + 4], as: UTF8.self)
+        guard found == tag else {
+            throw StateReadError("expected the '\(tag)' section at byte \(position), found '\(found)'")
+        }
+        position += 4
+        let length = Int(try readUInt64())
+        guard length <= bytes.count - position else {
+            throw StateReadError("the '\(tag)' section claims \(length) bytes but only \(bytes.count - position) remain")
+        }
+        sectionEnds.append((tag, position + length))
+    }
+
+    public mutating func endSection() throws {
+        let section = sectionEnds.removeLast()
+        guard position == section.end else {
+            throw StateReadError("the '\(section.tag)' section has \(section.end - position) unread bytes (written by another layout?)")
+        }
+    }
+
+    private func need(_ count: Int, _ what: @autoclosure () -> String) throws {
+        guard count >= 0, count <= bytes.count - position else {
+            throw StateReadError("truncated while reading \(what()) at byte \(position)")
+        }
+    }
+
+    public mutating func readUInt64() throws -> UInt64 {
+        try need(8, "an integer")
+        var value: UInt64 = 0
+        for index in 0..<8 { value |= UInt64(bytes[position + index]) << (8 * UInt64(index)) }
+        position += 8
+        return value
+    }
+
+    public mutating func readInt64() throws -> Int64 { Int64(bitPattern: try readUInt64()) }
+    public mutating func readInt() throws -> Int { Int(try readInt64()) }
+
+    public mutating func readInt32() throws -> Int32 {
+        try need(4, "an integer")
+        var value: UInt32 = 0
+        for index in 0..<4 { value |= UInt32(bytes[position + index]) << (8 * UInt32(index)) }
+        position += 4
+        return Int32(bitPattern: value)
+    }
+
+    public mutating func readDouble() throws -> Double { Double(bitPattern: try readUInt64()) }
+    public mutating func readFloat() throws -> Float { Float(bitPattern: UInt32(bitPattern: try readInt32())) }
+
+    public mutating func readBool() throws -> Bool {
+        try need(1, "a flag")
+        defer { position += 1 }
+        return bytes[position] != 0
+    }
+
+    /// A count, checked against the bytes left (each element at least `elementSize` bytes).
+    public mutating func readCount(elementSize: Int, _ what: String) throws -> Int {
+        let count = try readInt()
+        guard count >= 0, count <= (bytes.count - position) / max(elementSize, 1) else {
+            throw StateReadError("\(what): a count of \(count) does not fit in the \(bytes.count - position) bytes left")
+        }
+        return count
+    }
+
+    public mutating func readString() throws -> String {
+        let count = try readCount(elementSize: 1, "a string")
+        defer { position += count }
+        return String(decoding: bytes[position..<position + count], as: UTF8.self)
+    }
+
+    /// Reads a float array written by `write(floats:count:)` into `pointer`, which must hold
+    /// `expectedCount` floats.
+    public mutating func readFloats(into pointer: UnsafeMutablePointer<Float>, expectedCount: Int, _ what: String) throws {
+        let count = try readCount(elementSize: 4, what)
+        guard count == expectedCount else {
+            throw StateReadError("\(what): \(count) values stored, \(expectedCount) expected")
+        }
+        bytes.withUnsafeBytes { source in
+            UnsafeMutableRawPointer(pointer).copyMemory(from: source.baseAddress! + position, byteCount: count * 4)
+        }
+        position += count * 4
+    }
+
+    public mutating func readFloatArray() throws -> [Float] {
+        let count = try readCount(elementSize: 4, "a float array")
+        var values = [Float](repeating: 0, count: count)
+        values.withUnsafeMutableBytes { target in
+            bytes.withUnsafeBytes { source in
+                target.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[position..<position + count * 4]))
+            }
+        }
+        position += count * 4
+        return values
+    }
+
+    public mutating func readDoubleArray() throws -> [Double] {
+        let count = try readCount(elementSize: 8, "a double array")
+        var values = [Double](repeating: 0, count: count)
+        values.withUnsafeMutableBytes { target in
+            bytes.withUnsafeBytes { source in
+                target.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[position..<position + count * 8]))
+            }
+        }
+        position += count * 8
+        return values
+    }
+
+    public mutating func readInt32Array() throws -> [Int32] {
+        let count = try readCount(elementSize: 4, "an integer array")
+        var values = [Int32](repeating: 0, count: count)
+        values.withUnsafeMutableBytes { target in
+            bytes.withUnsafeBytes { source in
+                target.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[position..<position + count * 4]))
+            }
+        }
+        position += count * 4
+        return values
+    }
+
+    public mutating func readIntArray() throws -> [Int] {
+        let count = try readCount(elementSize: 8, "an integer array")
+        var values: [Int] = []
+        values.reserveCapacity(count)
+        for _ in 0..<count { values.append(try readInt()) }
+        return values
+    }
+
+    public mutating func readRandom() throws -> Xoshiro256 {
+        let state = (try readUInt64(), try readUInt64(), try readUInt64(), try readUInt64())
+        guard state != (0, 0, 0, 0) else { throw StateReadError("a random generator state of all zeros") }
+        return Xoshiro256(state: state)
+    }
+
+    /// Fails unless `stored` equals `expected`, naming the setting.
+    public func expect<Value: Equatable>(_ stored: Value, equals expected: Value, _ setting: String) throws {
+        guard stored == expected else {
+            throw StateReadError("\(setting) is \(stored) in the checkpoint but \(expected) in the configuration")
+        }
+    }
+}

@@ -1,0 +1,157 @@
+import CausalRecCore
+import Foundation
+import Kafka
+import Logging
+
+/// When and how the running service saves its state (DESIGN.md §5).
+///
+/// A checkpoint captures the state and the input positions it reflects (between two batches,
+/// so they agree), then waits until the producer has delivered every output of those inputs,
+/// then writes the file atomically, then commits the same positions to the group. A crash at any
+/// point leaves the previous checkpoint intact, and every output of the events it covers
+/// delivered. When the flush cannot finish (broker outage) the checkpoint is postponed with
+/// exponential backoff; the state keeps advancing in memory and nothing is lost.
+final class Checkpointer {
+    let store: CheckpointStore
+    let identity: CheckpointIdentity
+    let policy: PipelineConfiguration.Checkpointing
+    private let status: ServiceStatus
+    private let metrics: ServiceMetrics
+    private let logger: Logger
+    private let clock = ContinuousClock()
+    private var lastWritten: ContinuousClock.Instant
+    private var messagesAtLastCheckpoint = 0
+    private var retryAt: ContinuousClock.Instant?
+    private var consecutiveFailures = 0
+    /// Wall-clock time of the newest checkpoint (written or restored), for its age.
+    private(set) var lastWrittenWallMilliseconds: Int64?
+
+    init(store: CheckpointStore, identity: CheckpointIdentity, policy: PipelineConfiguration.Checkpointing,
+         status: ServiceStatus, metrics: ServiceMetrics, logger: Logger)
+    {
+        self.store = store
+        self.identity = identity
+        self.policy = policy
+        self.status = status
+        self.metrics = metrics
+        self.logger = logger
+        lastWritten = clock.now
+        status.update {
+            $0.checkpointsEnabled = true
+            $0.maxCheckpointAgeSeconds = policy.maxAgeSeconds
+            $0.lastCheckpointSeconds = status.nowSeconds
+        }
+    }
+
+    /// Restores the newest usable checkpoint into `processor`; nil when there is none.
+    func restore(into processor: StreamProcessor) -> CheckpointMetadata? {
+        let restored = store.restoreNewest(for: identity) { contents -> CheckpointMetadata in
+            var positions: [KafkaTopicPartition: Int64] = [:]
+            for entry in contents.metadata.offsets {
+                positions[KafkaTopicPartition(topic: contents.metadata.identity.topic, partition: entry.partition)] = entry.offset
+            }
+            guard contents.metadata.stateLayout == OnlineRecommender.stateLayoutVersion else {
+                throw StateReadError("its state layout \(contents.metadata.stateLayout) is not this build's \(OnlineRecommender.stateLayoutVersion)")
+            }
+            try processor.restoreState(body: contents.body, positions: positions)
+            return contents.metadata
+        }
+        guard let restored else { return nil }
+        let metadata = restored.metadata
+        lastWrittenWallMilliseconds = metadata.writtenAtMilliseconds
+        logger.info("restored checkpoint", metadata: [
+            "file": "\((restored.path as NSString).lastPathComponent)",
+            "applied": "\(metadata.appliedEvents)", "model_version": "\(metadata.modelVersion)",
+            "denoiser_version": "\(metadata.generatorVersion)",
+            "offsets": "\(metadata.offsets.map { "\($0.partition)@\($0.offset)" }.joined(separator: ","))",
+        ])
+        status.update { $0.lastCheckpointSeconds = status.nowSeconds }
+        return metadata
+    }
+
+    func isDue(now: ContinuousClock.Instant, messages: Int) -> Bool {
+        let pending = messages - messagesAtLastCheckpoint
+        guard pending > 0 else { return false }
+        if let retryAt, now < retryAt { return false }
+        return pending >= policy.everyEvents || now - lastWritten >= .milliseconds(Int64(policy.everySeconds * 1_000))
+    }
+
+    func hasPendingMessages(_ messages: Int) -> Bool { messages > messagesAtLastCheckpoint }
+
+    /// Writes a checkpoint now. Returns false when it was postponed (outputs could not be
+    /// delivered within `flushTimeout`, or the file could not be written); throws only when an
+    /// output failed for good, which no retry can fix.
+    @discardableResult
+    func write(_ processor: StreamProcessor, producer: KafkaProducer, messages: Int, flushTimeout: Duration) throws -> Bool {
+        let started = clock.now
+        let captured = processor.captureState()
+        do {
+            try producer.flush(timeout: flushTimeout)
+        } catch let error as KafkaError where error.kind == .flushTimedOut {
+            postpone("outputs are not delivered yet (\(error.message))")
+            status.update {
+                $0.brokerReachable = false
+                $0.brokerProblem = "outputs not delivered within \(flushTimeout)"
+            }
+            metrics.brokerUp.record(0)
+            return false
+        }
+        let written = Int64(Date().timeIntervalSince1970 * 1_000)
+        let metadata = CheckpointMetadata(
+            stateLayout: OnlineRecommender.stateLayoutVersion, sequence: 0, writtenAtMilliseconds: written, identity: identity,
+            offsets: captured.positions.filter { $0.key.topic == identity.topic }
+                .map { CheckpointMetadata.PartitionOffset(partition: $0.key.partition, offset: $0.value) }
+                .sorted { $0.partition < $1.partition },
+            appliedEvents: captured.applied, modelVersion: captured.modelVersion, generatorVersion: captured.generatorVersion,
+            sampler: processor.samplerName, dimension: 0)
+        let path: String
+        do {
+            path = try store.write(metadata: metadata, body: captured.body)
+        } catch {
+            postpone("\(error)")
+            return false
+        }
+        consecutiveFailures = 0
+        retryAt = nil
+        lastWritten = clock.now
+        lastWrittenWallMilliseconds = written
+        messagesAtLastCheckpoint = messages
+        status.update {
+            $0.lastCheckpointSeconds = status.nowSeconds
+            $0.messagesSinceCheckpoint = 0
+        }
+        metrics.checkpoints.increment()
+        metrics.checkpointDuration.recordNanoseconds(Self.nanoseconds(clock.now - started))
+        logger.debug("checkpoint written", metadata: ["file": "\((path as NSString).lastPathComponent)", "bytes": "\(captured.body.count)",
+                                                      "applied": "\(captured.applied)"])
+        do {
+            try processor.commitCheckpointed(captured.positions)
+        } catch {
+            // The checkpoint holds the positions; the group's copy only shows lag to operators.
+            logger.warning("commit after checkpoint failed (the checkpoint is intact): \(error)")
+        }
+        return true
+    }
+
+    func noteMessages(_ messages: Int) {
+        let pending = messages - messagesAtLastCheckpoint
+        status.update { $0.messagesSinceCheckpoint = pending }
+    }
+
+    /// Seconds since the newest checkpoint was written (wall clock), or nil before the first.
+    func ageSeconds() -> Double? {
+        lastWrittenWallMilliseconds.map { max(0, Date().timeIntervalSince1970 - Double($0) / 1_000) }
+    }
+
+    private func postpone(_ reason: String) {
+        consecutiveFailures += 1
+        let backoff = Duration.milliseconds(Int64(min(30_000, 500 * (1 << min(consecutiveFailures, 10)))))
+        retryAt = clock.now + backoff
+        metrics.checkpointFailures.increment()
+        logger.warning("checkpoint postponed, retrying in \(backoff): \(reason)")
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,184 @@
+import CausalRecCore
+import Foundation
+import Kafka
+import Logging
+
+/// Where a replay reads from: JSON-lines files (each file one "partition", lines as offsets) or
+/// a range of a Kafka topic read with its own consumer and a manual assignment — never the live
+/// group, never a commit.
+public enum ReplaySource: Sendable {
+    case files([String])
+    case topic(ReplayTopicRange)
+}
+
+public struct ReplayTopicRange: Sendable {
+    public enum Start: Sendable, Equatable {
+        case beginning
+        /// The same offset in every partition (clamped to what the partition still holds).
+        case offset(Int64)
+        /// The first message at or after this time (epoch ms) in each partition.
+        case timestamp(Int64)
+    }
+
+    public var bootstrapServers: String
+    public var topic: String
+    public var start: Start
+    /// Stop each partition at its first message after this time; nil: at the end the topic had
+    /// when the replay began.
+    public var endTimestamp: Int64?
+    /// librdkafka properties (e.g. security settings) for the replay's consumer.
+    public var properties: [String: String]
+
+    public init(bootstrapServers: String, topic: String, start: Start, endTimestamp: Int64?, properties: [String: String] = [:]) {
+        self.bootstrapServers = bootstrapServers
+        self.topic = topic
+        self.start = start
+        self.endTimestamp = endTimestamp
+        self.properties = properties
+    }
+}
+
+public struct ReplaySourceError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// Reads JSON-lines event files (plain or .gz) into replay records.
+enum ReplayFileReader {
+    static func read(_ paths: [String], decoder: EventDecoder) throws -> [[ReplayRecord]] {
+        try paths.enumerated().map { index, path in
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ReplaySourceError(description: "--input \(path): no such file")
+            }
+            let data = try DatasetSplit.readPossiblyCompressed(path)
+            var records: [ReplayRecord] = []
+            var last: Int64 = 0
+            var line: Int64 = 0
+            data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+                var start = 0
+                let bytes = raw.bindMemory(to: UInt8.self)
+                while start < bytes.count {
+                    var end = start
+                    while end < bytes.count && bytes[end] != UInt8(ascii: "\n") { end += 1 }
+                    var lineEnd = end
+                    if lineEnd > start && bytes[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
+                    if lineEnd > start {
+                        let result = decoder.decode(UnsafeRawBufferPointer(rebasing: raw[start..<lineEnd]))
+                        if case let .success(event) = result, let timestamp = event.timestamp { last = timestamp }
+                        records.append(ReplayRecord(timestamp: last, partition: Int32(index), offset: line, event: result))
+                    }
+                    line += 1
+                    start = end + 1
+                }
+            }
+            return records
+        }
+    }
+}
+
+/// Reads a topic range partition by partition and hands records on in merged order.
+final class ReplayTopicReader: KafkaConsumerHandler {
+    private let range: ReplayTopicRange
+    private let decoder: EventDecoder
+    private let logger: Logger
+    private var merger: ReplayMerger
+    /// Exclusive end offset of each partition (the high watermark when the replay began).
+    private var ends: [Int32: Int64] = [:]
+    private var lastTimestamp: [Int32: Int64] = [:]
+    private var open: Set<Int32> = []
+    private var pending: [ReplayRecord] = []
+    private(set) var messagesRead = 0
+    private(set) var totalToRead = 0
+
+    init(range: ReplayTopicRange, decoder: EventDecoder, logger: Logger) {
+        self.range = range
+        self.decoder = decoder
+        self.logger = logger
+        merger = ReplayMerger(partitions: [])
+    }
+
+    /// Reads the whole range; `deliver` gets records in (ts, partition, offset) order.
+    func run(deliver: ([ReplayRecord]) throws -> Void) throws {
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: range.bootstrapServers, groupID: nil)
+        configuration.properties.merge(range.properties) { $1 }
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        guard let metadata = try consumer.topicMetadata(range.topic, timeout: .seconds(10)), metadata.partitionCount > 0 else {
+            throw ReplaySourceError(description: "topic '\(range.topic)' does not exist on \(range.bootstrapServers)")
+        }
+        let partitions = (0..<Int32(metadata.partitionCount)).map { KafkaTopicPartition(topic: range.topic, partition: $0) }
+        var starts: [Int32: Int64] = [:]
+        var lows: [Int32: Int64] = [:]
+        for partition in partitions {
+            let marks = try consumer.queryWatermarks(partition, timeout: .seconds(10))
+            lows[partition.partition] = marks.low
+            ends[partition.partition] = marks.high
+        }
+        switch range.start {
+        case .beginning:
+            starts = lows
+        case let .offset(offset):
+            for (partition, low) in lows { starts[partition] = min(max(low, offset), ends[partition]!) }
+        case let .timestamp(timestamp):
+            for entry in try consumer.offsets(forTimestamp: timestamp, partitions: partitions, timeout: .seconds(10)) {
+                let partition = entry.topicPartition.partition
+                starts[partition] = entry.offset < 0 ? ends[partition]! : entry.offset
+            }
+        }
+        merger = ReplayMerger(partitions: partitions.map(\.partition))
+        for partition in partitions.map(\.partition) {
+            if starts[partition]! >= ends[partition]! {
+                merger.close(partition)
+            } else {
+                open.insert(partition)
+                totalToRead += Int(ends[partition]! - starts[partition]!)
+            }
+        }
+        logger.info("replaying topic", metadata: [
+            "topic": "\(range.topic)",
+            "ranges": "\(partitions.map { "\($0.partition):[\(starts[$0.partition]!),\(ends[$0.partition]!))" }.joined(separator: " "))",
+        ])
+        try consumer.assign(partitions.filter { open.contains($0.partition) }.map {
+            KafkaTopicPartitionOffset($0, offset: starts[$0.partition]!)
+        })
+        var quietSince = ContinuousClock.now
+        while !open.isEmpty {
+            let handled = try consumer.poll(timeout: .milliseconds(200), handler: self)
+            let ready = merger.drain()
+            if !ready.isEmpty { try deliver(ready) }
+            if handled > 0 {
+                quietSince = .now
+            } else if ContinuousClock.now - quietSince > .seconds(60) {
+                throw ReplaySourceError(description: "no message from \(range.topic) for 60 s with partitions \(open.sorted()) unfinished")
+            }
+        }
+        let rest = merger.drain()
+        if !rest.isEmpty { try deliver(rest) }
+        try consumer.close()
+    }
+
+    func consume(_ batch: KafkaMessageBatch) throws {
+        for message in batch {
+            let partition = message.partition
+            guard open.contains(partition), let end = ends[partition], message.offset < end else { continue }
+            messagesRead += 1
+            let result = decoder.decode(message.payload)
+            var timestamp = lastTimestamp[partition] ?? 0
+            if case let .success(event) = result, let own = event.timestamp {
+                timestamp = own
+            } else if let transport = message.timestampMilliseconds {
+                timestamp = transport
+            }
+            if let limit = range.endTimestamp, timestamp > limit {
+                finish(partition)
+                continue
+            }
+            lastTimestamp[partition] = timestamp
+            merger.add(ReplayRecord(timestamp: timestamp, partition: partition, offset: message.offset, event: result))
+            if message.offset + 1 >= end { finish(partition) }
+        }
+    }
+
+    private func finish(_ partition: Int32) {
+        open.remove(partition)
+        merger.close(partition)
+    }
+}

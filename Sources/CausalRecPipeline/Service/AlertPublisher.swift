@@ -1,0 +1,45 @@
+import CausalRecCore
+import Kafka
+
+/// Publishes drift alerts to the alerts topic in the format of DESIGN.md §2.
+final class AlertPublisher {
+    private let producer: KafkaProducer
+    let topic: String
+
+    init(producer: KafkaProducer, topic: String) {
+        self.producer = producer
+        self.topic = topic
+    }
+
+    func publish(_ alert: DriftAlert) throws {
+        try producer.send(topic: topic, key: alert.metric, value: Self.encode(alert))
+    }
+
+    static func encode(_ alert: DriftAlert) -> [UInt8] {
+        var writer = JSONWriter(reservingCapacity: 256)
+        writer.beginObject()
+        writer.key("metric")
+        writer.string(alert.metric)
+        writer.key("value")
+        writer.number(alert.value)
+        writer.key("threshold")
+        writer.number(alert.threshold)
+        writer.key("window")
+        writer.beginObject()
+        writer.key("start")
+        writer.integer(alert.windowStart)
+        writer.key("end")
+        writer.integer(alert.windowEnd)
+        writer.endObject()
+        writer.key("method")
+        writer.string(alert.method)
+        writer.key("severity")
+        writer.string(alert.severity)
+        writer.key("ts")
+        writer.integer(alert.timestamp)
+        writer.key("event_index")
+        writer.integer(Int64(alert.eventIndex))
+        writer.endObject()
+        return writer.bytes
+    }
+}

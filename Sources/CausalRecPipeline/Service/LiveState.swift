@@ -1,0 +1,66 @@
+import CausalRecCore
+import Kafka
+import NIOConcurrencyHelpers
+
+/// The learning state of a running service, shared between the event loop (the only writer)
+/// and the HTTP query handlers (readers) under one lock. The loop holds the lock for a whole
+/// consumed batch, so a query waits at most one batch and never sees half an update.
+public final class LiveState: @unchecked Sendable {
+    private let lock = NIOLock()
+    // Guarded by `lock`.
+    private let recommender: OnlineRecommender
+    /// The input partition each user's events arrive on (by user row; −1 = not seen), so a query
+    /// can tell whether this instance owns the user.
+    private var userPartitions: [Int32] = []
+    private var assigned: Set<Int32> = []
+
+    init(recommender: OnlineRecommender) {
+        self.recommender = recommender
+    }
+
+    /// Runs `body` with exclusive access (the event loop, checkpoints).
+    func withExclusiveAccess<Result>(_ body: (OnlineRecommender) throws -> Result) rethrows -> Result {
+        try lock.withLock { try body(recommender) }
+    }
+
+    /// Called with the lock held (inside `withExclusiveAccess`).
+    func noteUserPartition(user: String, partition: Int32) {
+        guard let row = recommender.userRow(ofKnown: user) else { return }
+        let index = Int(row)
+        if index >= userPartitions.count {
+            userPartitions.append(contentsOf: repeatElement(-1, count: index + 1 - userPartitions.count))
+        }
+        userPartitions[index] = partition
+    }
+
+    func setAssigned(_ partitions: Set<Int32>) {
+        lock.withLock { assigned = partitions }
+    }
+
+    /// The answer to `GET /recommendations`: nil when the user's events go to a partition this
+    /// instance does not own (another instance has their state).
+    public enum QueryAnswer: Sendable {
+        case recommendation(Recommendation)
+        case notOwned(partition: Int32)
+    }
+
+    public func query(user: String, k: Int, at timestamp: Int64) -> QueryAnswer {
+        lock.withLock {
+            if let row = recommender.userRow(ofKnown: user), Int(row) < userPartitions.count {
+                let partition = userPartitions[Int(row)]
+                if partition >= 0 && !assigned.contains(partition) { return .notOwned(partition: partition) }
+            }
+            return .recommendation(recommender.peekRecommendation(user: user, k: k, at: timestamp))
+        }
+    }
+
+    // MARK: State (with the lock held)
+
+    func writeUserPartitions(to writer: inout StateWriter) {
+        writer.write(userPartitions)
+    }
+
+    func readUserPartitions(from reader: inout StateReader) throws {
+        userPartitions = try reader.readInt32Array()
+    }
+}

@@ -1,0 +1,65 @@
+import CoreMetrics
+import Metrics
+import Prometheus
+
+/// The service's metrics (swift-metrics API, Prometheus exposition). Each service owns its
+/// registry instead of bootstrapping the process-wide metrics system, so several services (or
+/// tests) in one process do not share counters. No label carries a user or item id.
+public final class ServiceMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    let events: [EventKind: CoreMetrics.Counter]
+    let applied: CoreMetrics.Counter
+    let deadLettered: CoreMetrics.Counter
+    let recommendations: CoreMetrics.Counter
+    let checkpoints: CoreMetrics.Counter
+    let checkpointFailures: CoreMetrics.Counter
+    let alerts: CoreMetrics.Counter
+    let lag: CoreMetrics.Gauge
+    let modelVersion: CoreMetrics.Gauge
+    let denoiserVersion: CoreMetrics.Gauge
+    let checkpointAge: CoreMetrics.Gauge
+    let brokerUp: CoreMetrics.Gauge
+    let batchDuration: Metrics.Timer
+    let publishLatency: Metrics.Timer
+    let queryDuration: Metrics.Timer
+    let checkpointDuration: Metrics.Timer
+
+    enum EventKind: String, CaseIterable {
+        case impression, click, request, invalid
+    }
+
+    public init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // From 10 µs (a small batch, a query) to 10 s (a large checkpoint).
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(10), .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500),
+            .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+            .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+            .seconds(2), .seconds(5), .seconds(10),
+        ]
+        events = Dictionary(uniqueKeysWithValues: EventKind.allCases.map {
+            ($0, CoreMetrics.Counter(label: "causalrec_events_total", dimensions: [("type", $0.rawValue)], factory: factory))
+        })
+        applied = CoreMetrics.Counter(label: "causalrec_events_applied_total", factory: factory)
+        deadLettered = CoreMetrics.Counter(label: "causalrec_dlq_total", factory: factory)
+        recommendations = CoreMetrics.Counter(label: "causalrec_recommendations_total", factory: factory)
+        checkpoints = CoreMetrics.Counter(label: "causalrec_checkpoints_total", factory: factory)
+        checkpointFailures = CoreMetrics.Counter(label: "causalrec_checkpoint_failures_total", factory: factory)
+        alerts = CoreMetrics.Counter(label: "causalrec_drift_alerts_total", factory: factory)
+        lag = CoreMetrics.Gauge(label: "causalrec_consumer_lag", factory: factory)
+        modelVersion = CoreMetrics.Gauge(label: "causalrec_model_version", factory: factory)
+        denoiserVersion = CoreMetrics.Gauge(label: "causalrec_denoiser_version", factory: factory)
+        checkpointAge = CoreMetrics.Gauge(label: "causalrec_checkpoint_age_seconds", factory: factory)
+        brokerUp = CoreMetrics.Gauge(label: "causalrec_broker_up", factory: factory)
+        batchDuration = Metrics.Timer(label: "causalrec_batch_duration_seconds", factory: factory)
+        publishLatency = Metrics.Timer(label: "causalrec_publish_latency_seconds", factory: factory)
+        queryDuration = Metrics.Timer(label: "causalrec_query_duration_seconds", factory: factory)
+        checkpointDuration = Metrics.Timer(label: "causalrec_checkpoint_duration_seconds", factory: factory)
+        brokerUp.record(1)
+    }
+
+    /// Prometheus text exposition of every metric.
+    public func exposition() -> [UInt8] {
+        registry.emitToBuffer()
+    }
+}

@@ -1,0 +1,45 @@
+import Synchronization
+
+/// What `/health` and `/ready` report, updated by the event loop and read by the HTTP server.
+public final class ServiceStatus: Sendable {
+    public struct Snapshot: Sendable, Equatable {
+        public var assignedPartitions = 0
+        public var brokerReachable = true
+        public var brokerProblem: String?
+        public var checkpointsEnabled = false
+        /// Monotonic seconds (since process start) of the last checkpoint written or restored,
+        /// or of the start when there is none yet.
+        public var lastCheckpointSeconds = 0.0
+        public var messagesSinceCheckpoint = 0
+        public var maxCheckpointAgeSeconds = 300.0
+        public var stopping = false
+
+        /// Why the service is not ready, or nil when it is.
+        public func notReadyReason(nowSeconds: Double) -> String? {
+            if stopping { return "stopping" }
+            if !brokerReachable { return "broker unreachable: \(brokerProblem ?? "no response")" }
+            if assignedPartitions == 0 { return "no partitions assigned yet" }
+            if checkpointsEnabled && messagesSinceCheckpoint > 0 && nowSeconds - lastCheckpointSeconds > maxCheckpointAgeSeconds {
+                return "the last checkpoint is \(Int(nowSeconds - lastCheckpointSeconds)) s old"
+            }
+            return nil
+        }
+    }
+
+    private let state = Mutex(Snapshot())
+    private let started = ContinuousClock.now
+
+    public init() {}
+
+    public var snapshot: Snapshot { state.withLock { $0 } }
+
+    public func update(_ body: (inout Snapshot) -> Void) {
+        state.withLock { body(&$0) }
+    }
+
+    /// Seconds since this status was created (a monotonic clock).
+    public var nowSeconds: Double {
+        let elapsed = ContinuousClock.now - started
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,157 @@
+import CausalRecCore
+import CausalRecPipeline
+import Foundation
+import Kafka
+import KafkaTestSupport
+import Logging
+import Testing
+
+/// `kill -9` at random points of a stream, then restarts: because the state and the input offsets
+/// it reflects are restored together, every valid event ends up applied exactly once, and the final
+/// state is bitwise the state of a run that was never interrupted.
+///
+/// The test process hosts the mock cluster; `causalrec run` is a child process that is killed.
+@Suite("causalrec run survives kill -9", .serialized)
+struct KillRecoveryTests {
+    // The mock cluster keeps about 5 MB per partition before it drops the oldest messages, so the
+    // stream stays well below that (30k events are ~4 MB).
+    static let events = 30_000
+    static let kills = 12
+
+    struct Stream {
+        var valid = 0
+        var requests: [String: Int] = [:]
+    }
+
+    static func produce(_ bootstrap: String, topic: String) throws -> Stream {
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: bootstrap), logger: TestKafka.logger)
+        var simulator = ClickSimulator(configuration: SimulatorConfiguration())
+        var stream = Stream()
+        for index in 0..<events {
+            let event = simulator.next()
+            if case let .request(request) = event { stream.requests["\(request.user)|\(request.timestamp!)", default: 0] += 1 }
+            try producer.send(topic: topic, key: event.user, value: EventEncoder.encode(event))
+            stream.valid += 1
+            if index % 5_000 == 17 {
+                let planted = ServiceScenario.malformed[(index / 5_000) % ServiceScenario.malformed.count]
+                try producer.send(topic: topic, key: "planted", value: planted.payload)
+            }
+        }
+        try producer.close(timeout: .seconds(60))
+        return stream
+    }
+
+    static func writeConfig(suffix: String, group: String, checkpoints: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kill-\(group).yaml").path
+        try """
+        group_id: \(group)
+        topics:
+          events: events-\(suffix)
+          recommendations: recommendations-\(suffix)
+          alerts: alerts-\(suffix)
+          dead_letter: dlq-\(suffix)
+          partitions: 1
+          create: false
+        kafka:
+          session.timeout.ms: 3000
+          heartbeat.interval.ms: 500
+          max.poll.interval.ms: 10000
+        consumer:
+          batch_size: 100
+        progress:
+          interval_seconds: 0.1
+        checkpoint:
+          directory: \(checkpoints)
+          every_events: 1500
+          keep: 3
+        http:
+          enabled: false
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func newestCheckpoint(_ directory: String) throws -> CheckpointFile.Contents? {
+        let store = try CheckpointStore(directory: directory, keep: 3, logger: TestKafka.logger)
+        guard let newest = store.files().max(by: { $0.sequence < $1.sequence }) else { return nil }
+        return try CheckpointFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: newest.path))))
+    }
+
+    static func runToEnd(config: String, bootstrap: String) throws -> ServiceProcess.Finished {
+        let process = try ServiceProcess(arguments: ["run", "--config", config, "--idle-exit", "3"],
+                                         environment: ["CAUSALREC_BROKERS": bootstrap])
+        return process.waitForExit()
+    }
+
+    @Test("12 kills at random points: every event applied once, final state equals an uninterrupted run")
+    func killedAtRandomPoints() throws {
+        guard ServiceProcess.binaryExists else {
+            Issue.record("\(ServiceProcess.binary) is missing; build the package first")
+            return
+        }
+        let cluster = try KafkaMockCluster(brokers: 1, logger: TestKafka.logger)
+        let suffix = String(UUID().uuidString.prefix(8).lowercased())
+        for name in ["events", "recommendations", "alerts", "dlq"] {
+            try cluster.createTopic("\(name)-\(suffix)", partitions: 1)
+        }
+        let stream = try Self.produce(cluster.bootstrapServers, topic: "events-\(suffix)")
+
+        let temporary = FileManager.default.temporaryDirectory
+        let killedDirectory = temporary.appendingPathComponent("kill-\(suffix)-killed").path
+        let referenceDirectory = temporary.appendingPathComponent("kill-\(suffix)-reference").path
+        defer {
+            try? FileManager.default.removeItem(atPath: killedDirectory)
+            try? FileManager.default.removeItem(atPath: referenceDirectory)
+        }
+        let killedConfig = try Self.writeConfig(suffix: suffix, group: "killed-\(suffix)", checkpoints: killedDirectory)
+        let referenceConfig = try Self.writeConfig(suffix: suffix, group: "reference-\(suffix)", checkpoints: referenceDirectory)
+
+        // Kill at a random moment after the member has made real progress in this life.
+        var generator = SystemRandomNumberGenerator()
+        var appliedAtKill: [Int] = []
+        for round in 1...Self.kills {
+            let process = try ServiceProcess(arguments: ["run", "--config", killedConfig],
+                                             environment: ["CAUSALREC_BROKERS": cluster.bootstrapServers])
+            let progressed = process.waitForLog(timeout: 60) {
+                $0.range(of: #"progress events=[1-9]"#, options: .regularExpression) != nil
+            }
+            Thread.sleep(forTimeInterval: Double.random(in: 0...1.5, using: &generator))
+            process.send(SIGKILL)
+            let finished = process.waitForExit()
+            guard finished.reason == .uncaughtSignal, progressed || round > 1 else {
+                Issue.record("round \(round) ended on its own or made no progress: \(finished.stderr.suffix(1_500))")
+                return
+            }
+            appliedAtKill.append((try Self.newestCheckpoint(killedDirectory))?.metadata.appliedEvents ?? 0)
+        }
+        print("checkpointed events at the \(Self.kills) kills: \(appliedAtKill)")
+        // The kills must land inside the stream, not after it was done.
+        #expect(appliedAtKill.filter { $0 < stream.valid }.count >= 10, "\(appliedAtKill)")
+
+        let resumed = try Self.runToEnd(config: killedConfig, bootstrap: cluster.bootstrapServers)
+        #expect(resumed.status == 0, "\(resumed.stderr.suffix(2_000))")
+        #expect(resumed.applied == stream.valid, "applied \(resumed.applied ?? -1) of \(stream.valid) valid events")
+
+        let reference = try Self.runToEnd(config: referenceConfig, bootstrap: cluster.bootstrapServers)
+        #expect(reference.status == 0, "\(reference.stderr.suffix(2_000))")
+        #expect(reference.applied == stream.valid)
+
+        let killedState = try #require(try Self.newestCheckpoint(killedDirectory))
+        let referenceState = try #require(try Self.newestCheckpoint(referenceDirectory))
+        #expect(killedState.metadata.offsets == referenceState.metadata.offsets)
+        #expect(killedState.metadata.modelVersion == referenceState.metadata.modelVersion)
+        #expect(killedState.body == referenceState.body, "the state after 12 kills differs from the uninterrupted one")
+
+        // Every request answered at least once; answers repeated after a crash carry the same content.
+        let recommendations = try ServiceScenario(cluster: KafkaClusterConnection(.servers([cluster.bootstrapServers]), logger: TestKafka.logger))
+            .read(topic: "recommendations-\(suffix)", partitions: 1, expected: 2 * stream.requests.values.reduce(0, +))
+        var answers: [String: Set<String>] = [:]
+        for payload in recommendations.payloads {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any])
+            let key = "\(object["user"] as? String ?? "")|\((object["ts"] as? NSNumber)?.int64Value ?? 0)"
+            answers[key, default: []].insert(String(decoding: payload, as: UTF8.self))
+        }
+        let unanswered = stream.requests.keys.filter { answers[$0] == nil }
+        #expect(unanswered.isEmpty, "\(unanswered.count) requests never answered")
+        #expect(answers.values.allSatisfy { $0.count == 1 }, "a repeated answer differs from the first")
+    }
+}

@@ -1,0 +1,180 @@
+import CausalRecCore
+import CausalRecPipeline
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Kafka
+import KafkaTestSupport
+import Testing
+
+/// Restart equality, broker outage and the HTTP endpoint of the service, in process on the mock cluster.
+@Suite("The service's checkpoints, outages and HTTP endpoint", .serialized)
+struct ServiceOperationsTests {
+    static func produce(_ bootstrap: String, topic: String, from simulator: inout ClickSimulator, count: Int,
+                        malformedEvery: Int = 0) throws -> (valid: Int, requests: Int)
+    {
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: bootstrap), logger: TestKafka.logger)
+        var requests = 0
+        for index in 0..<count {
+            let event = simulator.next()
+            if case .request = event { requests += 1 }
+            try producer.send(topic: topic, key: event.user, value: EventEncoder.encode(event))
+            if malformedEvery > 0, index % malformedEvery == 0 {
+                try producer.send(topic: topic, key: "bad", value: #"{"type":"click","user":"u1""#)
+            }
+        }
+        try producer.close(timeout: .seconds(30))
+        return (count, requests)
+    }
+
+    static func newestBody(_ directory: String) throws -> CheckpointFile.Contents {
+        let store = try CheckpointStore(directory: directory, keep: 3, logger: TestKafka.logger)
+        let newest = try #require(store.files().max { $0.sequence < $1.sequence })
+        return try CheckpointFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: newest.path))))
+    }
+
+    static func get(_ url: String) async throws -> (status: Int, body: String) {
+        var request = URLRequest(url: URL(string: url)!)
+        request.timeoutInterval = 5
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("train on A, checkpoint, restart, train on B == train on A then B, bitwise (state, optimizer, RNG)")
+    func restartIsBitwiseEqual() async throws {
+        let cluster = try KafkaClusterConnection(.embedded, logger: TestKafka.logger)
+        let scenario = ServiceScenario(cluster: cluster)
+        let suffix = String(UUID().uuidString.prefix(8).lowercased())
+        var restarted = scenario.configuration(suffix: suffix)
+        restarted.topics.partitions = 1
+        restarted.recommender.sampler.kind = .popularity
+        restarted.recommender.sampler.popularityRefreshEvery = 500
+        restarted.checkpoint.everyEvents = 700
+        try cluster.ensureTopics(restarted.topics)
+        var straight = restarted
+        straight.groupID += "-straight"
+        straight.checkpoint.directory += "-straight"
+        defer {
+            try? FileManager.default.removeItem(atPath: restarted.checkpoint.directory)
+            try? FileManager.default.removeItem(atPath: straight.checkpoint.directory)
+        }
+
+        var simulator = ClickSimulator(configuration: SimulatorConfiguration())
+        let partA = try Self.produce(cluster.bootstrapServers, topic: restarted.topics.events, from: &simulator, count: 2_500)
+        let first = try await scenario.runService(restarted, idle: .seconds(2))
+        #expect(first.appliedEvents == partA.valid)
+        let partB = try Self.produce(cluster.bootstrapServers, topic: restarted.topics.events, from: &simulator, count: 2_500)
+        let second = try await scenario.runService(restarted, idle: .seconds(2))
+        #expect(second.messages == partB.valid, "the restart read only B")
+        #expect(second.appliedEvents == partA.valid + partB.valid)
+
+        let once = try await scenario.runService(straight, idle: .seconds(2))
+        #expect(once.appliedEvents == partA.valid + partB.valid)
+        #expect(once.modelVersion == second.modelVersion)
+        let restartedState = try Self.newestBody(restarted.checkpoint.directory)
+        let straightState = try Self.newestBody(straight.checkpoint.directory)
+        #expect(restartedState.metadata.offsets == straightState.metadata.offsets)
+        #expect(restartedState.body == straightState.body)
+    }
+
+    @Test("broker down: /ready turns 503 with the reason, the service waits, then continues; nothing lost or twice")
+    func brokerOutage() async throws {
+        let mock = try KafkaMockCluster(brokers: 1, logger: TestKafka.logger)
+        let cluster = try KafkaClusterConnection(.servers([mock.bootstrapServers]), logger: TestKafka.logger)
+        let scenario = ServiceScenario(cluster: cluster)
+        let suffix = String(UUID().uuidString.prefix(8).lowercased())
+        var configuration = scenario.configuration(suffix: suffix)
+        configuration.topics.create = false
+        configuration.http.enabled = true
+        configuration.http.host = "127.0.0.1"
+        configuration.http.port = 0
+        for topic in [configuration.topics.events, configuration.topics.recommendations,
+                      configuration.topics.alerts, configuration.topics.deadLetter]
+        {
+            try mock.createTopic(topic, partitions: 3)
+        }
+        defer { try? FileManager.default.removeItem(atPath: configuration.checkpoint.directory) }
+
+        var simulator = ClickSimulator(configuration: SimulatorConfiguration())
+        let before = try Self.produce(mock.bootstrapServers, topic: configuration.topics.events, from: &simulator,
+                                      count: 3_000, malformedEvery: 1_000)
+        let service = EventProcessingService(configuration: configuration, bootstrapServers: mock.bootstrapServers,
+                                             options: RunOptions(), logger: TestKafka.logger)
+        let endpoint = try #require(try await service.startHTTPEndpoint())
+        let base = "http://127.0.0.1:\(endpoint.port)"
+        let running = Task { try await service.run() }
+
+        func waitUntil(_ seconds: Double, _ condition: () async throws -> Bool) async throws -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                if try await condition() { return true }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return false
+        }
+        #expect(try await waitUntil(60) { service.counters.messages.load(ordering: .relaxed) >= before.valid + 3 })
+        #expect(try await waitUntil(10) { try await Self.get("\(base)/ready").status == 200 })
+        #expect(try await Self.get("\(base)/health").status == 200)
+
+        mock.setBrokerDown(1)
+        var reason = ""
+        #expect(try await waitUntil(40) {
+            let ready = try await Self.get("\(base)/ready")
+            reason = ready.body
+            return ready.status == 503
+        }, "the service stayed ready with its only broker down")
+        #expect(reason.contains("broker"), "\(reason)")
+        #expect(try await Self.get("\(base)/metrics").body.contains("causalrec_broker_up 0"))
+        try await Task.sleep(for: .seconds(2))
+        mock.setBrokerUp(1)
+
+        let after = try Self.produce(mock.bootstrapServers, topic: configuration.topics.events, from: &simulator, count: 2_000)
+        #expect(try await waitUntil(60) {
+            service.counters.messages.load(ordering: .relaxed) >= before.valid + 3 + after.valid
+        }, "the service did not continue after the broker returned")
+        #expect(try await waitUntil(30) { try await Self.get("\(base)/ready").status == 200 })
+
+        let metrics = try await Self.get("\(base)/metrics").body
+        #expect(metrics.contains("causalrec_events_applied_total \(before.valid + after.valid)"), "\(metrics.prefix(3_000))")
+        #expect(metrics.contains("causalrec_dlq_total 3"))
+        #expect(metrics.contains("causalrec_events_total{type=\"click\"}"))
+
+        let answer = try await Self.get("\(base)/recommendations?user=u1&k=5")
+        #expect(answer.status == 200)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any])
+        #expect((object["items"] as? [[String: Any]])?.count == 5)
+        #expect(try await Self.get("\(base)/recommendations").status == 400)
+        #expect(try await Self.get("\(base)/recommendations?user=u1&k=0").status == 400)
+        #expect(try await Self.get("\(base)/nowhere").status == 404)
+
+        service.requestStop()
+        try await running.value
+        await endpoint.shutdown()
+        let outcome = try #require(service.outcome)
+        #expect(outcome.appliedEvents == before.valid + after.valid)
+        #expect(outcome.recommendationsPublished == before.requests + after.requests)
+        #expect(outcome.deadLettered == 3)
+    }
+
+    @Test("a port in use stops start-up with a message naming it")
+    func portInUse() async throws {
+        var configuration = PipelineConfiguration()
+        configuration.http.host = "127.0.0.1"
+        configuration.http.port = 0
+        let first = EventProcessingService(configuration: configuration, bootstrapServers: "127.0.0.1:1",
+                                           options: RunOptions(), logger: TestKafka.logger)
+        let endpoint = try #require(try await first.startHTTPEndpoint())
+        configuration.http.port = endpoint.port
+        let second = EventProcessingService(configuration: configuration, bootstrapServers: "127.0.0.1:1",
+                                            options: RunOptions(), logger: TestKafka.logger)
+        do {
+            _ = try await second.startHTTPEndpoint()
+            Issue.record("a second endpoint bound the same port")
+        } catch {
+            #expect("\(error)" == "http.listen: cannot listen on 127.0.0.1:\(endpoint.port): the address is already in use")
+        }
+        #expect(try await Self.get("http://127.0.0.1:\(endpoint.port)/health").body == #"{"status":"alive"}"#)
+        await endpoint.shutdown()
+    }
+}
