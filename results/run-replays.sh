@@ -8,11 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${DATA:-../shared/data}
-binary=${CAUSALREC:-}
-if [[ -z "$binary" ]]; then
-  swift build -c release --product causalrec >/dev/null
-  binary=.build/release/causalrec
-fi
+source results/binary.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 run() { echo "+ causalrec $*" >&2; "$binary" "$@"; }

@@ -9,7 +9,7 @@ struct CausalRecCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "causalrec",
         abstract: "Online recommendations from a Kafka stream of impressions and clicks, robust to exposure shift.",
-        subcommands: [RunCommand.self, DemoCommand.self, SimulateCommand.self, ValidateConfigCommand.self, BenchCommand.self, BacktestCommand.self, ReplayCommand.self, ConvertCommand.self, ShiftEvalCommand.self]
+        subcommands: [RunCommand.self, DemoCommand.self, SimulateCommand.self, ValidateConfigCommand.self, BenchCommand.self, BacktestCommand.self, ReplayCommand.self, ConvertCommand.self, ShiftEvalCommand.self, SoakCommand.self]
     )
 }
 

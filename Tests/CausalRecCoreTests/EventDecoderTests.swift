@@ -61,7 +61,7 @@ struct EventDecoderTests {
         #expect(reject("[1,2]").contains("expected a JSON object"))
         #expect(reject(#"{"type":"click","item":"i"}"#) == "Field 'user' is missing.")
         #expect(reject(#"{"user":"u","item":"i"}"#) == "Field 'type' is missing.")
-        #expect(reject(#"{"type":"purchase","user":"u","item":"i"}"#) == "Field 'type' is 'purchase'; expected impression, click or request.")
+        #expect(reject(#"{"type":"purchase","user":"u","item":"i"}"#) == "Field 'type' is 'purchase'; expected impression, click, request or forget.")
         #expect(reject(#"{"type":"click","user":42,"item":"i"}"#) == "Field 'user' must be a string, not a number.")
         #expect(reject(#"{"type":"click","user":"u","item":"i","ts":"yesterday"}"#) == "Field 'ts' must be an integer, not a string.")
         #expect(reject(#"{"type":"click","user":"u","item":"i","ts":1732838401.5}"#) == "Field 'ts' must be an integer, not a fractional number.")

@@ -33,7 +33,7 @@ struct SimulatorTests {
                 lastSlate = (impression.user, Set(impression.items))
             case let .click(click):
                 #expect(lastSlate?.user == click.user && lastSlate?.items.contains(click.item) == true)
-            case .request:
+            case .request, .forget:
                 break
             }
         }

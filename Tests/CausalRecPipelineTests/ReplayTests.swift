@@ -22,6 +22,8 @@ struct ReplayTests {
             return .click(Click(user: click.user, item: click.item, timestamp: timestamp))
         case let .request(request):
             return .request(RecommendationRequest(user: request.user, k: request.k, timestamp: timestamp))
+        case let .forget(forget):
+            return .forget(ForgetRequest(user: forget.user, timestamp: timestamp))
         }
     }
 

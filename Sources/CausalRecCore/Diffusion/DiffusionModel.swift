@@ -89,6 +89,16 @@ public final class DiffusionModel {
     public var version: Int { snapshot.version }
     public var replayCount: Int { replay.count }
 
+    /// Drops replayed positives of forgotten users or evicted items (their rows will hold others).
+    public func forget(users: Set<Int32>, items: Set<Int32>) {
+        let gone = { (entry: ReplayEntry) in users.contains(entry.user) || items.contains(entry.item) }
+        guard replay.contains(where: gone) else { return }
+        replay = Array(replay[replayNext...] + replay[..<replayNext]).filter { !gone($0) }
+        replayNext = 0
+        for index in environmentCounts.indices { environmentCounts[index] = 0 }
+        for entry in replay { environmentCounts[Int(entry.environment)] += 1 }
+    }
+
     /// Adds a batch of positives to the replay buffer; every `trainEvery` positives trains the
     /// denoiser and publishes a snapshot. Refresh points are counted in positives, which keeps a
     /// run deterministic for a seed.

@@ -23,6 +23,10 @@ public final class DriftMonitor {
     private var pageHinkley: PageHinkley
     private var adwin: AdaptiveWindow
     private var evaluatedSeen = 0
+    private var evictionsSeen = 0
+    /// After a hit-rate alert the window in progress mixes before and after the change, so it
+    /// must not become the new reference; the next one does.
+    private var skipNextReference = false
     private var hitsSeen = 0
 
     public init(configuration: DriftConfiguration) {
@@ -43,8 +47,18 @@ public final class DriftMonitor {
             }
         case let .click(click):
             if let row = recommender.itemRow(ofKnown: click.item) { window.clicks[row, default: 0] += 1 }
-        case .request:
+        case .request, .forget:
             break
+        }
+        if recommender.evictedItems != evictionsSeen {
+            // Evicted rows will hold other items: their counts must not be compared with them.
+            evictionsSeen = recommender.evictedItems
+            for row in recommender.lastEvictedItems {
+                window.exposure[row] = nil
+                window.clicks[row] = nil
+                reference?.exposure[row] = nil
+                reference?.clicks[row] = nil
+            }
         }
         var alerts: [DriftAlert] = []
         alerts += observeHits(recommender.evaluator.total, timestamp: timestamp)
@@ -84,7 +98,11 @@ public final class DriftMonitor {
         let closed = window
         window = WindowCounts()
         guard let reference else {
-            if eventsSeen - closed.events >= configuration.warmupEvents { self.reference = closed }
+            if skipNextReference {
+                skipNextReference = false
+            } else if eventsSeen - closed.events >= configuration.warmupEvents {
+                self.reference = closed
+            }
             return []
         }
         var values: [String: Double] = [:]
@@ -132,8 +150,10 @@ public final class DriftMonitor {
                                 windowStart: window.firstTimestamp ?? timestamp, windowEnd: timestamp,
                                 timestamp: timestamp, eventIndex: eventsSeen)
         afterAlert()
-        // The distributions moved too (or will): compare against what comes next.
+        // The distributions moved too (or will): compare against the first window that starts
+        // after the alert.
         reference = nil
+        skipNextReference = true
         return result
     }
 
@@ -194,6 +214,7 @@ public final class DriftMonitor {
         window.writeState(to: &writer)
         writer.write(reference != nil)
         reference?.writeState(to: &writer)
+        writer.write(skipNextReference)
         pageHinkley.writeState(to: &writer)
         adwin.writeState(to: &writer)
         let keys = latest.keys.sorted()
@@ -213,6 +234,7 @@ public final class DriftMonitor {
         hitsSeen = try reader.readInt()
         window = try WindowCounts(readingFrom: &reader)
         reference = try reader.readBool() ? try WindowCounts(readingFrom: &reader) : nil
+        skipNextReference = try reader.readBool()
         try pageHinkley.readState(from: &reader)
         try adwin.readState(from: &reader)
         let count = try reader.readCount(elementSize: 16, "drift values")

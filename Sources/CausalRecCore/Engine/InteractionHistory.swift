@@ -42,6 +42,35 @@ public final class InteractionHistory {
         return inserted
     }
 
+    /// Forgets a user's clicks and impressions (their clicks also leave the items' counts).
+    public func clearUser(_ user: Int32) {
+        let index = Int(user)
+        guard index < clickedByUser.count else { return }
+        for item in clickedByUser[index] {
+            clickCounts[Int(item)] -= 1
+            totalClicks -= 1
+        }
+        clickedByUser[index] = []
+        if tracksImpressions { impressedByUser[index] = [] }
+    }
+
+    /// Forgets items everywhere: every user's clicks and impressions of them, and their counts.
+    /// One pass over all histories, so callers batch the items of a sweep.
+    public func removeItems(_ items: Set<Int32>) {
+        guard !items.isEmpty else { return }
+        for user in clickedByUser.indices where !clickedByUser[user].isEmpty {
+            let before = clickedByUser[user].count
+            clickedByUser[user].removeAll { items.contains($0) }
+            totalClicks -= before - clickedByUser[user].count
+        }
+        if tracksImpressions {
+            for user in impressedByUser.indices where !impressedByUser[user].isEmpty {
+                impressedByUser[user].removeAll { items.contains($0) }
+            }
+        }
+        for item in items where Int(item) < clickCounts.count { clickCounts[Int(item)] = 0 }
+    }
+
     /// Records that `item` was shown to `user` (only with `tracksImpressions`).
     public func recordImpression(user: Int32, item: Int32) {
         guard tracksImpressions, !hasClicked(user: user, item: item) else { return }

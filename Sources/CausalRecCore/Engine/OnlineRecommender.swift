@@ -42,6 +42,25 @@ public final class OnlineRecommender {
     private var mostExposedCache = RankedCache()
     private var mostClickedCache = RankedCache()
 
+    // Retention (DESIGN.md §4): event time each row was last named, ids waiting for admission.
+    private var userLastSeen: [Int] = []
+    private var itemLastSeen: [Int] = []
+    private var waitingUsers: [String: AdmissionCount] = [:]
+    private var waitingItems: [String: AdmissionCount] = [:]
+    private var latestTimestamp: Int64 = 0
+    private var eventsSinceSweep = 0
+    public private(set) var evictedUsers = 0
+    public private(set) var evictedItems = 0
+    /// Item rows the latest sweep freed (observers keyed by item row drop them).
+    public private(set) var lastEvictedItems: [Int32] = []
+    /// Free item rows, sorted: excluded from rankings and negatives until reused.
+    private var freeItemsSorted: [Int32] = []
+
+    struct AdmissionCount {
+        var count: Int
+        var lastSeen: Int64
+    }
+
     public init(configuration: RecommenderConfiguration) {
         self.configuration = configuration
         model = MatrixFactorization(configuration: configuration.model)
@@ -74,24 +93,29 @@ public final class OnlineRecommender {
     @discardableResult
     public func apply(_ event: Event, fallbackTimestamp: Int64) -> Recommendation? {
         let timestamp = event.timestamp ?? fallbackTimestamp
+        latestTimestamp = max(latestTimestamp, timestamp)
+        var answer: Recommendation?
         switch event {
         case let .impression(impression):
             applyImpression(impression, at: timestamp)
-            return nil
         case let .click(click):
             applyClick(click, at: timestamp)
-            return nil
         case let .request(request):
             applied.requests += 1
-            return recommend(user: request.user, k: request.k ?? configuration.defaultRequestK, at: timestamp)
+            if let row = users.row(for: request.user) { userLastSeen[Int(row)] = max(userLastSeen[Int(row)], Int(timestamp)) }
+            answer = recommend(user: request.user, k: request.k ?? configuration.defaultRequestK, at: timestamp)
+        case let .forget(forget):
+            self.forget(user: forget.user)
         }
+        afterEvent()
+        return answer
     }
 
     private func applyImpression(_ impression: Impression, at timestamp: Int64) {
         impressionsSeen = true
-        let user = history.tracksImpressions ? userRow(impression.user) : nil
+        let user = history.tracksImpressions ? admittedUser(impression.user, at: timestamp) : knownUser(impression.user, at: timestamp)
         for identifier in impression.items {
-            let item = itemRow(identifier)
+            guard let item = admittedItem(identifier, at: timestamp) else { continue }
             if configuration.exposure.source != .clicks {
                 exposure.record(item: item, at: timestamp)
             }
@@ -102,17 +126,23 @@ public final class OnlineRecommender {
 
     private func applyClick(_ click: Click, at timestamp: Int64) {
         lastEvaluation = nil
-        let positive = recordClick(click, at: timestamp, evaluate: configuration.evaluateEveryNthClick > 0 && evaluationEnabled)
+        guard let positive = recordClick(click, at: timestamp, evaluate: configuration.evaluateEveryNthClick > 0 && evaluationEnabled)
+        else { return }
         pending.append(positive)
         if pending.count >= configuration.trainingBatchSize {
             trainPending()
         }
     }
 
-    /// Test (optionally), then record a click in history and exposure; returns the positive.
-    private func recordClick(_ click: Click, at timestamp: Int64, evaluate shouldEvaluate: Bool) -> PositiveExample {
-        let item = itemRow(click.item)
-        let user = userRow(click.user)
+    /// Test (optionally), then record a click in history and exposure; returns the positive (nil
+    /// while its user or item waits for admission).
+    private func recordClick(_ click: Click, at timestamp: Int64, evaluate shouldEvaluate: Bool) -> PositiveExample? {
+        let admittedItem = admittedItem(click.item, at: timestamp)
+        let admittedUser = admittedUser(click.user, at: timestamp)
+        guard let item = admittedItem, let user = admittedUser else {
+            applied.clicks += 1
+            return nil
+        }
         let eventIndex = applied.total
         if shouldEvaluate && evaluator.shouldEvaluateNextClick() {
             evaluate(user: user, item: item, eventIndex: eventIndex)
@@ -141,6 +171,9 @@ public final class OnlineRecommender {
             return recordClick(click, at: timestamp, evaluate: false)
         case .request:
             applied.requests += 1
+            return nil
+        case let .forget(forget):
+            self.forget(user: forget.user)
             return nil
         }
     }
@@ -197,7 +230,8 @@ public final class OnlineRecommender {
     private func trainBatch(_ positives: UnsafeBufferPointer<PositiveExample>) {
         let count = positives.count
         if negatives.count < count { negatives = [Int32](repeating: -1, count: count) }
-        let context = SamplingContext(model: model, history: history, exposure: exposure)
+        let context = SamplingContext(model: model, history: history, exposure: exposure,
+                                      freeItems: ExcludedItems(sorted: freeItemsSorted))
         var generative = sampler as? any GenerativeNegativeSampler
         if generative != nil {
             generative!.learn(from: positives, context: context, random: &random)
@@ -273,7 +307,7 @@ public final class OnlineRecommender {
 
     private func recommendation(user identifier: String, k: Int, at timestamp: Int64, updatingCaches: Bool) -> Recommendation {
         if let user = users.row(for: identifier), history.clickCount(of: user) > 0 {
-            let ranked = ranker.topK(user: user, k: k, model: model, excluding: ExcludedItems(sorted: history.clicked(by: user)))
+            let ranked = ranker.topK(user: user, k: k, model: model, excluding: exclusions(for: user))
             if !ranked.isEmpty {
                 return Recommendation(user: identifier,
                                       items: ranked.map { ScoredItem(item: items.identifier(of: $0.item), score: $0.score) },
@@ -318,7 +352,7 @@ public final class OnlineRecommender {
         if clicked.isEmpty {
             modelRank = mostExposed(limit: k).firstIndex(of: item)
         } else {
-            modelRank = ranker.topK(user: user, k: k, model: model, excluding: clicked).firstIndex { $0.item == item }
+            modelRank = ranker.topK(user: user, k: k, model: model, excluding: exclusions(for: user)).firstIndex { $0.item == item }
         }
         let popularRank = mostClicked(limit: k, excluding: clicked).firstIndex(of: item)
         evaluator.record(eventIndex: eventIndex, modelHit: modelRank != nil, popularHit: popularRank != nil)
@@ -343,7 +377,7 @@ public final class OnlineRecommender {
     // MARK: State
 
     /// Version of the checkpoint body layout this build writes and reads.
-    public static let stateLayoutVersion = 1
+    public static let stateLayoutVersion = 2
 
     /// Everything the recommender's future outputs depend on, in the layout `readState` reads:
     /// ids, embeddings and optimizer state, exposure, history, the sampler (with the denoiser),
@@ -376,6 +410,24 @@ public final class OnlineRecommender {
         writer.write(replayNext)
         mostExposedCache.writeState(to: &writer)
         mostClickedCache.writeState(to: &writer)
+        writer.beginSection("RETN")
+        writer.write(applied.forgets)
+        writer.write(userLastSeen)
+        writer.write(itemLastSeen)
+        for waiting in [waitingUsers, waitingItems] {
+            writer.write(waiting.count)
+            // Sorted: a dictionary's order differs from process to process.
+            for (identifier, entry) in waiting.sorted(by: { $0.key < $1.key }) {
+                writer.write(identifier)
+                writer.write(entry.count)
+                writer.write(entry.lastSeen)
+            }
+        }
+        writer.write(latestTimestamp)
+        writer.write(eventsSinceSweep)
+        writer.write(evictedUsers)
+        writer.write(evictedItems)
+        writer.endSection()
         writer.beginSection("SAMP")
         sampler.writeState(to: &writer)
         writer.endSection()
@@ -432,6 +484,31 @@ public final class OnlineRecommender {
         }
         try mostExposedCache.readState(from: &reader)
         try mostClickedCache.readState(from: &reader)
+        try reader.beginSection("RETN")
+        applied.forgets = try reader.readInt()
+        userLastSeen = try reader.readIntArray()
+        itemLastSeen = try reader.readIntArray()
+        guard userLastSeen.count == users.count, itemLastSeen.count == items.count else {
+            throw StateReadError("the last-seen times (\(userLastSeen.count) users, \(itemLastSeen.count) items) disagree with the id tables")
+        }
+        var waiting: [[String: AdmissionCount]] = []
+        for what in ["users waiting for admission", "items waiting for admission"] {
+            let count = try reader.readCount(elementSize: 24, what)
+            var entries: [String: AdmissionCount] = [:]
+            for _ in 0..<count {
+                let identifier = try reader.readString()
+                entries[identifier] = AdmissionCount(count: try reader.readInt(), lastSeen: try reader.readInt64())
+            }
+            waiting.append(entries)
+        }
+        waitingUsers = waiting[0]
+        waitingItems = waiting[1]
+        latestTimestamp = try reader.readInt64()
+        eventsSinceSweep = try reader.readInt()
+        evictedUsers = try reader.readInt()
+        evictedItems = try reader.readInt()
+        freeItemsSorted = items.freeRows.sorted()
+        try reader.endSection()
         try reader.beginSection("SAMP")
         try sampler.readState(from: &reader)
         try reader.endSection()
@@ -447,6 +524,8 @@ public final class OnlineRecommender {
             model.growItems(to: count)
             exposure.grow(to: count)
             history.growItems(to: count)
+            if itemLastSeen.count < count { itemLastSeen.append(contentsOf: repeatElement(0, count: count - itemLastSeen.count)) }
+            if !freeItemsSorted.isEmpty { freeItemsSorted = items.freeRows.sorted() }
         }
         return row
     }
@@ -454,11 +533,150 @@ public final class OnlineRecommender {
     private func userRow(_ identifier: String) -> Int32 {
         let (row, inserted) = users.insert(identifier)
         if inserted {
-            model.growUsers(to: users.count)
-            history.growUsers(to: users.count)
+            let count = users.count
+            model.growUsers(to: count)
+            history.growUsers(to: count)
+            if userLastSeen.count < count { userLastSeen.append(contentsOf: repeatElement(0, count: count - userLastSeen.count)) }
         }
         return row
     }
+
+    /// The user's clicks plus the free item rows: what a ranking for the user must leave out.
+    private func exclusions(for user: Int32) -> ExcludedItems {
+        let clicked = history.clicked(by: user)
+        guard !freeItemsSorted.isEmpty else { return ExcludedItems(sorted: clicked) }
+        var merged: [Int32] = []
+        merged.reserveCapacity(clicked.count + freeItemsSorted.count)
+        var a = 0, b = 0
+        while a < clicked.count || b < freeItemsSorted.count {
+            if b == freeItemsSorted.count || (a < clicked.count && clicked[a] < freeItemsSorted[b]) {
+                merged.append(clicked[a]); a += 1
+            } else if a == clicked.count || freeItemsSorted[b] < clicked[a] {
+                merged.append(freeItemsSorted[b]); b += 1
+            } else {
+                merged.append(clicked[a]); a += 1; b += 1
+            }
+        }
+        return ExcludedItems(sorted: merged)
+    }
+
+    // MARK: Retention
+
+    /// The row of a user the state already has (its last-seen time moved on), else nil.
+    private func knownUser(_ identifier: String, at timestamp: Int64) -> Int32? {
+        guard let row = users.row(for: identifier) else { return nil }
+        userLastSeen[Int(row)] = max(userLastSeen[Int(row)], Int(timestamp))
+        return row
+    }
+
+    /// The user's row, given once the user has been named `userAdmitAfter` times.
+    private func admittedUser(_ identifier: String, at timestamp: Int64) -> Int32? {
+        if let row = knownUser(identifier, at: timestamp) { return row }
+        guard Self.admit(identifier, into: &waitingUsers, after: configuration.retention.userAdmitAfter, at: timestamp) else {
+            return nil
+        }
+        let row = userRow(identifier)
+        userLastSeen[Int(row)] = Int(timestamp)
+        return row
+    }
+
+    private func admittedItem(_ identifier: String, at timestamp: Int64) -> Int32? {
+        if let row = items.row(for: identifier) {
+            itemLastSeen[Int(row)] = max(itemLastSeen[Int(row)], Int(timestamp))
+            return row
+        }
+        guard Self.admit(identifier, into: &waitingItems, after: configuration.retention.itemAdmitAfter, at: timestamp) else {
+            return nil
+        }
+        let row = itemRow(identifier)
+        itemLastSeen[Int(row)] = Int(timestamp)
+        return row
+    }
+
+    private static func admit(_ identifier: String, into waiting: inout [String: AdmissionCount], after threshold: Int,
+                              at timestamp: Int64) -> Bool
+    {
+        guard threshold > 1 else { return true }
+        var entry = waiting[identifier] ?? AdmissionCount(count: 0, lastSeen: timestamp)
+        entry.count += 1
+        entry.lastSeen = max(entry.lastSeen, timestamp)
+        if entry.count >= threshold {
+            waiting.removeValue(forKey: identifier)
+            return true
+        }
+        waiting[identifier] = entry
+        return false
+    }
+
+    private func afterEvent() {
+        guard configuration.retention.isActive else { return }
+        eventsSinceSweep += 1
+        guard eventsSinceSweep >= configuration.retention.sweepEvery else { return }
+        eventsSinceSweep = 0
+        sweep(now: latestTimestamp)
+    }
+
+    /// Evicts rows idle past their TTL and forgets ids that waited too long for admission.
+    private func sweep(now: Int64) {
+        let retention = configuration.retention
+        var idleUsers: [Int32] = []
+        var idleItems: [Int32] = []
+        if retention.userIdleSeconds > 0 {
+            let limit = Int(now) - Int(retention.userIdleSeconds * 1_000)
+            for row in 0..<users.count where users.isActive(Int32(row)) && userLastSeen[row] < limit { idleUsers.append(Int32(row)) }
+        }
+        if retention.itemIdleSeconds > 0 {
+            let limit = Int(now) - Int(retention.itemIdleSeconds * 1_000)
+            for row in 0..<items.count where items.isActive(Int32(row)) && itemLastSeen[row] < limit { idleItems.append(Int32(row)) }
+        }
+        let memory = now - Int64(retention.admissionMemorySeconds * 1_000)
+        waitingUsers = waitingUsers.filter { $0.value.lastSeen >= memory }
+        waitingItems = waitingItems.filter { $0.value.lastSeen >= memory }
+        evict(users: idleUsers, items: idleItems)
+    }
+
+    /// Removes a user's row, history and queued positives (the `forget` event).
+    public func forget(user identifier: String) {
+        applied.forgets += 1
+        waitingUsers.removeValue(forKey: identifier)
+        if let row = users.row(for: identifier) { evict(users: [row], items: []) }
+    }
+
+    private func evict(users evicted: [Int32], items gone: [Int32]) {
+        lastEvictedItems = gone
+        guard !evicted.isEmpty || !gone.isEmpty else { return }
+        for row in evicted {
+            users.remove(users.identifier(of: row))
+            model.resetUser(row)
+            history.clearUser(row)
+            userLastSeen[Int(row)] = 0
+        }
+        for row in gone {
+            items.remove(items.identifier(of: row))
+            model.resetItem(row)
+            exposure.reset(item: row)
+            itemLastSeen[Int(row)] = 0
+        }
+        let userSet = Set(evicted)
+        let itemSet = Set(gone)
+        history.removeItems(itemSet)
+        let removed = { (positive: PositiveExample) in userSet.contains(positive.user) || itemSet.contains(positive.item) }
+        pending.removeAll(where: removed)
+        if replay.contains(where: removed) {
+            replay = Array(replay[replayNext...] + replay[..<replayNext]).filter { !removed($0) }
+            replayNext = 0
+        }
+        sampler.forget(users: userSet, items: itemSet)
+        mostExposedCache = RankedCache()
+        mostClickedCache = RankedCache()
+        freeItemsSorted = items.freeRows.sorted()
+        evictedUsers += evicted.count
+        evictedItems += gone.count
+    }
+
+    /// Rows in use (ids with a row), for memory reports.
+    public var activeUsers: Int { users.activeCount }
+    public var activeItems: Int { items.activeCount }
 }
 
 /// A ranked list recomputed only every `refreshEvery` changes of a version counter, so popular

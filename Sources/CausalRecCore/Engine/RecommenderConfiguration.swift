@@ -24,8 +24,36 @@ public struct RecommenderConfiguration: Sendable, Equatable {
     public var popularityRefreshEvery: Int = 1_000
     /// Seed of the recommender's random stream (negative sampling).
     public var seed: UInt64 = 42
+    /// Which users and items get rows, and when rows are given back.
+    public var retention = RetentionConfiguration()
 
     public init() {}
+}
+
+/// Bounded memory (DESIGN.md §4): an id gets a row only after it has been seen a few times, and a
+/// row idle for long enough (in event time) is evicted and its row reused, so a stream whose users
+/// and items come and go keeps a bounded state.
+public struct RetentionConfiguration: Sendable, Equatable {
+    /// Events naming a user before the user gets a row (1 = at once). Until then the user's
+    /// clicks only count towards admission (and requests get the most-exposed items).
+    public var userAdmitAfter = 1
+    /// Events naming an item before it gets a row (1 = at once).
+    public var itemAdmitAfter = 1
+    /// Event-time seconds without an event before a user's row is evicted (0 = never).
+    public var userIdleSeconds: Double = 0
+    /// Event-time seconds without an impression or click before an item's row is evicted (0 = never).
+    public var itemIdleSeconds: Double = 0
+    /// Event-time seconds an id waiting for admission is remembered without being seen again.
+    public var admissionMemorySeconds: Double = 86_400
+    /// Applied events between eviction sweeps.
+    public var sweepEvery = 10_000
+
+    public init() {}
+
+    /// Whether any of it is switched on (otherwise the recommender skips the bookkeeping).
+    public var isActive: Bool {
+        userAdmitAfter > 1 || itemAdmitAfter > 1 || userIdleSeconds > 0 || itemIdleSeconds > 0
+    }
 }
 
 /// Counts of valid events applied to state.
@@ -33,6 +61,8 @@ public struct AppliedEventCounts: Sendable, Equatable, Codable {
     public var impressions: Int = 0
     public var clicks: Int = 0
     public var requests: Int = 0
+    /// `forget` events (not in `total`, which counts what the model learns from and answers).
+    public var forgets: Int = 0
 
     public var total: Int { impressions + clicks + requests }
 }

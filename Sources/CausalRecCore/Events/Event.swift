@@ -4,12 +4,15 @@ public enum Event: Sendable, Equatable {
     case impression(Impression)
     case click(Click)
     case request(RecommendationRequest)
+    /// Remove everything known about a user (their row, history and queued positives).
+    case forget(ForgetRequest)
 
     public var user: String {
         switch self {
         case let .impression(impression): impression.user
         case let .click(click): click.user
         case let .request(request): request.user
+        case let .forget(forget): forget.user
         }
     }
 
@@ -18,6 +21,7 @@ public enum Event: Sendable, Equatable {
         case let .impression(impression): impression.timestamp
         case let .click(click): click.timestamp
         case let .request(request): request.timestamp
+        case let .forget(forget): forget.timestamp
         }
     }
 
@@ -26,6 +30,7 @@ public enum Event: Sendable, Equatable {
         case .impression: "impression"
         case .click: "click"
         case .request: "request"
+        case .forget: "forget"
         }
     }
 }
@@ -69,6 +74,17 @@ public struct RecommendationRequest: Sendable, Equatable {
     public init(user: String, k: Int?, timestamp: Int64?) {
         self.user = user
         self.k = k
+        self.timestamp = timestamp
+    }
+}
+
+/// `{"type":"forget","user":"u1"}`: the user's data leaves the state (and the next checkpoint).
+public struct ForgetRequest: Sendable, Equatable {
+    public var user: String
+    public var timestamp: Int64?
+
+    public init(user: String, timestamp: Int64?) {
+        self.user = user
         self.timestamp = timestamp
     }
 }

@@ -221,9 +221,11 @@ private struct EventParser {
                 k = Int(value)
             }
             return .request(RecommendationRequest(user: user, k: k, timestamp: fields.timestamp))
+        case "forget":
+            guard fields.items == nil, fields.item == nil else { throw EventRejection("A forget names only a 'user'.") }
+            return .forget(ForgetRequest(user: user, timestamp: fields.timestamp))
         default:
-            let shown = type.utf8.count > 40 ? String(type.prefix(40)) + "…" : type
-            throw EventRejection("Field 'type' is '\(shown)'; expected impression, click or request.")
+            throw EventRejection("Field 'type' is '\(EventDecoder.quotable(type))'; expected impression, click, request or forget.")
         }
     }
 
@@ -588,5 +590,24 @@ private struct EventParser {
         let byte = base[index]
         let shown = byte >= 0x20 && byte < 0x7F ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16))"
         return EventRejection("The message is not valid JSON: \(problem) at offset \(index) (found \(shown)).")
+    }
+}
+
+
+extension EventDecoder {
+    /// Input text quoted in a reason: at most 40 characters, control characters escaped, so a
+    /// reason stays one line in a header or a log (no injected line breaks).
+    static func quotable(_ text: String) -> String {
+        var shown = ""
+        for scalar in text.unicodeScalars.prefix(40) {
+            if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value)
+                || scalar == "\u{2028}" || scalar == "\u{2029}"
+            {
+                shown += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+            } else {
+                shown.unicodeScalars.append(scalar)
+            }
+        }
+        return text.unicodeScalars.count > 40 ? shown + "…" : shown
     }
 }

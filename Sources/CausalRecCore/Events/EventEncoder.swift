@@ -34,6 +34,8 @@ public enum EventEncoder {
                 writer.key("k")
                 writer.integer(k)
             }
+        case .forget:
+            break
         }
         if let timestamp = event.timestamp {
             writer.key("ts")

@@ -59,6 +59,12 @@ public final class ExposureEstimator {
         }
     }
 
+    /// Forgets an item's exposure (its row is freed or reused).
+    public func reset(item: Int32) {
+        totalWeight = max(0, totalWeight - weights[Int(item)])
+        weights[Int(item)] = 0
+    }
+
     /// Adds `amount` exposures of `item` at event time `timestamp` (epoch ms).
     public func record(item: Int32, at timestamp: Int64, amount: Double = 1) {
         let reference = referenceTime ?? timestamp

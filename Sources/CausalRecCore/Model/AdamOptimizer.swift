@@ -39,6 +39,15 @@ public final class SparseAdam {
         beta2Power.grow(to: count)
     }
 
+    /// Forgets a row's moments (it will hold a new id's parameters).
+    public func resetRow(_ index: Int32) {
+        let stride = firstMoment.stride
+        firstMoment.row(index).update(repeating: 0, count: stride)
+        secondMoment.row(index).update(repeating: 0, count: stride)
+        beta1Power[Int(index)] = 1
+        beta2Power[Int(index)] = 1
+    }
+
     /// Applies one Adam step to `weights` (a row of `stride` floats) with `gradient`.
     @inline(__always)
     public func step(row index: Int32, weights: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, stride: Int) {
@@ -107,6 +116,13 @@ public final class ScalarAdam {
         secondMoment.grow(to: count)
         beta1Power.grow(to: count)
         beta2Power.grow(to: count)
+    }
+
+    public func resetRow(_ index: Int) {
+        firstMoment[index] = 0
+        secondMoment[index] = 0
+        beta1Power[index] = 1
+        beta2Power[index] = 1
     }
 
     /// Returns the change to apply to the parameter.

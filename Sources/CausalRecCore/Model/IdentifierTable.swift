@@ -1,23 +1,50 @@
-/// Maps external string ids to dense row numbers, assigned in order of first sight.
+/// Maps external string ids to dense row numbers. Rows are assigned in order of first sight; a
+/// removed id frees its row, and freed rows are reused (last freed first) before the table grows,
+/// so a stream with churn keeps a bounded number of rows.
 public struct IdentifierTable: Sendable {
     private var rows: [String: Int32] = [:]
+    /// The id of each row; "" for a free row.
     public private(set) var identifiers: [String] = []
+    /// Free rows, reused from the end.
+    public private(set) var freeRows: [Int32] = []
 
     public init() {}
 
+    /// Rows in use or free (the size of every table indexed by row).
     public var count: Int { identifiers.count }
+    /// Ids with a row.
+    public var activeCount: Int { rows.count }
 
     public func row(for identifier: String) -> Int32? {
         rows[identifier]
     }
 
-    /// The row of `identifier`, adding it when it is new.
+    /// The row of `identifier`, adding it when it is new (into a free row if there is one;
+    /// `reused` tells the caller to reinitialise what the row indexes).
     public mutating func insert(_ identifier: String) -> (row: Int32, inserted: Bool) {
         if let row = rows[identifier] { return (row, false) }
+        if let row = freeRows.popLast() {
+            rows[identifier] = row
+            identifiers[Int(row)] = identifier
+            return (row, true)
+        }
         let row = Int32(identifiers.count)
         rows[identifier] = row
         identifiers.append(identifier)
         return (row, true)
+    }
+
+    /// Frees the row of `identifier`; nil when it has none.
+    @discardableResult
+    public mutating func remove(_ identifier: String) -> Int32? {
+        guard let row = rows.removeValue(forKey: identifier) else { return nil }
+        identifiers[Int(row)] = ""
+        freeRows.append(row)
+        return row
+    }
+
+    public func isActive(_ row: Int32) -> Bool {
+        !identifiers[Int(row)].isEmpty
     }
 
     public func identifier(of row: Int32) -> String {
@@ -29,6 +56,7 @@ public struct IdentifierTable: Sendable {
     public func writeState(to writer: inout StateWriter) {
         writer.write(identifiers.count)
         for identifier in identifiers { writer.write(identifier) }
+        writer.write(freeRows)
     }
 
     public mutating func readState(from reader: inout StateReader, _ what: String) throws {
@@ -36,11 +64,18 @@ public struct IdentifierTable: Sendable {
         var table = IdentifierTable()
         table.rows.reserveCapacity(count)
         table.identifiers.reserveCapacity(count)
-        for _ in 0..<count {
+        for row in 0..<count {
             let identifier = try reader.readString()
-            guard table.insert(identifier).inserted else {
+            table.identifiers.append(identifier)
+            guard !identifier.isEmpty else { continue }
+            guard table.rows.updateValue(Int32(row), forKey: identifier) == nil else {
                 throw StateReadError("\(what): the id '\(identifier)' appears twice")
             }
+        }
+        table.freeRows = try reader.readInt32Array()
+        let free = table.identifiers.indices.filter { table.identifiers[$0].isEmpty }.map { Int32($0) }
+        guard free == table.freeRows.sorted() else {
+            throw StateReadError("\(what): the free rows disagree with the rows without an id")
         }
         self = table
     }

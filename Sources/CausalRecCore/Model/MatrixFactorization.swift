@@ -77,6 +77,21 @@ public final class MatrixFactorization {
         }
     }
 
+    /// Gives a user row back its initial values and fresh optimizer state (the row is freed or
+    /// reused for another id: nothing learned about the previous one remains).
+    public func resetUser(_ row: Int32) {
+        users.initializeRow(row, standardDeviation: configuration.initialStandardDeviation, seed: userSeed)
+        userOptimizer.resetRow(row)
+    }
+
+    /// The same for an item row, including its bias.
+    public func resetItem(_ row: Int32) {
+        items.initializeRow(row, standardDeviation: configuration.initialStandardDeviation, seed: itemSeed)
+        itemOptimizer.resetRow(row)
+        biasOptimizer.resetRow(Int(row))
+        itemBias[Int(row)] = 0
+    }
+
     @inline(__always)
     public func score(user: Int32, item: Int32) -> Float {
         VectorKernels.dot(users.row(user), items.row(item), length: stride) + itemBias[Int(item)]

@@ -91,6 +91,10 @@ public struct CNSDiffSampler: GenerativeNegativeSampler {
 
     // MARK: State
 
+    public mutating func forget(users: Set<Int32>, items: Set<Int32>) {
+        model.forget(users: users, items: items)
+    }
+
     public func writeState(to writer: inout StateWriter) {
         model.writeState(to: &writer)
     }

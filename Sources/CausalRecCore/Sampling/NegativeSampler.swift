@@ -17,11 +17,16 @@ public struct SamplingContext {
     public let model: MatrixFactorization
     public let history: InteractionHistory
     public let exposure: ExposureEstimator
+    /// Item rows without an item (evicted, not yet reused): never a negative.
+    public let freeItems: ExcludedItems
 
-    public init(model: MatrixFactorization, history: InteractionHistory, exposure: ExposureEstimator) {
+    public init(model: MatrixFactorization, history: InteractionHistory, exposure: ExposureEstimator,
+                freeItems: ExcludedItems = .none)
+    {
         self.model = model
         self.history = history
         self.exposure = exposure
+        self.freeItems = freeItems
     }
 }
 
@@ -43,6 +48,9 @@ public protocol NegativeSampler {
                                   context: SamplingContext, random: inout Xoshiro256)
 
     /// Writes whatever the sampler keeps between batches (tables, generators), for checkpoints.
+    /// Users and items left the state (forgotten or evicted); their rows may soon hold others.
+    mutating func forget(users: Set<Int32>, items: Set<Int32>)
+
     func writeState(to writer: inout StateWriter)
 
     /// Restores what `writeState` wrote.
@@ -51,6 +59,8 @@ public protocol NegativeSampler {
 
 extension NegativeSampler {
     public mutating func prepare(context: SamplingContext) {}
+
+    public mutating func forget(users: Set<Int32>, items: Set<Int32>) {}
 
     /// Stateless samplers write nothing.
     public func writeState(to writer: inout StateWriter) {}
@@ -66,7 +76,7 @@ extension SamplingContext {
         guard itemCount > 1 else { return -1 }
         for _ in 0..<attempts {
             let candidate = Int32(truncatingIfNeeded: random.nextIndex(below: itemCount))
-            if candidate != positive && !history.hasClicked(user: user, item: candidate) {
+            if candidate != positive && !history.hasClicked(user: user, item: candidate) && !freeItems.contains(candidate) {
                 return candidate
             }
         }

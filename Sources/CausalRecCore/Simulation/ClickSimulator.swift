@@ -21,6 +21,9 @@ public struct SimulatorConfiguration: Sendable, Equatable {
     public var millisecondsPerEvent: Int64 = 100
     /// Re-draw the popularity ranking (what the exposure policy promotes) at this event index.
     public var shiftAt: Int?
+    /// Every this many events one item and one user leave for good and a new one takes the slot
+    /// (a new id with the same hidden traits), so the id space keeps growing — for memory tests.
+    public var churnEvery: Int?
     public var seed: UInt64 = 1
 
     public init() {}
@@ -47,6 +50,9 @@ public struct ClickSimulator: Sendable {
     private var queueIndex = 0
     public private(set) var eventsEmitted = 0
     public private(set) var shifted = false
+    private var itemGeneration: [Int]
+    private var userGeneration: [Int]
+    private var churned = 0
 
     public init(configuration: SimulatorConfiguration) {
         precondition(configuration.users > 0 && configuration.items > 1 && configuration.topics > 0)
@@ -87,15 +93,26 @@ public struct ClickSimulator: Sendable {
         exposureWeights = Self.exposureWeights(ranks: popularityRank, configuration: configuration)
         exposurePolicy = AliasTable(weights: exposureWeights)
         clicked = [Set<Int32>](repeating: [], count: configuration.users)
+        itemGeneration = [Int](repeating: 0, count: configuration.items)
+        userGeneration = [Int](repeating: 0, count: configuration.users)
         self.random = random
     }
 
     public static func userID(_ user: Int) -> String { "u\(user)" }
     public static func itemID(_ item: Int) -> String { "i\(item)" }
 
+    /// The current id of a user slot (`userID` until the slot churns, then with a generation).
+    public func userName(_ user: Int) -> String {
+        userGeneration[user] == 0 ? Self.userID(user) : "u\(user)g\(userGeneration[user])"
+    }
+
+    public func itemName(_ item: Int) -> String {
+        itemGeneration[item] == 0 ? Self.itemID(item) : "i\(item)g\(itemGeneration[item])"
+    }
+
     /// Parses an id made by `itemID`/`userID` back to its index.
     public static func index(of identifier: String) -> Int? {
-        Int(identifier.dropFirst())
+        Int(identifier.dropFirst().prefix { $0.isNumber })
     }
 
     // MARK: Ground truth
@@ -139,6 +156,9 @@ public struct ClickSimulator: Sendable {
         let event = queue[queueIndex]
         queueIndex += 1
         eventsEmitted += 1
+        if let every = configuration.churnEvery, every > 0, eventsEmitted % every == 0 {
+            churn()
+        }
         if let shiftAt = configuration.shiftAt, !shifted, eventsEmitted >= shiftAt {
             plantShift()
         }
@@ -151,7 +171,7 @@ public struct ClickSimulator: Sendable {
         let timestamp = configuration.startTimestamp + Int64(eventsEmitted) * configuration.millisecondsPerEvent
         let user = random.nextIndex(below: configuration.users)
         if random.nextUnitDouble() < configuration.requestProbability {
-            queue.append(.request(RecommendationRequest(user: Self.userID(user), k: 20, timestamp: timestamp)))
+            queue.append(.request(RecommendationRequest(user: userName(user), k: 20, timestamp: timestamp)))
             return
         }
         var slate: [Int] = []
@@ -164,15 +184,25 @@ public struct ClickSimulator: Sendable {
             slate.append(item)
         }
         if slate.isEmpty {
-            queue.append(.request(RecommendationRequest(user: Self.userID(user), k: 20, timestamp: timestamp)))
+            queue.append(.request(RecommendationRequest(user: userName(user), k: 20, timestamp: timestamp)))
             return
         }
-        queue.append(.impression(Impression(user: Self.userID(user), items: slate.map(Self.itemID),
+        queue.append(.impression(Impression(user: userName(user), items: slate.map(itemName),
                                             timestamp: timestamp, context: "home")))
         for item in slate where random.nextUnitDouble() < trueClickProbability(user: user, item: item) {
             clicked[user].insert(Int32(item))
-            queue.append(.click(Click(user: Self.userID(user), item: Self.itemID(item), timestamp: timestamp + 1)))
+            queue.append(.click(Click(user: userName(user), item: itemName(item), timestamp: timestamp + 1)))
         }
+    }
+
+    private mutating func churn() {
+        let item = churned % configuration.items
+        itemGeneration[item] += 1
+        for user in clicked.indices { clicked[user].remove(Int32(item)) }
+        let user = churned % configuration.users
+        userGeneration[user] += 1
+        clicked[user] = []
+        churned += 1
     }
 
     private mutating func plantShift() {

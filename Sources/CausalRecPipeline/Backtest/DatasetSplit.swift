@@ -159,15 +159,15 @@ extension Event {
     /// The same event with `timestamp` set.
     func withTimestamp(_ timestamp: Int64) -> Event {
         switch self {
-        case var .impression(impression):
-            impression.timestamp = timestamp
-            return .impression(impression)
-        case var .click(click):
-            click.timestamp = timestamp
-            return .click(click)
-        case var .request(request):
-            request.timestamp = timestamp
-            return .request(request)
+        case let .impression(impression):
+            .impression(Impression(user: impression.user, items: impression.items, timestamp: timestamp,
+                                   context: impression.context, position: impression.position))
+        case let .click(click):
+            .click(Click(user: click.user, item: click.item, timestamp: timestamp))
+        case let .request(request):
+            .request(RecommendationRequest(user: request.user, k: request.k, timestamp: timestamp))
+        case let .forget(forget):
+            .forget(ForgetRequest(user: forget.user, timestamp: timestamp))
         }
     }
 }

@@ -186,6 +186,18 @@ extension PipelineConfiguration {
         drift.minimumWindowClicks = try driftSection.integer("min_window_clicks", default: drift.minimumWindowClicks, range: 1...1_000_000_000, unit: "clicks")
         try driftSection.finish()
 
+        let retentionSection = try document.section("retention")
+        var retention = recommender.retention
+        retention.userAdmitAfter = try retentionSection.integer("user_admit_after", default: retention.userAdmitAfter, range: 1...1_000_000, unit: "events")
+        retention.itemAdmitAfter = try retentionSection.integer("item_admit_after", default: retention.itemAdmitAfter, range: 1...1_000_000, unit: "events")
+        retention.userIdleSeconds = try retentionSection.number("user_idle_seconds", default: retention.userIdleSeconds, range: 0...1e10, unit: "seconds")
+        retention.itemIdleSeconds = try retentionSection.number("item_idle_seconds", default: retention.itemIdleSeconds, range: 0...1e10, unit: "seconds")
+        retention.admissionMemorySeconds = try retentionSection.number("admission_memory_seconds", default: retention.admissionMemorySeconds,
+                                                                       range: 1...1e10, unit: "seconds")
+        retention.sweepEvery = try retentionSection.integer("sweep_every", default: retention.sweepEvery, range: 1...1_000_000_000, unit: "events")
+        recommender.retention = retention
+        try retentionSection.finish()
+
         let httpSection = try document.section("http")
         http.enabled = try httpSection.boolean("enabled", default: http.enabled)
         let listen = try httpSection.string("listen", default: "\(http.host):\(http.port)")

@@ -44,7 +44,7 @@ final class DemoTruthTracker: @unchecked Sendable {
             let items = selector.sortedDescending().map { Int($0.item) }
             requests[Self.key(user: request.user, timestamp: timestamp)] =
                 RequestRecord(eventIndex: eventsSeen, popularTruth: meanTruth(user: user, items: items))
-        case .impression:
+        case .impression, .forget:
             break
         }
     }

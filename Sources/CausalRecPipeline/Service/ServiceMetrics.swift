@@ -25,7 +25,7 @@ public final class ServiceMetrics: Sendable {
     let checkpointDuration: Metrics.Timer
 
     enum EventKind: String, CaseIterable {
-        case impression, click, request, invalid
+        case impression, click, request, forget, invalid
     }
 
     public init() {

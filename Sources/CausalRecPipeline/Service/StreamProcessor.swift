@@ -115,6 +115,8 @@ final class StreamProcessor: KafkaConsumerHandler {
             case let .request(request):
                 tally.requests += 1
                 live.noteUserPartition(user: request.user, partition: message.partition)
+            case .forget:
+                tally.forgets += 1
             }
             if let answer {
                 try publish(answer, from: message, tally: &tally)
@@ -311,6 +313,7 @@ struct BatchTally {
     var impressions = 0
     var clicks = 0
     var requests = 0
+    var forgets = 0
     var invalid = 0
     var recommendations = 0
 
@@ -325,6 +328,7 @@ struct BatchTally {
         if impressions > 0 { metrics.events[.impression]?.increment(by: impressions) }
         if clicks > 0 { metrics.events[.click]?.increment(by: clicks) }
         if requests > 0 { metrics.events[.request]?.increment(by: requests) }
+        if forgets > 0 { metrics.events[.forget]?.increment(by: forgets) }
         if invalid > 0 {
             metrics.events[.invalid]?.increment(by: invalid)
             metrics.deadLettered.increment(by: invalid)

@@ -19,6 +19,9 @@ final class RDKafkaCallbacks: @unchecked Sendable {
     let lastError = Mutex<(code: Int32, reason: String)?>(nil)
     /// Count of `_ALL_BROKERS_DOWN`/transport errors since the last successful traffic.
     let brokerFailureCount = Atomic<Int>(0)
+    /// Set before the callbacks are installed, read-only afterwards: librdkafka's log lines and
+    /// error reasons pass through it (a debug dump of the configuration would show secrets).
+    var redactor = KafkaSecretRedactor(properties: [:])
 
     init(logger: Logger,
          deliveryReport: (@Sendable (UnsafePointer<rd_kafka_message_t>) -> Void)? = nil)
@@ -38,7 +41,7 @@ final class RDKafkaCallbacks: @unchecked Sendable {
         rd_kafka_conf_set_log_cb(conf) { rk, level, facility, message in
             guard let rk, let callbacks = RDKafkaCallbacks.from(rd_kafka_opaque(rk)) else { return }
             let facilityText = facility.map { String(cString: $0) } ?? "-"
-            let text = message.map { String(cString: $0) } ?? ""
+            let text = callbacks.redactor.redact(message.map { String(cString: $0) } ?? "")
             // A library logs at debug/trace; problems reach the application through the error
             // callback and consumer errors, which it reports at its own level.
             let swiftLevel: Logger.Level = level <= 4 ? .debug : .trace
@@ -46,7 +49,7 @@ final class RDKafkaCallbacks: @unchecked Sendable {
         }
         rd_kafka_conf_set_error_cb(conf) { _, code, reason, opaque in
             guard let callbacks = RDKafkaCallbacks.from(opaque) else { return }
-            let text = reason.map { String(cString: $0) } ?? ""
+            let text = callbacks.redactor.redact(reason.map { String(cString: $0) } ?? "")
             callbacks.lastError.withLock { $0 = (code, text) }
             if code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN.rawValue || code == RD_KAFKA_RESP_ERR__TRANSPORT.rawValue {
                 callbacks.brokerFailureCount.add(1, ordering: .relaxed)

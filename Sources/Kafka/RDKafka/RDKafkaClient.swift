@@ -21,13 +21,14 @@ final class RDKafkaClient: @unchecked Sendable {
 
     init(type: ClientType, properties: [String: String], callbacks: RDKafkaCallbacks) throws {
         let conf = try RDKafkaConfig.make(properties)
+        callbacks.redactor = KafkaSecretRedactor(properties: properties)
         callbacks.install(on: conf)
         var errorBuffer = [CChar](repeating: 0, count: 512)
         let rdType = type == .producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER
         guard let handle = rd_kafka_new(rdType, conf, &errorBuffer, errorBuffer.count) else {
             rd_kafka_conf_destroy(conf)
             let reason = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw KafkaError(kind: .clientCreation, message: reason)
+            throw KafkaError(kind: .clientCreation, message: KafkaSecretRedactor(properties: properties).redact(reason))
         }
         self.handle = handle
         self.callbacks = callbacks

@@ -19,6 +19,7 @@ enum RDKafkaConfig {
     }
 
     static func apply(_ properties: [String: String], to conf: OpaquePointer) throws {
+        let redactor = KafkaSecretRedactor(properties: properties)
         for key in properties.keys.sorted() {
             let value = properties[key]!
             var errorBuffer = [CChar](repeating: 0, count: 512)
@@ -26,7 +27,8 @@ enum RDKafkaConfig {
             guard result == RD_KAFKA_CONF_OK else {
                 let reason = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) },
                                     as: UTF8.self)
-                throw KafkaError(kind: .configuration, message: "property '\(key)': \(reason)")
+                // librdkafka's reason may quote the value; a secret one must not reach a log.
+                throw KafkaError(kind: .configuration, message: "property '\(key)': \(redactor.redact(reason))")
             }
         }
     }

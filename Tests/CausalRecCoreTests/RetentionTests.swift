@@ -1,0 +1,115 @@
+import CausalRecCore
+import Testing
+
+@Suite("Bounded memory: admission, idle eviction, forget")
+struct RetentionTests {
+    static func churningStream(_ count: Int, churnEvery: Int = 20) -> [Event] {
+        var configuration = SimulatorConfiguration()
+        configuration.users = 100
+        configuration.items = 150
+        configuration.churnEvery = churnEvery
+        var simulator = ClickSimulator(configuration: configuration)
+        return (0..<count).map { _ in simulator.next() }
+    }
+
+    static func configuration(sampler: String = "random") -> RecommenderConfiguration {
+        var configuration = StateRestoreTests.configuration(sampler: sampler, threads: 2)
+        // The simulator's events are 100 ms apart: a user comes back about every 10 s of event
+        // time, a churned-out id never.
+        configuration.retention.userIdleSeconds = 60
+        configuration.retention.itemIdleSeconds = 60
+        configuration.retention.sweepEvery = 500
+        return configuration
+    }
+
+    @Test("with churn and idle eviction the rows stay bounded; without, they grow with every id")
+    func rowsStayBounded() {
+        let stream = Self.churningStream(40_000)
+        let bounded = OnlineRecommender(configuration: Self.configuration())
+        var unbounded = Self.configuration()
+        unbounded.retention = RetentionConfiguration()
+        let growing = OnlineRecommender(configuration: unbounded)
+        for event in stream {
+            bounded.apply(event, fallbackTimestamp: 0)
+            growing.apply(event, fallbackTimestamp: 0)
+        }
+        // 2,000 churned users and items came and went.
+        #expect(growing.model.userCount > 1_900 && growing.model.itemCount > 1_900)
+        #expect(bounded.model.userCount < 300 && bounded.model.itemCount < 400,
+                "\(bounded.model.userCount) user rows, \(bounded.model.itemCount) item rows")
+        #expect(bounded.evictedUsers > 1_500 && bounded.evictedItems > 1_500)
+        // Rankings never name a free row (an evicted item has no id).
+        for user in 0..<100 {
+            let recommendation = bounded.recommend(user: "u\(user)", k: 50, at: 0)
+            #expect(recommendation.items.allSatisfy { !$0.item.isEmpty && bounded.itemRow(ofKnown: $0.item) != nil })
+        }
+    }
+
+    @Test("eviction, row reuse and admission survive a restore bit for bit", arguments: ["random", "cnsdiff"])
+    func restoreWithEviction(sampler: String) throws {
+        let stream = Self.churningStream(12_000)
+        var configuration = Self.configuration(sampler: sampler)
+        configuration.retention.userAdmitAfter = 2
+        configuration.retention.itemAdmitAfter = 2
+        let straight = OnlineRecommender(configuration: configuration)
+        for event in stream { straight.apply(event, fallbackTimestamp: 0) }
+        #expect(straight.evictedUsers > 0 && straight.evictedItems > 0)
+
+        let first = OnlineRecommender(configuration: configuration)
+        for event in stream[..<6_111] { first.apply(event, fallbackTimestamp: 0) }
+        var reader = StateReader(StateRestoreTests.state(of: first))
+        let resumed = OnlineRecommender(configuration: configuration)
+        try resumed.readState(from: &reader)
+        #expect(reader.isAtEnd)
+        for event in stream[6_111...] { resumed.apply(event, fallbackTimestamp: 0) }
+        #expect(StateRestoreTests.state(of: resumed) == StateRestoreTests.state(of: straight))
+    }
+
+    @Test("an id gets a row only after `admit_after` events")
+    func admission() {
+        var configuration = Self.configuration()
+        configuration.retention.userAdmitAfter = 3
+        let recommender = OnlineRecommender(configuration: configuration)
+        for index in 0..<2 {
+            recommender.apply(.click(Click(user: "newcomer", item: "i\(index)", timestamp: 1_700_000_000_000)), fallbackTimestamp: 0)
+        }
+        #expect(recommender.userRow(ofKnown: "newcomer") == nil)
+        #expect(recommender.applied.clicks == 2)
+        recommender.apply(.click(Click(user: "newcomer", item: "i2", timestamp: 1_700_000_000_000)), fallbackTimestamp: 0)
+        #expect(recommender.userRow(ofKnown: "newcomer") != nil)
+    }
+
+    @Test("forget: the user's row, history and queued positives leave the state, and nothing else changes")
+    func forget() {
+        let stream = Self.churningStream(5_000, churnEvery: 1_000_000)
+        let recommender = OnlineRecommender(configuration: StateRestoreTests.configuration(sampler: "random", threads: 1))
+        for event in stream { recommender.apply(event, fallbackTimestamp: 0) }
+        let secret = "person-to-forget@example.org"
+        for item in ["i1", "i2", "i3"] {
+            recommender.apply(.impression(Impression(user: secret, items: [item], timestamp: 1_700_000_600_000)), fallbackTimestamp: 0)
+            recommender.apply(.click(Click(user: secret, item: item, timestamp: 1_700_000_600_001)), fallbackTimestamp: 0)
+        }
+        let clicksBefore = recommender.history.totalClicks
+        #expect(StateRestoreTests.state(of: recommender).containsSequence(Array(secret.utf8)))
+        recommender.apply(.forget(ForgetRequest(user: secret, timestamp: nil)), fallbackTimestamp: 0)
+        #expect(recommender.userRow(ofKnown: secret) == nil)
+        #expect(recommender.history.totalClicks == clicksBefore - 3)
+        #expect(recommender.applied.forgets == 1)
+        #expect(!StateRestoreTests.state(of: recommender).containsSequence(Array(secret.utf8)))
+        #expect(recommender.recommend(user: secret, k: 5, at: 0).source == .mostExposed)
+        // The freed row goes to the next new user, who starts from a clean slate.
+        recommender.apply(.click(Click(user: "successor", item: "i4", timestamp: 1_700_000_700_000)), fallbackTimestamp: 0)
+        let row = recommender.userRow(ofKnown: "successor")!
+        #expect(recommender.history.clicked(by: row).count == 1)
+    }
+}
+
+extension Array where Element == UInt8 {
+    func containsSequence(_ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, needle.count <= count else { return false }
+        for start in 0...(count - needle.count) where self[start] == needle[0] && Array(self[start..<start + needle.count]) == needle {
+            return true
+        }
+        return false
+    }
+}
