@@ -16,7 +16,9 @@ public struct ReplayTopicRange: Sendable {
         case beginning
         /// The same offset in every partition (clamped to what the partition still holds).
         case offset(Int64)
-        /// The first message at or after this time (epoch ms) in each partition.
+        /// Events at or after this event time (epoch ms). The start offset is looked up by the
+        /// messages' timestamps (exact when producers stamp messages with event time); events
+        /// before the time that are read anyway are skipped.
         case timestamp(Int64)
     }
 
@@ -100,6 +102,9 @@ final class ReplayTopicReader: KafkaConsumerHandler {
     func run(deliver: ([ReplayRecord]) throws -> Void) throws {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: range.bootstrapServers, groupID: nil)
         configuration.properties.merge(range.properties) { $1 }
+        // Security settings pass through; the wrapper replaces any group.id with a private one
+        // and turns auto-commit off, so a replay never joins or commits to the live group.
+        configuration.properties.removeValue(forKey: "group.instance.id")
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         guard let metadata = try consumer.topicMetadata(range.topic, timeout: .seconds(10)), metadata.partitionCount > 0 else {
             throw ReplaySourceError(description: "topic '\(range.topic)' does not exist on \(range.bootstrapServers)")
@@ -160,6 +165,7 @@ final class ReplayTopicReader: KafkaConsumerHandler {
             let partition = message.partition
             guard open.contains(partition), let end = ends[partition], message.offset < end else { continue }
             messagesRead += 1
+            defer { if message.offset + 1 >= end { finish(partition) } }
             let result = decoder.decode(message.payload)
             var timestamp = lastTimestamp[partition] ?? 0
             if case let .success(event) = result, let own = event.timestamp {
@@ -167,13 +173,14 @@ final class ReplayTopicReader: KafkaConsumerHandler {
             } else if let transport = message.timestampMilliseconds {
                 timestamp = transport
             }
+            // The seek went by message timestamps; the range itself is in event time.
+            if case let .timestamp(start) = range.start, timestamp < start { continue }
             if let limit = range.endTimestamp, timestamp > limit {
                 finish(partition)
                 continue
             }
             lastTimestamp[partition] = timestamp
             merger.add(ReplayRecord(timestamp: timestamp, partition: partition, offset: message.offset, event: result))
-            if message.offset + 1 >= end { finish(partition) }
         }
     }
 
