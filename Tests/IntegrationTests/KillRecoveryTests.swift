@@ -23,11 +23,12 @@ struct KillRecoveryTests {
         var requests: [String: Int] = [:]
     }
 
-    static func produce(_ bootstrap: String, topic: String) throws -> Stream {
+    /// Appends events `range` of the simulator stream (and planted malformed messages) to the topic.
+    static func produce(_ bootstrap: String, topic: String, range: Range<Int>, simulator: inout ClickSimulator,
+                        into stream: inout Stream) throws
+    {
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: bootstrap), logger: TestKafka.logger)
-        var simulator = ClickSimulator(configuration: SimulatorConfiguration())
-        var stream = Stream()
-        for index in 0..<events {
+        for index in range {
             let event = simulator.next()
             if case let .request(request) = event { stream.requests["\(request.user)|\(request.timestamp!)", default: 0] += 1 }
             try producer.send(topic: topic, key: event.user, value: EventEncoder.encode(event))
@@ -38,7 +39,6 @@ struct KillRecoveryTests {
             }
         }
         try producer.close(timeout: .seconds(60))
-        return stream
     }
 
     static func writeConfig(suffix: String, group: String, checkpoints: String) throws -> String {
@@ -62,7 +62,7 @@ struct KillRecoveryTests {
           interval_seconds: 0.1
         checkpoint:
           directory: \(checkpoints)
-          every_events: 1500
+          every_events: 1700
           keep: 3
         http:
           enabled: false
@@ -74,6 +74,14 @@ struct KillRecoveryTests {
         let store = try CheckpointStore(directory: directory, keep: 3, logger: TestKafka.logger)
         guard let newest = store.files().max(by: { $0.sequence < $1.sequence }) else { return nil }
         return try CheckpointFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: newest.path))))
+    }
+
+    /// The newest `progress events=N` of the log: messages read in this life.
+    static func messagesRead(_ log: String) -> Int {
+        guard let line = log.split(separator: "\n").last(where: { $0.contains("progress events=") }),
+              let start = line.range(of: "progress events=")?.upperBound
+        else { return 0 }
+        return Int(line[start...].prefix { $0.isNumber }) ?? 0
     }
 
     static func runToEnd(config: String, bootstrap: String) throws -> ServiceProcess.Finished {
@@ -93,7 +101,8 @@ struct KillRecoveryTests {
         for name in ["events", "recommendations", "alerts", "dlq"] {
             try cluster.createTopic("\(name)-\(suffix)", partitions: 1)
         }
-        let stream = try Self.produce(cluster.bootstrapServers, topic: "events-\(suffix)")
+        var simulator = ClickSimulator(configuration: SimulatorConfiguration())
+        var stream = Stream()
 
         let temporary = FileManager.default.temporaryDirectory
         let killedDirectory = temporary.appendingPathComponent("kill-\(suffix)-killed").path
@@ -105,16 +114,25 @@ struct KillRecoveryTests {
         let killedConfig = try Self.writeConfig(suffix: suffix, group: "killed-\(suffix)", checkpoints: killedDirectory)
         let referenceConfig = try Self.writeConfig(suffix: suffix, group: "reference-\(suffix)", checkpoints: referenceDirectory)
 
-        // Kill at a random moment after the member has made real progress in this life.
+        // The stream arrives in twelve parts, one per life of the process, so every kill lands
+        // inside it whatever the machine's speed: each life gets the next part, makes real
+        // progress, and is killed at a random moment — while consuming, while checkpointing, or
+        // idle with events after its last checkpoint (every 1,700 events, so never aligned with a
+        // part's end).
         var generator = SystemRandomNumberGenerator()
         var appliedAtKill: [Int] = []
+        var producedAtKill: [Int] = []
+        let part = Self.events / Self.kills
         for round in 1...Self.kills {
             let process = try ServiceProcess(arguments: ["run", "--config", killedConfig],
                                              environment: ["CAUSALREC_BROKERS": cluster.bootstrapServers])
-            let progressed = process.waitForLog(timeout: 60) {
-                $0.range(of: #"progress events=[1-9]"#, options: .regularExpression) != nil
-            }
-            Thread.sleep(forTimeInterval: Double.random(in: 0...1.5, using: &generator))
+            try Self.produce(cluster.bootstrapServers, topic: "events-\(suffix)", range: (round - 1) * part..<round * part,
+                             simulator: &simulator, into: &stream)
+            // A random point of what this life has to read: the events since the last checkpoint.
+            let checkpointed = (try Self.newestCheckpoint(killedDirectory))?.metadata.appliedEvents ?? 0
+            let target = Int.random(in: 1...max(1, stream.valid - checkpointed), using: &generator)
+            let progressed = process.waitForLog(timeout: 60) { Self.messagesRead($0) >= target }
+            Thread.sleep(forTimeInterval: Double.random(in: 0...0.2, using: &generator))
             process.send(SIGKILL)
             let finished = process.waitForExit()
             guard finished.reason == .uncaughtSignal, progressed || round > 1 else {
@@ -122,10 +140,12 @@ struct KillRecoveryTests {
                 return
             }
             appliedAtKill.append((try Self.newestCheckpoint(killedDirectory))?.metadata.appliedEvents ?? 0)
+            producedAtKill.append(stream.valid)
         }
-        print("checkpointed events at the \(Self.kills) kills: \(appliedAtKill)")
-        // The kills must land inside the stream, not after it was done.
-        #expect(appliedAtKill.filter { $0 < stream.valid }.count >= 10, "\(appliedAtKill)")
+        print("checkpointed / produced events at the \(Self.kills) kills: \(zip(appliedAtKill, producedAtKill).map { "\($0)/\($1)" })")
+        #expect(stream.valid == Self.events)
+        // Every kill left events behind its last checkpoint, to be applied again after the restart.
+        #expect(zip(appliedAtKill, producedAtKill).filter { $0 < $1 }.count >= 10, "\(appliedAtKill) of \(producedAtKill)")
 
         let resumed = try Self.runToEnd(config: killedConfig, bootstrap: cluster.bootstrapServers)
         #expect(resumed.status == 0, "\(resumed.stderr.suffix(2_000))")
