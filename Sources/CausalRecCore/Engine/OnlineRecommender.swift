@@ -10,14 +10,14 @@
 /// It does no I/O and reads no clock: timestamps come with the events, randomness from `seed`.
 public final class OnlineRecommender {
     public let configuration: RecommenderConfiguration
-    public private(set) var users = IdentifierTable()
-    public private(set) var items = IdentifierTable()
+    public internal(set) var users = IdentifierTable()
+    public internal(set) var items = IdentifierTable()
     public let model: MatrixFactorization
     public let exposure: ExposureEstimator
     public let history: InteractionHistory
     public private(set) var evaluator: PrequentialEvaluator
     public private(set) var modelVersion: Int64 = 0
-    public private(set) var applied = AppliedEventCounts()
+    public internal(set) var applied = AppliedEventCounts()
     public private(set) var lastTrainingLoss: Float = 0
     public var samplerName: String { sampler.name }
     /// The sampler, for diagnostics that draw negatives without training.
@@ -27,34 +27,34 @@ public final class OnlineRecommender {
     public var generatorVersion: Int { (sampler as? any GenerativeNegativeSampler)?.generatorVersion ?? 0 }
 
     private let trainer: BPRTrainer
-    private var sampler: any NegativeSampler
+    var sampler: any NegativeSampler
     private var random: Xoshiro256
     private let ranker = ItemRanker()
-    private var pending: [PositiveExample] = []
-    private var replay: [PositiveExample] = []
-    private var replayNext = 0
+    var pending: [PositiveExample] = []
+    var replay: [PositiveExample] = []
+    var replayNext = 0
     private var batch: [PositiveExample] = []
     private var negatives: [Int32] = []
     private var triplets: [TrainingTriplet] = []
     private var syntheticVectors: [Float] = []
     private var mixingWeights: [Float] = []
     private var impressionsSeen = false
-    private var mostExposedCache = RankedCache()
-    private var mostClickedCache = RankedCache()
+    var mostExposedCache = RankedCache()
+    var mostClickedCache = RankedCache()
 
     // Retention (DESIGN.md §4): event time each row was last named, ids waiting for admission.
-    private var userLastSeen: [Int] = []
-    private var itemLastSeen: [Int] = []
-    private var waitingUsers: [String: AdmissionCount] = [:]
-    private var waitingItems: [String: AdmissionCount] = [:]
-    private var latestTimestamp: Int64 = 0
-    private var eventsSinceSweep = 0
-    public private(set) var evictedUsers = 0
-    public private(set) var evictedItems = 0
+    var userLastSeen: [Int] = []
+    var itemLastSeen: [Int] = []
+    var waitingUsers: [String: AdmissionCount] = [:]
+    var waitingItems: [String: AdmissionCount] = [:]
+    var latestTimestamp: Int64 = 0
+    var eventsSinceSweep = 0
+    public internal(set) var evictedUsers = 0
+    public internal(set) var evictedItems = 0
     /// Item rows the latest sweep freed (observers keyed by item row drop them).
-    public private(set) var lastEvictedItems: [Int32] = []
+    public internal(set) var lastEvictedItems: [Int32] = []
     /// Free item rows, sorted: excluded from rankings and negatives until reused.
-    private var freeItemsSorted: [Int32] = []
+    var freeItemsSorted: [Int32] = []
 
     struct AdmissionCount {
         var count: Int
@@ -517,7 +517,7 @@ public final class OnlineRecommender {
 
     // MARK: Rows
 
-    private func itemRow(_ identifier: String) -> Int32 {
+    func itemRow(_ identifier: String) -> Int32 {
         let (row, inserted) = items.insert(identifier)
         if inserted {
             let count = items.count
@@ -530,7 +530,7 @@ public final class OnlineRecommender {
         return row
     }
 
-    private func userRow(_ identifier: String) -> Int32 {
+    func userRow(_ identifier: String) -> Int32 {
         let (row, inserted) = users.insert(identifier)
         if inserted {
             let count = users.count
@@ -559,124 +559,6 @@ public final class OnlineRecommender {
         }
         return ExcludedItems(sorted: merged)
     }
-
-    // MARK: Retention
-
-    /// The row of a user the state already has (its last-seen time moved on), else nil.
-    private func knownUser(_ identifier: String, at timestamp: Int64) -> Int32? {
-        guard let row = users.row(for: identifier) else { return nil }
-        userLastSeen[Int(row)] = max(userLastSeen[Int(row)], Int(timestamp))
-        return row
-    }
-
-    /// The user's row, given once the user has been named `userAdmitAfter` times.
-    private func admittedUser(_ identifier: String, at timestamp: Int64) -> Int32? {
-        if let row = knownUser(identifier, at: timestamp) { return row }
-        guard Self.admit(identifier, into: &waitingUsers, after: configuration.retention.userAdmitAfter, at: timestamp) else {
-            return nil
-        }
-        let row = userRow(identifier)
-        userLastSeen[Int(row)] = Int(timestamp)
-        return row
-    }
-
-    private func admittedItem(_ identifier: String, at timestamp: Int64) -> Int32? {
-        if let row = items.row(for: identifier) {
-            itemLastSeen[Int(row)] = max(itemLastSeen[Int(row)], Int(timestamp))
-            return row
-        }
-        guard Self.admit(identifier, into: &waitingItems, after: configuration.retention.itemAdmitAfter, at: timestamp) else {
-            return nil
-        }
-        let row = itemRow(identifier)
-        itemLastSeen[Int(row)] = Int(timestamp)
-        return row
-    }
-
-    private static func admit(_ identifier: String, into waiting: inout [String: AdmissionCount], after threshold: Int,
-                              at timestamp: Int64) -> Bool
-    {
-        guard threshold > 1 else { return true }
-        var entry = waiting[identifier] ?? AdmissionCount(count: 0, lastSeen: timestamp)
-        entry.count += 1
-        entry.lastSeen = max(entry.lastSeen, timestamp)
-        if entry.count >= threshold {
-            waiting.removeValue(forKey: identifier)
-            return true
-        }
-        waiting[identifier] = entry
-        return false
-    }
-
-    private func afterEvent() {
-        guard configuration.retention.isActive else { return }
-        eventsSinceSweep += 1
-        guard eventsSinceSweep >= configuration.retention.sweepEvery else { return }
-        eventsSinceSweep = 0
-        sweep(now: latestTimestamp)
-    }
-
-    /// Evicts rows idle past their TTL and forgets ids that waited too long for admission.
-    private func sweep(now: Int64) {
-        let retention = configuration.retention
-        var idleUsers: [Int32] = []
-        var idleItems: [Int32] = []
-        if retention.userIdleSeconds > 0 {
-            let limit = Int(now) - Int(retention.userIdleSeconds * 1_000)
-            for row in 0..<users.count where users.isActive(Int32(row)) && userLastSeen[row] < limit { idleUsers.append(Int32(row)) }
-        }
-        if retention.itemIdleSeconds > 0 {
-            let limit = Int(now) - Int(retention.itemIdleSeconds * 1_000)
-            for row in 0..<items.count where items.isActive(Int32(row)) && itemLastSeen[row] < limit { idleItems.append(Int32(row)) }
-        }
-        let memory = now - Int64(retention.admissionMemorySeconds * 1_000)
-        waitingUsers = waitingUsers.filter { $0.value.lastSeen >= memory }
-        waitingItems = waitingItems.filter { $0.value.lastSeen >= memory }
-        evict(users: idleUsers, items: idleItems)
-    }
-
-    /// Removes a user's row, history and queued positives (the `forget` event).
-    public func forget(user identifier: String) {
-        applied.forgets += 1
-        waitingUsers.removeValue(forKey: identifier)
-        if let row = users.row(for: identifier) { evict(users: [row], items: []) }
-    }
-
-    private func evict(users evicted: [Int32], items gone: [Int32]) {
-        lastEvictedItems = gone
-        guard !evicted.isEmpty || !gone.isEmpty else { return }
-        for row in evicted {
-            users.remove(users.identifier(of: row))
-            model.resetUser(row)
-            history.clearUser(row)
-            userLastSeen[Int(row)] = 0
-        }
-        for row in gone {
-            items.remove(items.identifier(of: row))
-            model.resetItem(row)
-            exposure.reset(item: row)
-            itemLastSeen[Int(row)] = 0
-        }
-        let userSet = Set(evicted)
-        let itemSet = Set(gone)
-        history.removeItems(itemSet)
-        let removed = { (positive: PositiveExample) in userSet.contains(positive.user) || itemSet.contains(positive.item) }
-        pending.removeAll(where: removed)
-        if replay.contains(where: removed) {
-            replay = Array(replay[replayNext...] + replay[..<replayNext]).filter { !removed($0) }
-            replayNext = 0
-        }
-        sampler.forget(users: userSet, items: itemSet)
-        mostExposedCache = RankedCache()
-        mostClickedCache = RankedCache()
-        freeItemsSorted = items.freeRows.sorted()
-        evictedUsers += evicted.count
-        evictedItems += gone.count
-    }
-
-    /// Rows in use (ids with a row), for memory reports.
-    public var activeUsers: Int { users.activeCount }
-    public var activeItems: Int { items.activeCount }
 }
 
 /// A ranked list recomputed only every `refreshEvery` changes of a version counter, so popular
