@@ -220,6 +220,9 @@ public final class KafkaConsumer: @unchecked Sendable {
                 break
             }
             if message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                // Messages fetched before this event go to the handler first, so it sees a
+                // partition's end (or an error) after everything that came before it.
+                deliveredInCallbacks += deliverPending()
                 report(errorMessage: message)
                 rd_kafka_message_destroy(message)
                 continue

@@ -28,7 +28,7 @@ public enum TestKafka {
 
 /// Records messages and rebalance events in the order the consumer reports them.
 public final class RecordingHandler: KafkaConsumerHandler, @unchecked Sendable {
-    public enum Event: Equatable {
+    public enum Event: Hashable {
         case message(partition: Int32, offset: Int64, value: String)
         case assigned([KafkaTopicPartition])
         case revoked([KafkaTopicPartition])

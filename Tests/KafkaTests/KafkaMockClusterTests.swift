@@ -136,22 +136,28 @@ struct KafkaMockClusterTests {
         #expect(handler.messages.filter { $0.partition == 1 }.count == 20)
     }
 
-    @Test("the end of a partition is reported when asked for")
+    @Test("the end of a partition is reported when asked for, after every message before it")
     func partitionEnd() throws {
         let cluster = try KafkaMockCluster(brokers: 1, logger: TestKafka.logger)
-        try cluster.createTopic("eof", partitions: 1)
+        try cluster.createTopic("eof", partitions: 3)
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers),
                                          logger: TestKafka.logger)
-        for index in 0..<3 { try producer.send(topic: "eof", key: nil, value: "m\(index)") }
+        for index in 0..<4_000 { try producer.send(topic: "eof", key: "k\(index)", value: "m\(index)") }
         try producer.flush(timeout: .seconds(5))
         var configuration = TestKafka.consumerConfiguration(cluster.bootstrapServers, group: nil)
         configuration.reportPartitionEnd = true
         let consumer = try KafkaConsumer(configuration: configuration, logger: TestKafka.logger)
-        try consumer.assign([KafkaTopicPartitionOffset(topic: "eof", partition: 0, offset: KafkaOffset.beginning)])
+        try consumer.assign((0..<3).map { KafkaTopicPartitionOffset(topic: "eof", partition: $0, offset: KafkaOffset.beginning) })
         let handler = RecordingHandler()
-        #expect(try consumer.poll(until: { handler.events.contains(.end(KafkaTopicPartition(topic: "eof", partition: 0))) },
-                                  handler: handler))
-        #expect(handler.messages.count == 3)
+        let ends = Set((0..<3).map { RecordingHandler.Event.end(KafkaTopicPartition(topic: "eof", partition: Int32($0))) })
+        #expect(try consumer.poll(until: { ends.isSubset(of: Set(handler.events)) }, handler: handler))
+        #expect(handler.messages.count == 4_000)
+        // Each partition's end comes after all of its messages.
+        for partition in Int32(0)..<3 {
+            let endIndex = handler.events.firstIndex(of: .end(KafkaTopicPartition(topic: "eof", partition: partition)))!
+            let before = handler.events[..<endIndex].filter { if case let .message(p, _, _) = $0 { p == partition } else { false } }.count
+            #expect(before == handler.messages.filter { $0.partition == partition }.count, "partition \(partition)")
+        }
     }
 
     @Test("admin lists topics the mock cluster knows")

@@ -87,7 +87,7 @@ final class ReplayTopicReader: KafkaConsumerHandler {
     private var ends: [Int32: Int64] = [:]
     private var lastTimestamp: [Int32: Int64] = [:]
     private var open: Set<Int32> = []
-    private var pending: [ReplayRecord] = []
+    private var endsReached: Set<Int32> = []
     private(set) var messagesRead = 0
     private(set) var totalToRead = 0
 
@@ -105,6 +105,9 @@ final class ReplayTopicReader: KafkaConsumerHandler {
         // Security settings pass through; the wrapper replaces any group.id with a private one
         // and turns auto-commit off, so a replay never joins or commits to the live group.
         configuration.properties.removeValue(forKey: "group.instance.id")
+        // The end of a partition may be a transaction marker no consumer ever sees, so the
+        // end-of-partition event (not only the last message) closes it.
+        configuration.reportPartitionEnd = true
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         guard let metadata = try consumer.topicMetadata(range.topic, timeout: .seconds(10)), metadata.partitionCount > 0 else {
             throw ReplaySourceError(description: "topic '\(range.topic)' does not exist on \(range.bootstrapServers)")
@@ -147,6 +150,8 @@ final class ReplayTopicReader: KafkaConsumerHandler {
         var quietSince = ContinuousClock.now
         while !open.isEmpty {
             let handled = try consumer.poll(timeout: .milliseconds(200), handler: self)
+            for partition in endsReached where open.contains(partition) { finish(partition) }
+            endsReached.removeAll()
             let ready = merger.drain()
             if !ready.isEmpty { try deliver(ready) }
             if handled > 0 {
@@ -182,6 +187,11 @@ final class ReplayTopicReader: KafkaConsumerHandler {
             lastTimestamp[partition] = timestamp
             merger.add(ReplayRecord(timestamp: timestamp, partition: partition, offset: message.offset, event: result))
         }
+    }
+
+    /// Noted here and acted on after the poll, together with the other partitions' news.
+    func partitionReachedEnd(_ partition: KafkaTopicPartition, offset: Int64) {
+        if let end = ends[partition.partition], offset >= end { endsReached.insert(partition.partition) }
     }
 
     private func finish(_ partition: Int32) {
