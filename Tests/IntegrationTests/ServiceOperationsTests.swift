@@ -157,6 +157,49 @@ struct ServiceOperationsTests {
         #expect(outcome.deadLettered == 3)
     }
 
+    @Test("injected request errors (produce, fetch, offset commit) are retried: nothing lost, nothing published twice")
+    func requestErrors() async throws {
+        let mock = try KafkaMockCluster(brokers: 1, logger: TestKafka.logger)
+        let cluster = try KafkaClusterConnection(.servers([mock.bootstrapServers]), logger: TestKafka.logger)
+        let scenario = ServiceScenario(cluster: cluster)
+        let suffix = String(UUID().uuidString.prefix(8).lowercased())
+        var configuration = scenario.configuration(suffix: suffix)
+        configuration.topics.create = false
+        configuration.checkpoint.everyEvents = 500
+        for topic in [configuration.topics.events, configuration.topics.recommendations,
+                      configuration.topics.alerts, configuration.topics.deadLetter]
+        {
+            try mock.createTopic(topic, partitions: 3)
+        }
+        defer { try? FileManager.default.removeItem(atPath: configuration.checkpoint.directory) }
+        var simulator = ClickSimulator(configuration: SimulatorConfiguration())
+        let produced = try Self.produce(mock.bootstrapServers, topic: configuration.topics.events, from: &simulator, count: 4_000)
+        // Retriable errors: 6 = NOT_LEADER_OR_FOLLOWER, 7 = REQUEST_TIMED_OUT, 15 = COORDINATOR_NOT_AVAILABLE.
+        mock.failNextRequests(apiKey: 0, errors: [6, 7, 6, 7, 6])      // Produce (recommendations)
+        mock.failNextRequests(apiKey: 1, errors: [7, 7, 7])            // Fetch
+        mock.failNextRequests(apiKey: 8, errors: [15, 7, 15, 7])       // OffsetCommit
+        // Recovery from some of these takes librdkafka's reconnect backoff (seconds), so the run
+        // ends when everything has been read, not after an idle spell.
+        let service = EventProcessingService(configuration: configuration, bootstrapServers: mock.bootstrapServers,
+                                             options: RunOptions(), logger: TestKafka.logger)
+        let running = Task { try await service.run() }
+        let deadline = Date().addingTimeInterval(90)
+        while service.counters.messages.load(ordering: .relaxed) < produced.valid && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        service.requestStop()
+        try await running.value
+        let outcome = try #require(service.outcome)
+        #expect(outcome.appliedEvents == produced.valid)
+        #expect(outcome.recommendationsPublished == produced.requests)
+        let recommendations = try scenario.read(topic: configuration.topics.recommendations, partitions: 3, expected: produced.requests)
+        #expect(recommendations.messages.count == produced.requests, "published twice or lost")
+        // A restart finds everything applied: nothing is read again.
+        let again = try await scenario.runService(configuration, idle: .seconds(3))
+        #expect(again.messages == 0)
+        #expect(again.appliedEvents == produced.valid)
+    }
+
     @Test("a port in use stops start-up with a message naming it")
     func portInUse() async throws {
         var configuration = PipelineConfiguration()
