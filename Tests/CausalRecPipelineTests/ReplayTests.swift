@@ -88,7 +88,7 @@ struct ReplayTests {
         let summary = try ReplayRunner(options: options, logger: .init(label: "test")).run()
         #expect(summary.events == 6_000)
         #expect(summary.invalid == 1)
-        for name in ["report.json", "report.md", "hit-rate.svg", "ndcg.svg", "exposure-shift.svg"] {
+        for name in ["report.json", "report.md", "report.html", "hit-rate.svg", "ndcg.svg", "exposure-shift.svg"] {
             #expect(FileManager.default.fileExists(atPath: report + "/" + name), "\(name) missing")
         }
         let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report + "/report.json"))) as? [String: Any])

@@ -20,7 +20,7 @@ for seed in 1 2 3; do
     report=$out/seed$seed-shift-$shift
     echo "+ causalrec simulate ${args[*]} > events.jsonl; causalrec replay --input events.jsonl --samplers random --window 50000 --drift-window 50000 --report $report" >&2
     "$binary" replay --input "$work/events.jsonl" --samplers random --window 50000 --drift-window 50000 --report "$report" --quiet >/dev/null
-    rm -f "$report"/*.svg
+    rm -f "$report"/*.svg "$report"/report.html
     rows+=("$(python3 - "$report/report.json" "$seed" "$shift" <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))

@@ -2,7 +2,8 @@ import CausalRecCore
 import Foundation
 
 /// The files a replay leaves behind: `report.json` (everything, machine-readable), `report.md`
-/// (the table and the plots), `hit-rate.svg`, `ndcg.svg`, `exposure-shift.svg`.
+/// and `report.html` (the table and the plots, for a repository viewer and for a browser),
+/// `hit-rate.svg`, `ndcg.svg`, `exposure-shift.svg`.
 struct ReplayReport {
     let run: ReplayRun
     let names: [String]
@@ -20,6 +21,7 @@ struct ReplayReport {
         }
         try save("report.json", String(decoding: json(), as: UTF8.self) + "\n")
         try save("report.md", markdown())
+        try save("report.html", html())
         try save("hit-rate.svg", chart(metric: "hit rate", value: \.hitRate).render())
         try save("ndcg.svg", chart(metric: "NDCG", value: \.ndcg).render())
         try save("exposure-shift.svg", shiftChart().render())
@@ -170,6 +172,37 @@ struct ReplayReport {
             for (reason, count) in invalidReasons.sorted(by: { $0.value > $1.value }).prefix(10) { text += "- \(count) × \(reason)\n" }
         }
         return text
+    }
+
+    /// The same content as `report.md`, self-contained except for the three SVGs beside it.
+    func html() -> String {
+        let totals = run.totals()
+        let e = SVGLineChart.escape
+        var rows = ""
+        for (index, name) in names.enumerated() {
+            let score = totals.samplers[index]
+            rows += "<tr><td>\(e(name))</td><td>\(score.evaluated)</td><td>\(Self.f(score.hitRate))</td><td>\(Self.f(score.ndcg))</td><td>\(run.models[index].modelVersion)</td></tr>\n"
+        }
+        rows += "<tr><td>mostpop (clicks so far)</td><td>\(totals.popular.evaluated)</td><td>\(Self.f(totals.popular.hitRate))</td><td>\(Self.f(totals.popular.ndcg))</td><td>–</td></tr>\n"
+        var alerts = ""
+        for alert in run.alerts {
+            alerts += "<tr><td>\(alert.eventIndex)</td><td>\(e(alert.metric))</td><td>\(e(alert.method))</td><td>\(Self.f(alert.value))</td><td>\(Self.f(alert.threshold))</td><td>\(e(alert.severity))</td></tr>\n"
+        }
+        return """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>Replay report</title>
+        <style>body{font-family:sans-serif;max-width:820px;margin:2em auto;line-height:1.4}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}img{display:block;margin:1.5em 0}</style>
+        </head><body>
+        <h1>Replay report</h1>
+        <p>Source: \(e(source)). Test-then-train: every click is ranked by each model (all items, the user's earlier clicks excluded) before the model learns it. \(run.replayedEvents) events replayed\(run.warmupEvents > 0 ? " after \(run.warmupEvents) warm-up events learned without scoring" : ""); \(invalid) invalid events skipped; windows of \(run.configuration.windowEvents) events; \(Self.seconds(seconds)).</p>
+        <table><tr><th>sampler</th><th>clicks scored</th><th>hit-rate@\(k)</th><th>NDCG@\(k)</th><th>model version</th></tr>
+        \(rows)</table>
+        <img src="hit-rate.svg" alt="hit rate per window"><img src="ndcg.svg" alt="NDCG per window"><img src="exposure-shift.svg" alt="exposure shift">
+        <h2>Drift alerts</h2>
+        \(run.alerts.isEmpty ? "<p>None.</p>" : "<table><tr><th>event</th><th>metric</th><th>method</th><th>value</th><th>threshold</th><th>severity</th></tr>\n\(alerts)</table>")
+        </body></html>
+
+        """
     }
 
     // MARK: Charts
