@@ -103,7 +103,7 @@ final class Checkpointer {
                 .map { CheckpointMetadata.PartitionOffset(partition: $0.key.partition, offset: $0.value) }
                 .sorted { $0.partition < $1.partition },
             appliedEvents: captured.applied, modelVersion: captured.modelVersion, generatorVersion: captured.generatorVersion,
-            sampler: processor.samplerName, dimension: 0)
+            sampler: processor.samplerName, dimension: processor.live.withExclusiveAccess { $0.model.dimension })
         let path: String
         do {
             path = try store.write(metadata: metadata, body: captured.body)
