@@ -1,24 +1,8 @@
 @testable import CausalRecPipeline
 import Foundation
+import KafkaTestSupport
 import Logging
-import Synchronization
 import Testing
-
-/// Collects log messages (warnings included) for assertions on what the store says.
-final class CollectingLogHandler: LogHandler, @unchecked Sendable {
-    let lines = Mutex<[String]>([])
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        lines.withLock { $0.append("\(event.level) \(event.message)") }
-    }
-}
 
 @Suite("Checkpoint files and the store")
 struct CheckpointStoreTests {
@@ -30,9 +14,9 @@ struct CheckpointStoreTests {
                            generatorVersion: 0, sampler: "random", dimension: 8)
     }
 
-    static func store(keep: Int = 5) throws -> (CheckpointStore, CollectingLogHandler, String) {
+    static func store(keep: Int = 5) throws -> (CheckpointStore, CapturingLogHandler, String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-\(UUID().uuidString)").path
-        let handler = CollectingLogHandler()
+        let handler = CapturingLogHandler()
         let store = try CheckpointStore(directory: directory, keep: keep, logger: Logger(label: "ckpt") { _ in handler })
         return (store, handler, directory)
     }

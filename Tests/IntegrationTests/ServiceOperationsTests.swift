@@ -28,6 +28,20 @@ struct ServiceOperationsTests {
         return (count, requests)
     }
 
+    /// A scenario against a mock cluster this test controls (to take its broker down or make
+    /// requests fail), with the service's topics created on it (the mock has no CreateTopics).
+    static func scenario(on mock: KafkaMockCluster) throws -> (ServiceScenario, PipelineConfiguration) {
+        let scenario = ServiceScenario(cluster: try KafkaClusterConnection(.servers([mock.bootstrapServers]), logger: TestKafka.logger))
+        var configuration = scenario.configuration(suffix: String(UUID().uuidString.prefix(8).lowercased()))
+        configuration.topics.create = false
+        for topic in [configuration.topics.events, configuration.topics.recommendations,
+                      configuration.topics.alerts, configuration.topics.deadLetter]
+        {
+            try mock.createTopic(topic, partitions: 3)
+        }
+        return (scenario, configuration)
+    }
+
     static func newestBody(_ directory: String) throws -> CheckpointFile.Contents {
         let store = try CheckpointStore(directory: directory, keep: 3, logger: TestKafka.logger)
         let newest = try #require(store.files().max { $0.sequence < $1.sequence })
@@ -81,19 +95,10 @@ struct ServiceOperationsTests {
     @Test("broker down: /ready turns 503 with the reason, the service waits, then continues; nothing lost or twice")
     func brokerOutage() async throws {
         let mock = try KafkaMockCluster(brokers: 1, logger: TestKafka.logger)
-        let cluster = try KafkaClusterConnection(.servers([mock.bootstrapServers]), logger: TestKafka.logger)
-        let scenario = ServiceScenario(cluster: cluster)
-        let suffix = String(UUID().uuidString.prefix(8).lowercased())
-        var configuration = scenario.configuration(suffix: suffix)
-        configuration.topics.create = false
+        var configuration = try Self.scenario(on: mock).1
         configuration.http.enabled = true
         configuration.http.host = "127.0.0.1"
         configuration.http.port = 0
-        for topic in [configuration.topics.events, configuration.topics.recommendations,
-                      configuration.topics.alerts, configuration.topics.deadLetter]
-        {
-            try mock.createTopic(topic, partitions: 3)
-        }
         defer { try? FileManager.default.removeItem(atPath: configuration.checkpoint.directory) }
 
         var simulator = ClickSimulator(configuration: SimulatorConfiguration())
@@ -160,17 +165,8 @@ struct ServiceOperationsTests {
     @Test("injected request errors (produce, fetch, offset commit) are retried: nothing lost, nothing published twice")
     func requestErrors() async throws {
         let mock = try KafkaMockCluster(brokers: 1, logger: TestKafka.logger)
-        let cluster = try KafkaClusterConnection(.servers([mock.bootstrapServers]), logger: TestKafka.logger)
-        let scenario = ServiceScenario(cluster: cluster)
-        let suffix = String(UUID().uuidString.prefix(8).lowercased())
-        var configuration = scenario.configuration(suffix: suffix)
-        configuration.topics.create = false
+        var (scenario, configuration) = try Self.scenario(on: mock)
         configuration.checkpoint.everyEvents = 500
-        for topic in [configuration.topics.events, configuration.topics.recommendations,
-                      configuration.topics.alerts, configuration.topics.deadLetter]
-        {
-            try mock.createTopic(topic, partitions: 3)
-        }
         defer { try? FileManager.default.removeItem(atPath: configuration.checkpoint.directory) }
         var simulator = ClickSimulator(configuration: SimulatorConfiguration())
         let produced = try Self.produce(mock.bootstrapServers, topic: configuration.topics.events, from: &simulator, count: 4_000)

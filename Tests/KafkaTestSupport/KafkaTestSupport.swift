@@ -102,3 +102,21 @@ extension KafkaConsumer {
         return condition()
     }
 }
+
+/// Keeps every log line (level, message, metadata) for assertions on what was logged.
+public final class CapturingLogHandler: LogHandler, @unchecked Sendable {
+    public let lines = Mutex<[String]>([])
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level = .trace
+
+    public init() {}
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        lines.withLock { $0.append("\(event.level) \(event.message) \(event.metadata ?? [:])") }
+    }
+}

@@ -1,24 +1,7 @@
 import Kafka
 import KafkaTestSupport
 import Logging
-import Synchronization
 import Testing
-
-/// Collects every log line (message and metadata) at every level.
-final class CapturingLogHandler: LogHandler, @unchecked Sendable {
-    let lines = Mutex<[String]>([])
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        lines.withLock { $0.append("\(event.message) \(event.metadata ?? [:])") }
-    }
-}
 
 @Suite("Secrets stay out of logs")
 struct SecretRedactionTests {

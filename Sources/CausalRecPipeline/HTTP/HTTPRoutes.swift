@@ -69,31 +69,7 @@ struct HTTPRoutes: Sendable {
         case let .notOwned(partition):
             return error(421, "user '\(user)' belongs to partition \(partition), which another instance of the group owns")
         case let .recommendation(recommendation):
-            var writer = JSONWriter(reservingCapacity: 64 + recommendation.items.count * 32)
-            writer.beginObject()
-            writer.key("user")
-            writer.string(recommendation.user)
-            writer.key("items")
-            writer.beginArray()
-            for entry in recommendation.items {
-                writer.beginObject()
-                writer.key("item")
-                writer.string(entry.item)
-                writer.key("score")
-                writer.number(entry.score)
-                writer.endObject()
-            }
-            writer.endArray()
-            writer.key("model_version")
-            writer.integer(recommendation.modelVersion)
-            writer.key("ranking")
-            writer.string(recommendation.source.rawValue)
-            writer.key("sampler")
-            writer.string(samplerName)
-            writer.key("ts")
-            writer.integer(now)
-            writer.endObject()
-            return .json(200, writer.bytes)
+            return .json(200, RecommendationPublisher.encode(recommendation, sampler: samplerName, source: nil))
         }
     }
 

@@ -20,7 +20,7 @@ final class RecommendationPublisher {
     }
 
     func publish(_ recommendation: Recommendation, sourcePartition: Int32, sourceOffset: Int64) throws {
-        let payload = Self.encode(recommendation, sampler: samplerName, sourcePartition: sourcePartition, sourceOffset: sourceOffset)
+        let payload = Self.encode(recommendation, sampler: samplerName, source: (sourcePartition, sourceOffset))
         try producer.send(topic: topic, key: recommendation.user, value: payload)
     }
 
@@ -62,7 +62,9 @@ final class RecommendationPublisher {
         lastPrunedAt = try reader.readInt64()
     }
 
-    static func encode(_ recommendation: Recommendation, sampler: String, sourcePartition: Int32, sourceOffset: Int64) -> [UInt8] {
+    /// The recommendation message of DESIGN.md §2; `source` (the input message that asked) is
+    /// absent for answers to HTTP queries.
+    static func encode(_ recommendation: Recommendation, sampler: String, source: (partition: Int32, offset: Int64)?) -> [UInt8] {
         var writer = JSONWriter(reservingCapacity: 64 + recommendation.items.count * 32)
         writer.beginObject()
         writer.key("user")
@@ -86,13 +88,15 @@ final class RecommendationPublisher {
         writer.string(sampler)
         writer.key("ranking")
         writer.string(recommendation.source.rawValue)
-        writer.key("source_offset")
-        writer.beginObject()
-        writer.key("partition")
-        writer.integer(sourcePartition)
-        writer.key("offset")
-        writer.integer(sourceOffset)
-        writer.endObject()
+        if let source {
+            writer.key("source_offset")
+            writer.beginObject()
+            writer.key("partition")
+            writer.integer(source.partition)
+            writer.key("offset")
+            writer.integer(source.offset)
+            writer.endObject()
+        }
         writer.endObject()
         return writer.bytes
     }
