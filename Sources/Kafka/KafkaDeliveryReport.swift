@@ -21,3 +21,23 @@ public struct KafkaProducerStatistics: Sendable, Equatable {
 
     public var inFlight: Int { sent - delivered - failed }
 }
+
+/// A message librdkafka gave up on, with its bytes, so the application can decide what to do:
+/// send it again (transient), replace it (a dead-letter record too large for the topic), or drop
+/// it with a count. Copied out of the delivery report, which is the only place that still has
+/// the bytes once a message has been handed to librdkafka.
+public struct KafkaFailedDelivery: Sendable {
+    public var topic: String
+    public var key: [UInt8]?
+    public var value: [UInt8]
+    public var headers: [KafkaHeader]
+    public var error: KafkaError
+
+    public init(topic: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader], error: KafkaError) {
+        self.topic = topic
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.error = error
+    }
+}

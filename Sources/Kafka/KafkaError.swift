@@ -57,6 +57,54 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
         }
     }
 
+    /// What a producer can do about an error that refused one message (at `send` or in its
+    /// delivery report). The classification is librdkafka's error code, read here so that no
+    /// layer above needs raw codes.
+    public enum ProduceFailure: Sendable, Equatable {
+        /// May succeed when sent again (timed out, broker or leader unavailable).
+        case transient
+        /// This message can never be produced as it is (too large, invalid record): another
+        /// message to the same topic may well succeed.
+        case messageRejected
+        /// Nothing can be produced to this topic (unknown topic, not authorized, invalid name).
+        case destinationRejected
+        /// The client itself is unusable (an idempotence or transaction failure); only a new
+        /// client can continue.
+        case fatal
+    }
+
+    public var produceFailure: ProduceFailure {
+        guard let responseCode else { return kind == .queueFull ? .transient : .fatal }
+        switch rd_kafka_resp_err_t(responseCode) {
+        case RD_KAFKA_RESP_ERR__FATAL, RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH:
+            return .fatal
+        case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE, RD_KAFKA_RESP_ERR_INVALID_MSG,
+             RD_KAFKA_RESP_ERR_INVALID_RECORD, RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE,
+             RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT, RD_KAFKA_RESP_ERR_POLICY_VIOLATION, RD_KAFKA_RESP_ERR__BAD_MSG,
+             RD_KAFKA_RESP_ERR__INVALID_ARG, RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP:
+            return .messageRejected
+        case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION,
+             RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED,
+             RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION, RD_KAFKA_RESP_ERR_INVALID_REQUIRED_ACKS:
+            return .destinationRejected
+        default:
+            return .transient
+        }
+    }
+
+    /// True when the broker cannot be reached at all (as opposed to refusing a request): the
+    /// service reports itself unready and waits, librdkafka reconnects.
+    public var isConnectivityProblem: Bool {
+        guard let responseCode else { return false }
+        switch rd_kafka_resp_err_t(responseCode) {
+        case RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, RD_KAFKA_RESP_ERR__RESOLVE,
+             RD_KAFKA_RESP_ERR__TIMED_OUT:
+            return true
+        default:
+            return false
+        }
+    }
+
     static func rdkafka(_ kind: Kind, _ code: rd_kafka_resp_err_t, context: String) -> KafkaError {
         KafkaError(kind: kind, message: "\(context): \(String(cString: rd_kafka_err2str(code)))",
                    responseCode: code.rawValue)

@@ -6,9 +6,10 @@ import Synchronization
 ///
 /// `send` is non-blocking while librdkafka's local queue has room; when it is full, `send` waits
 /// (backpressure) until there is room or `queueFullDeadline` passes, and then throws — it never
-/// drops a message. Delivery reports are served on a dedicated poll thread and counted; `flush`
-/// waits for everything in flight and reports whether anything failed since the previous flush,
-/// which is what a caller needs before committing the input offsets the messages derive from.
+/// drops a message. Delivery reports are served on a dedicated poll thread and counted; a message
+/// librdkafka gives up on is kept (bytes and error) until the application takes it with
+/// `flushCollectingFailures`, which waits for everything in flight — what a caller needs before
+/// committing the input offsets the messages derive from.
 public final class KafkaProducer: Sendable {
     private let client: RDKafkaClient
     private let pollThread: DedicatedThread
@@ -18,8 +19,7 @@ public final class KafkaProducer: Sendable {
 
     private struct State {
         var statistics = KafkaProducerStatistics()
-        var firstFailureSinceFlush: KafkaError?
-        var failuresSinceFlush = 0
+        var failures: [KafkaFailedDelivery] = []
         var closed = false
     }
 
@@ -35,11 +35,11 @@ public final class KafkaProducer: Sendable {
         let shared = Shared()
         let callbacks = RDKafkaCallbacks(logger: logger) { message in
             let report = KafkaProducer.report(from: message)
+            let failure = report.error.map { KafkaProducer.failedDelivery(message, error: $0) }
             shared.state.withLock { state in
-                if let error = report.error {
+                if let failure {
                     state.statistics.failed += 1
-                    state.failuresSinceFlush += 1
-                    if state.firstFailureSinceFlush == nil { state.firstFailureSinceFlush = error }
+                    state.failures.append(failure)
                 } else {
                     state.statistics.delivered += 1
                 }
@@ -84,7 +84,10 @@ public final class KafkaProducer: Sendable {
                 return
             }
             guard code == RD_KAFKA_RESP_ERR__QUEUE_FULL else {
-                throw KafkaError.rdkafka(.produce, code, context: "producing to '\(topic)'")
+                if code == RD_KAFKA_RESP_ERR__FATAL, let fatal = fatalError {
+                    throw fatal
+                }
+                throw KafkaError.rdkafka(.produce, code, context: "producing \(value.count + (key?.count ?? 0)) bytes to '\(topic)'")
             }
             if clock.now >= deadline {
                 throw KafkaError(kind: .queueFull,
@@ -119,26 +122,49 @@ public final class KafkaProducer: Sendable {
     }
 
     /// Waits until every sent message has a delivery report. Throws when the wait times out or
-    /// when any message failed since the previous flush (the failure count then starts over).
+    /// when any message failed since the previous flush (the failures are then forgotten); a
+    /// caller that handles failures itself uses `flushCollectingFailures`.
     public func flush(timeout: Duration) throws {
-        let code = rd_kafka_flush(client.handle, Int32(timeout.milliseconds))
-        let failure: (Int, KafkaError?) = shared.state.withLock { state in
-            defer {
-                state.failuresSinceFlush = 0
-                state.firstFailureSinceFlush = nil
-            }
-            return (state.failuresSinceFlush, state.firstFailureSinceFlush)
-        }
-        if failure.0 > 0 {
+        let failures = try flushCollectingFailures(timeout: timeout)
+        if let first = failures.first {
             throw KafkaError(kind: .deliveryFailed,
-                             message: "\(failure.0) message(s) could not be delivered; first: \(failure.1?.description ?? "unknown")")
+                             message: "\(failures.count) message(s) could not be delivered; first: \(first.error.description)")
         }
+    }
+
+    /// Waits until every sent message has a delivery report, then hands over (and forgets) the
+    /// messages that failed since the previous call, oldest first. Throws `flushTimedOut` when
+    /// messages are still in flight after `timeout` (the failures so far stay for the next call),
+    /// and the client's fatal error when it has one.
+    public func flushCollectingFailures(timeout: Duration) throws -> [KafkaFailedDelivery] {
+        let code = rd_kafka_flush(client.handle, Int32(timeout.milliseconds))
+        if let fatal = fatalError { throw fatal }
         if code != RD_KAFKA_RESP_ERR_NO_ERROR {
             let inFlight = rd_kafka_outq_len(client.handle)
             throw KafkaError(kind: .flushTimedOut,
                              message: "\(inFlight) message(s) still in flight after \(timeout)",
                              responseCode: code.rawValue)
         }
+        return takeFailures()
+    }
+
+    /// The failed messages reported since the last call, without waiting.
+    public func takeFailures() -> [KafkaFailedDelivery] {
+        shared.state.withLock { state in
+            defer { state.failures.removeAll() }
+            return state.failures
+        }
+    }
+
+    /// The error that made the client unusable (idempotent producer state lost), if any: after
+    /// it nothing more can be produced by this client.
+    public var fatalError: KafkaError? {
+        var buffer = [CChar](repeating: 0, count: 512)
+        let code = rd_kafka_fatal_error(client.handle, &buffer, buffer.count)
+        guard code != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        let reason = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return KafkaError(kind: .produce, message: "the producer failed for good: \(client.callbacks.redactor.redact(reason))",
+                          responseCode: RD_KAFKA_RESP_ERR__FATAL.rawValue)
     }
 
     /// Flushes (bounded by `timeout`), then stops serving the handle. Later sends throw.
@@ -153,11 +179,6 @@ public final class KafkaProducer: Sendable {
             pollThread.join()
         }
         try flush(timeout: timeout)
-    }
-
-    /// The broker problem librdkafka reported last, if any (for health checks).
-    public var lastClientError: String? {
-        client.callbacks.lastError.withLock { $0.map { "\($0.reason) (\($0.code))" } }
     }
 
     private func produceOnce(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
@@ -216,6 +237,14 @@ public final class KafkaProducer: Sendable {
             rd_kafka_headers_destroy(headerList)
         }
         return code
+    }
+
+    private static func failedDelivery(_ message: UnsafePointer<rd_kafka_message_t>, error: KafkaError) -> KafkaFailedDelivery {
+        let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        let key = message.pointee.key.map { Array(UnsafeRawBufferPointer(start: $0, count: message.pointee.key_len)) }
+        let value = message.pointee.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: message.pointee.len)) } ?? []
+        let headers = KafkaMessage(pointer: UnsafeMutablePointer(mutating: message)).headers
+        return KafkaFailedDelivery(topic: topic, key: key, value: value, headers: headers, error: error)
     }
 
     private static func report(from message: UnsafePointer<rd_kafka_message_t>) -> KafkaDeliveryReport {

@@ -22,6 +22,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("checkpoint-dir"), help: "Checkpoint directory (default: checkpoint.directory of the configuration).")
     var checkpointDirectory: String?
 
+    @Flag(name: .customLong("fresh-state"), help: "Start with an empty state even if the checkpoint directory holds one that this run cannot use (it is kept).")
+    var freshState = false
+
     func run() async throws {
         let logger = CommandSupport.makeLogger()
         var configuration = try CommandSupport.loadConfiguration(config)
@@ -42,7 +45,7 @@ struct RunCommand: AsyncParsableCommand {
         let service = EventProcessingService(
             configuration: configuration, bootstrapServers: cluster.bootstrapServers,
             options: RunOptions(maxMessages: maxEvents, idleExit: idleExit.map { .milliseconds(Int64($0 * 1_000)) },
-                                checkpointDirectory: checkpointDirectory),
+                                checkpointDirectory: checkpointDirectory, freshState: freshState),
             logger: logger)
         let endpoint: HTTPEndpoint?
         do {
@@ -59,6 +62,12 @@ struct RunCommand: AsyncParsableCommand {
         }
         do {
             try await group.run()
+        } catch let error as ConfigurationError {
+            // Found only once the service runs (a checkpoint it must not start without, a
+            // checkpoint directory another process holds): still a configuration problem.
+            await endpoint?.shutdown()
+            logger.critical("\(error)")
+            throw ExitCode(CommandSupport.invalidConfiguration)
         } catch {
             await endpoint?.shutdown()
             throw error

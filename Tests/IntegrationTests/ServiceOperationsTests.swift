@@ -43,7 +43,7 @@ struct ServiceOperationsTests {
     }
 
     static func newestBody(_ directory: String) throws -> CheckpointFile.Contents {
-        let store = try CheckpointStore(directory: directory, keep: 3, logger: TestKafka.logger)
+        let store = try CheckpointStore(directory: directory, keep: 3, logger: TestKafka.logger, lock: false)
         let newest = try #require(store.files().max { $0.sequence < $1.sequence })
         return try CheckpointFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: newest.path))))
     }
@@ -162,6 +162,66 @@ struct ServiceOperationsTests {
         #expect(outcome.deadLettered == 3)
     }
 
+    static func metric(_ service: EventProcessingService, _ name: String) -> Int {
+        let text = String(decoding: service.metrics.exposition(), as: UTF8.self)
+        return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+    }
+
+    @Test("a 30 s broker outage with outputs in flight: every request answered on the topic exactly once, nothing lost")
+    func longOutage() async throws {
+        let mock = try KafkaMockCluster(brokers: 1, logger: TestKafka.logger)
+        var (scenario, configuration) = try Self.scenario(on: mock)
+        configuration.checkpoint.everyEvents = 2_000
+        defer { try? FileManager.default.removeItem(atPath: configuration.checkpoint.directory) }
+        var world = SimulatorConfiguration()
+        world.requestProbability = 0.2
+        var simulator = ClickSimulator(configuration: world)
+        let before = try Self.produce(mock.bootstrapServers, topic: configuration.topics.events, from: &simulator, count: 20_000)
+        let service = EventProcessingService(configuration: configuration, bootstrapServers: mock.bootstrapServers,
+                                             options: RunOptions(), logger: TestKafka.logger)
+        let running = Task { try await service.run() }
+        func waitUntil(_ seconds: Double, _ condition: () -> Bool) async throws -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                if condition() { return true }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return condition()
+        }
+        let published = "causalrec_recommendations_total"
+        let delivered = #"causalrec_outputs_delivered_total{output="recommendations"}"#
+        #expect(try await waitUntil(60) { Self.metric(service, published) >= 300 })
+
+        mock.setBrokerDown(1)
+        try await Task.sleep(for: .seconds(5))
+        // The consumer goes on with what it had fetched; its answers cannot be delivered.
+        let inFlight = Self.metric(service, published) - Self.metric(service, delivered)
+        #expect(inFlight > 0, "no output was in flight during the outage")
+        try await Task.sleep(for: .seconds(25))
+        mock.setBrokerUp(1)
+
+        let after = try Self.produce(mock.bootstrapServers, topic: configuration.topics.events, from: &simulator, count: 2_000)
+        let requests = before.requests + after.requests
+        #expect(try await waitUntil(120) {
+            service.counters.messages.load(ordering: .relaxed) >= before.valid + after.valid
+                && Self.metric(service, delivered) >= requests
+        }, "the service did not catch up after the outage")
+        service.requestStop()
+        try await running.value
+        let outcome = try #require(service.outcome)
+        #expect(outcome.appliedEvents == before.valid + after.valid)
+        #expect(Self.metric(service, delivered) == requests)
+        let recommendations = try scenario.read(topic: configuration.topics.recommendations, partitions: 3, expected: requests, timeout: .seconds(60))
+        #expect(recommendations.messages.count == requests, "\(recommendations.messages.count) answers on the topic for \(requests) requests")
+        var answered: Set<String> = []
+        for payload in recommendations.payloads {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any])
+            let source = try #require(object["source_offset"] as? [String: Any])
+            answered.insert("\(source["partition"] ?? "")@\(source["offset"] ?? "")")
+        }
+        #expect(answered.count == requests, "some requests answered twice, others not at all")
+    }
+
     @Test("injected request errors (produce, fetch, offset commit) are retried: nothing lost, nothing published twice")
     func requestErrors() async throws {
         let mock = try KafkaMockCluster(brokers: 1, logger: TestKafka.logger)
@@ -188,12 +248,77 @@ struct ServiceOperationsTests {
         let outcome = try #require(service.outcome)
         #expect(outcome.appliedEvents == produced.valid)
         #expect(outcome.recommendationsPublished == produced.requests)
-        let recommendations = try scenario.read(topic: configuration.topics.recommendations, partitions: 3, expected: produced.requests)
+        #expect(Self.metric(service, #"causalrec_outputs_delivered_total{output="recommendations"}"#) == produced.requests)
+        let recommendations = try scenario.read(topic: configuration.topics.recommendations, partitions: 3, expected: produced.requests,
+                                                timeout: .seconds(90))
         #expect(recommendations.messages.count == produced.requests, "published twice or lost")
         // A restart finds everything applied: nothing is read again.
         let again = try await scenario.runService(configuration, idle: .seconds(3))
         #expect(again.messages == 0)
         #expect(again.appliedEvents == produced.valid)
+    }
+
+    @Test("an unusable checkpoint stops start-up with exit 2 naming file and reason; --fresh-state starts beside it; one process per directory")
+    func unusableCheckpointAndDirectoryLock() async throws {
+        guard ServiceProcess.binaryExists else {
+            Issue.record("\(ServiceProcess.binary) is missing; build the package first")
+            return
+        }
+        let mock = try KafkaMockCluster(brokers: 1, logger: TestKafka.logger)
+        let (scenario, configuration) = try Self.scenario(on: mock)
+        defer { try? FileManager.default.removeItem(atPath: configuration.checkpoint.directory) }
+        var simulator = ClickSimulator(configuration: SimulatorConfiguration())
+        _ = try Self.produce(mock.bootstrapServers, topic: configuration.topics.events, from: &simulator, count: 500)
+        let first = try await scenario.runService(configuration, idle: .seconds(2))
+        #expect(first.appliedEvents == 500)
+        let store = try CheckpointStore(directory: configuration.checkpoint.directory, keep: 3, logger: TestKafka.logger, lock: false)
+        let written = try #require(store.files().first)
+        let name = (written.path as NSString).lastPathComponent
+
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("refusal-\(UUID().uuidString).yaml").path
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try """
+        group_id: \(configuration.groupID)
+        topics:
+          events: \(configuration.topics.events)
+          recommendations: \(configuration.topics.recommendations)
+          alerts: \(configuration.topics.alerts)
+          dead_letter: \(configuration.topics.deadLetter)
+          create: false
+        kafka:
+          session.timeout.ms: 6000
+          heartbeat.interval.ms: 1000
+        sampler:
+          name: dns
+        checkpoint:
+          directory: \(configuration.checkpoint.directory)
+        http:
+          enabled: false
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let environment = ["CAUSALREC_BROKERS": mock.bootstrapServers]
+
+        // Another sampler than the checkpoint's: refused, not silently replaced by an empty state.
+        let refused = try ServiceProcess(arguments: ["run", "--config", config, "--idle-exit", "2"], environment: environment).waitForExit()
+        #expect(refused.status == 2, "\(refused.stderr.suffix(2_000))")
+        #expect(refused.stderr.contains(name) && refused.stderr.contains("sampler.name is random in the checkpoint but dns"), "\(refused.stderr.suffix(2_000))")
+        #expect(refused.stderr.contains("--fresh-state"))
+
+        // --fresh-state starts an empty state beside it (at the group's committed offsets, so it
+        // learns from what comes next) and keeps the old file.
+        _ = try Self.produce(mock.bootstrapServers, topic: configuration.topics.events, from: &simulator, count: 100)
+        let fresh = try ServiceProcess(arguments: ["run", "--config", config, "--idle-exit", "2", "--fresh-state"], environment: environment).waitForExit()
+        #expect(fresh.status == 0, "\(fresh.stderr.suffix(2_000))")
+        #expect(fresh.applied == 100)
+        #expect(FileManager.default.fileExists(atPath: written.path), "the refused checkpoint was deleted")
+
+        // Two processes on one directory: the second is refused, naming the first.
+        let holder = try ServiceProcess(arguments: ["run", "--config", config, "--idle-exit", "20"], environment: environment)
+        #expect(holder.waitForLog(timeout: 30) { $0.contains("consuming") }, "\(holder.stderr.suffix(1_000))")
+        let second = try ServiceProcess(arguments: ["run", "--config", config, "--idle-exit", "2"], environment: environment).waitForExit()
+        #expect(second.status == 2)
+        #expect(second.stderr.contains("in use by another causalrec process (pid"), "\(second.stderr.suffix(1_000))")
+        holder.send(SIGTERM)
+        #expect(holder.waitForExit().status == 0)
     }
 
     @Test("a port in use stops start-up with a message naming it")

@@ -97,6 +97,7 @@ public final class DenoiserParameters {
         for (index, tensor) in tensors.enumerated() {
             try reader.expect(try reader.readInt(), equals: tensor.rows, "\(what) tensor \(index) rows (the denoiser layout)")
             try reader.readFloats(into: tensor.values, expectedCount: tensor.count, "\(what) tensor \(index)")
+            try StateCheck.finite(tensor.values, count: tensor.count, "\(what) tensor \(index)")
         }
     }
 }
@@ -313,9 +314,15 @@ public final class DenseAdam {
     }
 
     public func readState(from reader: inout StateReader) throws {
-        step = try reader.readInt()
+        step = try reader.readCounter("the denoiser optimizer's step")
         for tensor in firstMoments + secondMoments {
             try reader.readFloats(into: tensor.values, expectedCount: tensor.count, "denoiser optimizer moments")
+            try StateCheck.finite(tensor.values, count: tensor.count, "denoiser optimizer moments")
+        }
+        for tensor in secondMoments {
+            for index in 0..<tensor.count where tensor.values[index] < 0 {
+                throw StateReadError("the denoiser optimizer holds a negative second moment")
+            }
         }
     }
 }

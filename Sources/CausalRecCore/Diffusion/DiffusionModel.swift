@@ -293,32 +293,66 @@ public final class DiffusionModel {
         let count = try reader.readCount(elementSize: 12, "the denoiser's replay buffer")
         var entries: [ReplayEntry] = []
         entries.reserveCapacity(count)
+        var counts = [Double](repeating: 0, count: environmentCounts.count)
         for _ in 0..<count {
             let entry = ReplayEntry(user: try reader.readInt32(), item: try reader.readInt32(), environment: try reader.readInt32())
             guard entry.environment >= 0, Int(entry.environment) < environmentCounts.count else {
                 throw StateReadError("the denoiser's replay buffer names environment \(entry.environment)")
             }
+            counts[Int(entry.environment)] += 1
             entries.append(entry)
         }
-        replay = entries
-        replayNext = try reader.readInt()
-        let counts = try reader.readDoubleArray()
-        try reader.expect(counts.count, equals: environmentCounts.count, "the number of exposure environments")
-        environmentCounts = counts
-        trainedPositives = try reader.readInt()
-        sincePublish = try reader.readInt()
-        lastLoss = try reader.readDouble()
-        lastInvariancePenalty = try reader.readDouble()
-        let version = try reader.readInt()
+        var next = try reader.readInt()
+        guard next >= 0, next <= max(0, entries.count - 1) else {
+            throw StateReadError("the denoiser's replay position \(next) does not fit its \(entries.count) entries")
+        }
+        let storedCounts = try reader.readDoubleArray()
+        try reader.expect(storedCounts.count, equals: environmentCounts.count, "the number of exposure environments")
+        try StateCheck.require(storedCounts == counts, "the denoiser's environment counts disagree with its replay buffer")
+        let trained = try reader.readCounter("positives the denoiser trained on")
+        let since = try reader.readCounter("positives since the last denoiser snapshot")
+        let loss = try reader.readDouble()
+        let penalty = try reader.readDouble()
+        let version = try reader.readCounter("the denoiser version")
         let published = DenoiserParameters(layout: layout, initializeWith: nil)
         try published.readState(from: &reader, "denoiser snapshot")
-        let itemScale = try reader.readFloat()
-        let userScale = try reader.readFloat()
+        let itemScale = try reader.readFiniteFloat("the snapshot's item scale")
+        let userScale = try reader.readFiniteFloat("the snapshot's user scale")
         let distribution = try reader.readDoubleArray()
-        let progress = try reader.readDouble()
+        let progress = try reader.readFiniteDouble("the snapshot's curriculum progress")
+        try reader.endSection()
+        try StateCheck.require(itemScale > 0 && userScale > 0, "the snapshot's scales (\(itemScale), \(userScale)) must be positive")
+        try StateCheck.require((0...1).contains(progress), "the snapshot's curriculum progress \(progress) is outside 0…1")
+        try StateCheck.finite(distribution, nonNegative: true, "the snapshot's environment distribution")
+        try StateCheck.require(distribution.count == environmentCounts.count && abs(distribution.reduce(0, +) - 1) < 1e-6,
+                               "the snapshot's environment distribution is not a distribution over \(environmentCounts.count) environments")
+        if entries.count > configuration.replayCapacity || (next != 0 && entries.count < configuration.replayCapacity) {
+            // The capacity changed between runs: keep the newest entries in ring order.
+            entries = Array((entries[next...] + entries[..<next]).suffix(configuration.replayCapacity))
+            next = 0
+            counts = [Double](repeating: 0, count: environmentCounts.count)
+            for entry in entries { counts[Int(entry.environment)] += 1 }
+        }
+        replay = entries
+        replayNext = next
+        environmentCounts = counts
+        trainedPositives = trained
+        sincePublish = since
+        lastLoss = loss
+        lastInvariancePenalty = penalty
         snapshot = DenoiserSnapshot(version: version, parameters: published, schedule: schedule, configuration: configuration,
                                     itemScale: itemScale, userScale: userScale, environmentDistribution: distribution,
                                     curriculumProgress: progress)
-        try reader.endSection()
+    }
+
+    /// The replay buffer names only rows the restored state has in use.
+    func validateRestored(_ context: RestoredStateContext) throws {
+        for entry in replay {
+            guard entry.user >= 0, Int(entry.user) < context.userCount, entry.item >= 0, Int(entry.item) < context.itemCount else {
+                throw StateReadError("the denoiser's replay buffer names a row that does not exist")
+            }
+        }
+        try StateCheck.disjoint(replay.map(\.item), from: context.freeItems, "the denoiser's replay buffer")
+        try StateCheck.disjoint(replay.map(\.user), from: context.freeUsers, "the denoiser's replay buffer")
     }
 }

@@ -174,19 +174,33 @@ public struct AdaptiveWindow: Sendable, Equatable {
 
     public mutating func readState(from reader: inout StateReader) throws {
         let levelCount = try reader.readCount(elementSize: 8, "ADWIN levels")
+        try StateCheck.require(levelCount <= 60, "ADWIN: \(levelCount) levels")
         var read: [[Bucket]] = []
-        for _ in 0..<levelCount {
+        var counted = 0
+        for levelIndex in 0..<levelCount {
             let count = try reader.readCount(elementSize: 24, "ADWIN buckets")
+            try StateCheck.require(count <= maxBuckets + 1, "ADWIN: \(count) buckets at level \(levelIndex)")
             var level: [Bucket] = []
             for _ in 0..<count {
-                level.append(Bucket(total: try reader.readDouble(), variance: try reader.readDouble(), count: try reader.readInt()))
+                let bucket = Bucket(total: try reader.readFiniteDouble("an ADWIN bucket's total"),
+                                    variance: try reader.readFiniteDouble("an ADWIN bucket's variance"), count: try reader.readInt())
+                // Level k holds buckets of exactly 2^k values.
+                try StateCheck.require(bucket.count == 1 << levelIndex && bucket.variance >= 0, "ADWIN: a malformed bucket at level \(levelIndex)")
+                counted += bucket.count
+                level.append(bucket)
             }
             read.append(level)
         }
+        let width = try reader.readInt()
+        let total = try reader.readFiniteDouble("ADWIN's total")
+        let variance = try reader.readFiniteDouble("ADWIN's variance")
+        let sinceCheck = try reader.readInt()
+        try StateCheck.require(width == counted && variance >= 0 && sinceCheck >= 0 && sinceCheck < max(checkEvery, 1),
+                               "ADWIN's window (width \(width) for \(counted) values, check counter \(sinceCheck)) is inconsistent")
         levels = read
-        width = try reader.readInt()
-        total = try reader.readDouble()
-        variance = try reader.readDouble()
-        sinceCheck = try reader.readInt()
+        self.width = width
+        self.total = total
+        self.variance = variance
+        self.sinceCheck = sinceCheck
     }
 }

@@ -228,10 +228,11 @@ public final class DriftMonitor {
 
     public func readState(from reader: inout StateReader) throws {
         try reader.beginSection("DRFT")
-        eventsSeen = try reader.readInt()
-        cooldownUntil = try reader.readInt()
-        evaluatedSeen = try reader.readInt()
-        hitsSeen = try reader.readInt()
+        eventsSeen = try reader.readCounter("events the drift monitor saw")
+        cooldownUntil = try reader.readCounter("the drift cooldown")
+        evaluatedSeen = try reader.readCounter("evaluated clicks the drift monitor saw")
+        hitsSeen = try reader.readCounter("hits the drift monitor saw")
+        try StateCheck.require(hitsSeen <= evaluatedSeen, "the drift monitor's counters are inconsistent")
         window = try WindowCounts(readingFrom: &reader)
         reference = try reader.readBool() ? try WindowCounts(readingFrom: &reader) : nil
         skipNextReference = try reader.readBool()
@@ -239,8 +240,22 @@ public final class DriftMonitor {
         try adwin.readState(from: &reader)
         let count = try reader.readCount(elementSize: 16, "drift values")
         latest = [:]
-        for _ in 0..<count { latest[try reader.readString()] = try reader.readDouble() }
+        var keys: [String] = []
+        for _ in 0..<count {
+            let key = try reader.readString()
+            keys.append(key)
+            latest[key] = try reader.readDouble()
+        }
+        try StateCheck.strictlyAscending(keys, "drift values")
         try reader.endSection()
+        try StateCheck.require(window.events <= eventsSeen && (reference?.events ?? 0) <= eventsSeen,
+                               "a drift window holds more events than the monitor saw")
+    }
+
+    /// The monitor cannot have seen more of the hit stream than the evaluator produced.
+    public func validateRestored(evaluated total: HitRateWindow) throws {
+        try StateCheck.require(evaluatedSeen <= total.evaluated && hitsSeen <= total.modelHits,
+                               "the drift monitor saw \(evaluatedSeen) evaluated clicks, the evaluator only \(total.evaluated)")
     }
 }
 
@@ -271,18 +286,27 @@ struct WindowCounts {
     }
 
     init(readingFrom reader: inout StateReader) throws {
-        events = try reader.readInt()
+        events = try reader.readCounter("events of a drift window")
         var maps: [[Int32: Double]] = []
         for _ in 0..<2 {
             let keys = try reader.readInt32Array()
             let values = try reader.readDoubleArray()
             guard keys.count == values.count else { throw StateReadError("a drift window with \(keys.count) items and \(values.count) counts") }
+            try StateCheck.strictlyAscending(keys, "the items of a drift window")
+            try StateCheck.rows(keys, below: Int(Int32.max), "the items of a drift window")
+            // Counts are whole numbers of events, each at least one.
+            for value in values where !(value.isFinite && value >= 1 && value <= Double(StateReader.magnitudeLimit)) {
+                throw StateReadError("a drift window holds a count of \(value)")
+            }
             maps.append(Dictionary(uniqueKeysWithValues: zip(keys, values)))
         }
         exposure = maps[0]
         clicks = maps[1]
         let first = try reader.readInt64()
         let last = try reader.readInt64()
+        for time in [first, last] where time != Int64.min && (time < -StateReader.magnitudeLimit || time > StateReader.magnitudeLimit) {
+            throw StateReadError("a drift window's time \(time) is out of range")
+        }
         firstTimestamp = first == Int64.min ? nil : first
         lastTimestamp = last == Int64.min ? nil : last
     }

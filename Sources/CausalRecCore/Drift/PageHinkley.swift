@@ -56,9 +56,10 @@ public struct PageHinkley: Sendable, Equatable {
     }
 
     public mutating func readState(from reader: inout StateReader) throws {
-        count = try reader.readInt()
-        mean = try reader.readDouble()
-        cumulative = try reader.readDouble()
-        minimum = try reader.readDouble()
+        count = try reader.readCounter("Page–Hinkley's count")
+        mean = try reader.readFiniteDouble("Page–Hinkley's mean")
+        cumulative = try reader.readFiniteDouble("Page–Hinkley's sum")
+        minimum = try reader.readFiniteDouble("Page–Hinkley's minimum")
+        try StateCheck.require(minimum <= 0 && minimum <= cumulative, "Page–Hinkley's minimum \(minimum) is above its sum or zero")
     }
 }

@@ -162,11 +162,44 @@ public final class InteractionHistory {
             for _ in 0..<count { users.append(try reader.readInt32Array()) }
             lists.append(users)
         }
+        let counts = try reader.readInt32Array()
+        let total = try reader.readCounter("total clicks")
+        try reader.endSection()
         clickedByUser = lists[0]
         impressedByUser = lists[1]
-        clickCounts = try reader.readInt32Array()
-        totalClicks = try reader.readInt()
-        try reader.endSection()
+        clickCounts = counts
+        totalClicks = total
+    }
+
+    /// Checks a restored history against the id tables: one list per user row, one count per
+    /// item row, every entry an existing item that is not free, lists sorted and unique, no
+    /// impression of a clicked item, and no count below the users who clicked the item.
+    func validateRestored(userCount: Int, itemCount: Int, freeUsers: [Int32], freeItems: [Int32]) throws {
+        try StateCheck.require(clickedByUser.count == userCount, "clicks per user: \(clickedByUser.count) lists for \(userCount) users")
+        try StateCheck.require(impressedByUser.count == (tracksImpressions ? userCount : 0),
+                               "impressions per user: \(impressedByUser.count) lists for \(userCount) users")
+        try StateCheck.require(clickCounts.count == itemCount, "click counts: \(clickCounts.count) for \(itemCount) items")
+        var listed = [Int32](repeating: 0, count: itemCount)
+        for (user, clicked) in clickedByUser.enumerated() {
+            try StateCheck.rows(clicked, below: itemCount, "the clicks of user row \(user)")
+            try StateCheck.strictlyAscending(clicked, "the clicks of user row \(user)")
+            try StateCheck.disjoint(clicked, from: freeItems, "the clicks of user row \(user)")
+            for item in clicked { listed[Int(item)] += 1 }
+            if tracksImpressions {
+                let impressed = impressedByUser[user]
+                try StateCheck.rows(impressed, below: itemCount, "the impressions of user row \(user)")
+                try StateCheck.strictlyAscending(impressed, "the impressions of user row \(user)")
+                try StateCheck.disjoint(impressed, from: freeItems, "the impressions of user row \(user)")
+                try StateCheck.disjoint(impressed, from: clicked, "the impressions of user row \(user) (a clicked item)")
+            }
+        }
+        for user in freeUsers where !clickedByUser[Int(user)].isEmpty || (tracksImpressions && !impressedByUser[Int(user)].isEmpty) {
+            throw StateReadError("the free user row \(user) has a history")
+        }
+        let ceiling = Int32.max - (1 << 24)
+        for item in 0..<itemCount where clickCounts[item] < listed[item] || clickCounts[item] > ceiling {
+            throw StateReadError("item row \(item) has a click count of \(clickCounts[item]) but \(listed[item]) users list it")
+        }
     }
 }
 

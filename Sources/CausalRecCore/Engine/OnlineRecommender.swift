@@ -47,7 +47,9 @@ public final class OnlineRecommender {
     var itemLastSeen: [Int] = []
     var waitingUsers: [String: AdmissionCount] = [:]
     var waitingItems: [String: AdmissionCount] = [:]
-    var latestTimestamp: Int64 = 0
+    /// Event time as the state sees it (robust to outliers far ahead; see `EventClock`).
+    var clock = EventClock()
+    var latestTimestamp: Int64 { clock.latest }
     var eventsSinceSweep = 0
     public internal(set) var evictedUsers = 0
     public internal(set) var evictedItems = 0
@@ -92,8 +94,8 @@ public final class OnlineRecommender {
     /// (the transport's timestamp) is used when the event carries none.
     @discardableResult
     public func apply(_ event: Event, fallbackTimestamp: Int64) -> Recommendation? {
-        let timestamp = event.timestamp ?? fallbackTimestamp
-        latestTimestamp = max(latestTimestamp, timestamp)
+        let stamped = event.timestamp ?? fallbackTimestamp
+        let timestamp = clock.admit(stamped)
         var answer: Recommendation?
         switch event {
         case let .impression(impression):
@@ -103,7 +105,7 @@ public final class OnlineRecommender {
         case let .request(request):
             applied.requests += 1
             if let row = users.row(for: request.user) { userLastSeen[Int(row)] = max(userLastSeen[Int(row)], Int(timestamp)) }
-            answer = recommend(user: request.user, k: request.k ?? configuration.defaultRequestK, at: timestamp)
+            answer = recommend(user: request.user, k: request.k ?? configuration.defaultRequestK, at: stamped)
         case let .forget(forget):
             self.forget(user: forget.user)
         }
@@ -162,7 +164,7 @@ public final class OnlineRecommender {
     /// Returns the positive for a click.
     @discardableResult
     public func record(_ event: Event, fallbackTimestamp: Int64) -> PositiveExample? {
-        let timestamp = event.timestamp ?? fallbackTimestamp
+        let timestamp = clock.admit(event.timestamp ?? fallbackTimestamp)
         switch event {
         case let .impression(impression):
             applyImpression(impression, at: timestamp)
@@ -377,7 +379,7 @@ public final class OnlineRecommender {
     // MARK: State
 
     /// Version of the checkpoint body layout this build writes and reads.
-    public static let stateLayoutVersion = 2
+    public static let stateLayoutVersion = 3
 
     /// Everything the recommender's future outputs depend on, in the layout `readState` reads:
     /// ids, embeddings and optimizer state, exposure, history, the sampler (with the denoiser),
@@ -423,7 +425,7 @@ public final class OnlineRecommender {
                 writer.write(entry.lastSeen)
             }
         }
-        writer.write(latestTimestamp)
+        clock.writeState(to: &writer)
         writer.write(eventsSinceSweep)
         writer.write(evictedUsers)
         writer.write(evictedItems)
@@ -440,10 +442,10 @@ public final class OnlineRecommender {
     public func readState(from reader: inout StateReader) throws {
         try reader.beginSection("RECO")
         try reader.expect(try reader.readString(), equals: sampler.name, "sampler.name")
-        modelVersion = try reader.readInt64()
-        applied.impressions = try reader.readInt()
-        applied.clicks = try reader.readInt()
-        applied.requests = try reader.readInt()
+        modelVersion = Int64(try reader.readCounter("model_version"))
+        applied.impressions = try reader.readCounter("applied impressions")
+        applied.clicks = try reader.readCounter("applied clicks")
+        applied.requests = try reader.readCounter("applied requests")
         lastTrainingLoss = try reader.readFloat()
         random = try reader.readRandom()
         impressionsSeen = try reader.readBool()
@@ -459,7 +461,8 @@ public final class OnlineRecommender {
             var positives: [PositiveExample] = []
             positives.reserveCapacity(count)
             for _ in 0..<count {
-                let positive = PositiveExample(user: try reader.readInt32(), item: try reader.readInt32(), timestamp: try reader.readInt64())
+                let positive = PositiveExample(user: try reader.readInt32(), item: try reader.readInt32(),
+                                               timestamp: try reader.readTime("the time of a positive"))
                 guard positive.user >= 0, Int(positive.user) < users.count, positive.item >= 0, Int(positive.item) < items.count else {
                     throw StateReadError("\(what): a positive names a row that does not exist")
                 }
@@ -469,6 +472,8 @@ public final class OnlineRecommender {
         }
         pending = lists[0]
         replay = lists[1]
+        // A legitimate state queues fewer than one batch (the largest batch size allowed).
+        try StateCheck.require(pending.count <= 65_536, "queued positives: \(pending.count) is more than a batch")
         replayNext = try reader.readInt()
         guard users.count == model.userCount, items.count == model.itemCount, items.count == exposure.itemCount else {
             throw StateReadError("the id tables (\(users.count) users, \(items.count) items) disagree with the embeddings (\(model.userCount), \(model.itemCount))")
@@ -485,9 +490,13 @@ public final class OnlineRecommender {
         try mostExposedCache.readState(from: &reader)
         try mostClickedCache.readState(from: &reader)
         try reader.beginSection("RETN")
-        applied.forgets = try reader.readInt()
+        applied.forgets = try reader.readCounter("applied forgets")
         userLastSeen = try reader.readIntArray()
         itemLastSeen = try reader.readIntArray()
+        let limit = Int(StateReader.magnitudeLimit)
+        for time in userLastSeen + itemLastSeen where time < -limit || time > limit {
+            throw StateReadError("a last-seen time of \(time) is out of range")
+        }
         guard userLastSeen.count == users.count, itemLastSeen.count == items.count else {
             throw StateReadError("the last-seen times (\(userLastSeen.count) users, \(itemLastSeen.count) items) disagree with the id tables")
         }
@@ -495,24 +504,57 @@ public final class OnlineRecommender {
         for what in ["users waiting for admission", "items waiting for admission"] {
             let count = try reader.readCount(elementSize: 24, what)
             var entries: [String: AdmissionCount] = [:]
+            var previous: String?
             for _ in 0..<count {
                 let identifier = try reader.readString()
-                entries[identifier] = AdmissionCount(count: try reader.readInt(), lastSeen: try reader.readInt64())
+                // Sorted and unique, as written; counts are below the admission threshold.
+                guard previous.map({ $0 < identifier }) ?? true, !identifier.isEmpty else {
+                    throw StateReadError("\(what): ids are not sorted and unique")
+                }
+                previous = identifier
+                let entry = AdmissionCount(count: try reader.readCounter(what), lastSeen: try reader.readTime(what))
+                guard entry.count >= 1, entry.count <= 1 << 31 else { throw StateReadError("\(what): a count of \(entry.count)") }
+                entries[identifier] = entry
             }
             waiting.append(entries)
         }
         waitingUsers = waiting[0]
         waitingItems = waiting[1]
-        latestTimestamp = try reader.readInt64()
-        eventsSinceSweep = try reader.readInt()
-        evictedUsers = try reader.readInt()
-        evictedItems = try reader.readInt()
+        try clock.readState(from: &reader)
+        eventsSinceSweep = try reader.readCounter("events since the last sweep")
+        evictedUsers = try reader.readCounter("evicted users")
+        evictedItems = try reader.readCounter("evicted items")
         freeItemsSorted = items.freeRows.sorted()
         try reader.endSection()
         try reader.beginSection("SAMP")
         try sampler.readState(from: &reader)
         try reader.endSection()
         try reader.endSection()
+        try validateRestored()
+    }
+
+    /// Checks that cross components: every row a part of the state names exists and is in use.
+    private func validateRestored() throws {
+        try StateCheck.require(users.count <= Int(Int32.max) && items.count <= Int(Int32.max), "the id tables are too large")
+        let freeUsers = users.freeRows.sorted()
+        try history.validateRestored(userCount: users.count, itemCount: items.count, freeUsers: freeUsers, freeItems: freeItemsSorted)
+        for (what, positives) in [("queued positives", pending), ("replayed positives", replay)] {
+            try StateCheck.disjoint(positives.map(\.item), from: freeItemsSorted, what)
+            try StateCheck.disjoint(positives.map(\.user), from: freeUsers, what)
+        }
+        for (what, cache, version) in [("the most-exposed list", mostExposedCache, exposure.recordedCount),
+                                       ("the most-clicked list", mostClickedCache, history.totalClicks)]
+        {
+            try cache.validateRestored(itemCount: items.count, freeItems: freeItemsSorted, version: version, what)
+        }
+        for row in freeItemsSorted where exposure.weights[Int(row)] != 0 {
+            throw StateReadError("the free item row \(row) has exposure")
+        }
+        try StateCheck.require(evaluator.total.evaluated <= applied.clicks && evaluator.clicksObserved <= applied.clicks,
+                               "the evaluator saw more clicks (\(evaluator.clicksObserved)) than were applied (\(applied.clicks))")
+        try sampler.validateRestored(RestoredStateContext(userCount: users.count, itemCount: items.count, freeUsers: freeUsers,
+                                                          freeItems: freeItemsSorted, exposuresRecorded: exposure.recordedCount,
+                                                          environmentCount: configuration.exposure.environmentCount))
     }
 
     // MARK: Rows
@@ -577,8 +619,16 @@ struct RankedCache {
 
     mutating func readState(from reader: inout StateReader) throws {
         cached = try reader.readInt32Array()
-        cachedSize = try reader.readInt()
+        cachedSize = try reader.readCounter("a cached list's size")
         cachedVersion = try reader.readInt()
+    }
+
+    func validateRestored(itemCount: Int, freeItems: [Int32], version: Int, _ what: String) throws {
+        try StateCheck.rows(cached, below: itemCount, what)
+        try StateCheck.disjoint(cached, from: freeItems, what)
+        try StateCheck.require(Set(cached).count == cached.count && cached.count <= cachedSize
+                                   && cachedVersion >= -1 && cachedVersion <= version,
+                               "\(what) (\(cached.count) of \(cachedSize) items, version \(cachedVersion) of \(version)) is inconsistent")
     }
 
     private func isStale(limit: Int, version: Int, refreshEvery: Int) -> Bool {

@@ -98,13 +98,30 @@ public struct PrequentialEvaluator: Sendable, Equatable, Codable {
         guard count >= 1 else { throw StateReadError("hit-rate windows: the total is missing") }
         var read: [HitRateWindow] = []
         for _ in 0..<count {
-            read.append(HitRateWindow(firstEvent: try reader.readInt(), lastEvent: try reader.readInt(),
-                                      evaluated: try reader.readInt(), modelHits: try reader.readInt(),
-                                      popularHits: try reader.readInt()))
+            let window = HitRateWindow(firstEvent: try reader.readCounter("a hit-rate window's first event"),
+                                       lastEvent: try reader.readCounter("a hit-rate window's last event"),
+                                       evaluated: try reader.readCounter("a hit-rate window's clicks"),
+                                       modelHits: try reader.readCounter("a hit-rate window's hits"),
+                                       popularHits: try reader.readCounter("a hit-rate window's popular hits"))
+            guard window.firstEvent <= window.lastEvent, window.modelHits <= window.evaluated, window.popularHits <= window.evaluated else {
+                throw StateReadError("a hit-rate window with inconsistent counts (\(window))")
+            }
+            read.append(window)
         }
-        total = read[0]
-        windows = Array(read.dropFirst())
-        clicksSeen = try reader.readInt()
+        var windowed = 0
+        for window in read.dropFirst() {
+            windowed += window.evaluated
+            guard windowed <= read[0].evaluated else {
+                throw StateReadError("the hit-rate windows hold more evaluated clicks than their total \(read[0].evaluated)")
+            }
+        }
+        let seen = try reader.readCounter("clicks seen by the evaluator")
         try reader.endSection()
+        total = read[0]
+        windows = Array(read.dropFirst().suffix(maxWindows))
+        clicksSeen = seen
     }
+
+    /// Clicks the evaluator has seen (evaluated or not).
+    var clicksObserved: Int { clicksSeen }
 }

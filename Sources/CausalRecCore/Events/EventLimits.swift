@@ -8,6 +8,8 @@ public struct EventLimits: Sendable, Equatable, Codable {
     public var maxSlateItems: Int = 1_000
     /// Largest `k` a request may ask for.
     public var maxK: Int = 1_000
+    /// How far an event's `ts` may lie ahead of its message's broker timestamp, in seconds.
+    public var maxFutureSkewSeconds: Double = 86_400
     /// Nesting depth of unknown fields the decoder will skip.
     public var maxNestingDepth: Int = 32
 

@@ -177,14 +177,26 @@ public final class ExposureEstimator {
     public func readState(from reader: inout StateReader) throws {
         try reader.beginSection("EXPO")
         try reader.expect(try reader.readInt(), equals: configuration.environmentCount, "exposure.environments")
-        weights = try reader.readDoubleArray()
-        totalWeight = try reader.readDouble()
+        let weights = try reader.readDoubleArray()
+        try StateCheck.finite(weights, nonNegative: true, "exposure weights")
+        let totalWeight = try reader.readFiniteDouble("the total exposure weight")
         let hasReference = try reader.readBool()
-        let reference = try reader.readInt64()
-        referenceTime = hasReference ? reference : nil
-        boundaries = try reader.readDoubleArray()
-        recordedCount = try reader.readInt()
-        recordedSinceBoundaries = try reader.readInt()
+        let reference = try reader.readTime("the exposure reference time")
+        let boundaries = try reader.readDoubleArray()
+        try StateCheck.finite(boundaries, nonNegative: true, "exposure environment boundaries")
+        try StateCheck.require(boundaries.isEmpty || boundaries.count == configuration.environmentCount - 1,
+                               "exposure environment boundaries: \(boundaries.count) for \(configuration.environmentCount) environments")
+        try StateCheck.require(zip(boundaries, boundaries.dropFirst()).allSatisfy { $0 <= $1 }, "exposure environment boundaries are not ascending")
+        let recordedCount = try reader.readCounter("recorded exposures")
+        let recordedSinceBoundaries = try reader.readCounter("exposures since the boundaries")
+        try StateCheck.require(totalWeight >= 0 && recordedSinceBoundaries <= recordedCount,
+                               "the exposure totals (weight \(totalWeight), \(recordedSinceBoundaries) of \(recordedCount) recorded) are inconsistent")
         try reader.endSection()
+        self.weights = weights
+        self.totalWeight = totalWeight
+        referenceTime = hasReference ? reference : nil
+        self.boundaries = boundaries
+        self.recordedCount = recordedCount
+        self.recordedSinceBoundaries = recordedSinceBoundaries
     }
 }

@@ -95,6 +95,26 @@ public final class SparseAdam {
         try secondMoment.readState(from: &reader, "\(what) second moments")
         try beta1Power.readState(from: &reader, "\(what) β₁ powers")
         try beta2Power.readState(from: &reader, "\(what) β₂ powers")
+        try Self.checkRestored(rows: firstMoment.rowCount, counts: [secondMoment.rowCount, beta1Power.count, beta2Power.count],
+                               powers: [beta1Power, beta2Power], what)
+        for row in 0..<secondMoment.rowCount {
+            let pointer = secondMoment.row(Int32(row))
+            for column in 0..<secondMoment.stride where pointer[column] < 0 {
+                throw StateReadError("\(what): a negative second moment in row \(row)")
+            }
+        }
+    }
+
+    /// Every table of an optimizer has one entry per row, and β powers lie in (0, 1].
+    static func checkRestored(rows: Int, counts: [Int], powers: [FloatVector], _ what: String) throws {
+        guard counts.allSatisfy({ $0 == rows }) else {
+            throw StateReadError("\(what): its tables have \([rows] + counts) rows, which disagree")
+        }
+        for vector in powers {
+            for index in 0..<vector.count where !(vector[index] > 0 && vector[index] <= 1) {
+                throw StateReadError("\(what): a β power of \(vector[index]) at row \(index)")
+            }
+        }
     }
 }
 
@@ -148,5 +168,10 @@ public final class ScalarAdam {
 
     public func readState(from reader: inout StateReader, _ what: String) throws {
         for vector in [firstMoment, secondMoment, beta1Power, beta2Power] { try vector.readState(from: &reader, what) }
+        try SparseAdam.checkRestored(rows: firstMoment.count, counts: [secondMoment.count, beta1Power.count, beta2Power.count],
+                                     powers: [beta1Power, beta2Power], what)
+        for index in 0..<secondMoment.count where secondMoment[index] < 0 {
+            throw StateReadError("\(what): a negative second moment at \(index)")
+        }
     }
 }

@@ -79,5 +79,15 @@ public final class EmbeddingTable {
         rowCount = 0
         grow(to: rows)
         try reader.readFloats(into: storage, expectedCount: rows * stride, what)
+        // Kernels read whole padded rows: padding must be zero, and no value may be NaN or ±∞.
+        for index in 0..<rows {
+            let pointer = row(Int32(index))
+            for column in 0..<stride {
+                let value = pointer[column]
+                guard value.isFinite, column < dimension || value == 0 else {
+                    throw StateReadError("\(what): row \(index) holds \(value) at column \(column)")
+                }
+            }
+        }
     }
 }

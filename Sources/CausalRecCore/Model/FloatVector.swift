@@ -60,5 +60,6 @@ public final class FloatVector {
         count = 0
         grow(to: stored)
         try reader.readFloats(into: storage, expectedCount: stored, what)
+        try StateCheck.finite(storage, count: stored, what)
     }
 }

@@ -126,5 +126,11 @@ public final class MatrixFactorization {
         try itemOptimizer.readState(from: &reader, "item optimizer")
         try biasOptimizer.readState(from: &reader, "bias optimizer")
         try reader.endSection()
+        guard userOptimizer.firstMoment.rowCount == users.rowCount,
+              itemOptimizer.firstMoment.rowCount == items.rowCount,
+              itemBias.count == items.rowCount, biasOptimizer.firstMoment.count == items.rowCount
+        else {
+            throw StateReadError("the model's tables disagree on the number of rows (users \(users.rowCount), user optimizer \(userOptimizer.firstMoment.rowCount), items \(items.rowCount), item optimizer \(itemOptimizer.firstMoment.rowCount), biases \(itemBias.count), bias optimizer \(biasOptimizer.firstMoment.count))")
+        }
     }
 }

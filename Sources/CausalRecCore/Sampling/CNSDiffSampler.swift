@@ -102,6 +102,10 @@ public struct CNSDiffSampler: GenerativeNegativeSampler {
     public mutating func readState(from reader: inout StateReader) throws {
         try model.readState(from: &reader)
     }
+
+    public func validateRestored(_ context: RestoredStateContext) throws {
+        try model.validateRestored(context)
+    }
 }
 
 /// Runs the reverse chains of one batch: for every level, all positives at once.

@@ -55,6 +55,22 @@ public protocol NegativeSampler {
 
     /// Restores what `writeState` wrote.
     mutating func readState(from reader: inout StateReader) throws
+
+    /// Checks restored state against the rest of the restored recommender (rows it names exist
+    /// and are in use), so a crafted checkpoint is refused before a draw indexes past a table.
+    func validateRestored(_ context: RestoredStateContext) throws
+}
+
+/// What the rest of a restored state says, for checks that cross components.
+public struct RestoredStateContext {
+    public let userCount: Int
+    public let itemCount: Int
+    /// Sorted free rows (no id).
+    public let freeUsers: [Int32]
+    public let freeItems: [Int32]
+    /// Exposures recorded so far (`ExposureEstimator.recordedCount`).
+    public let exposuresRecorded: Int
+    public let environmentCount: Int
 }
 
 extension NegativeSampler {
@@ -65,6 +81,7 @@ extension NegativeSampler {
     /// Stateless samplers write nothing.
     public func writeState(to writer: inout StateWriter) {}
     public mutating func readState(from reader: inout StateReader) throws {}
+    public func validateRestored(_ context: RestoredStateContext) throws {}
 }
 
 extension SamplingContext {

@@ -71,6 +71,14 @@ public struct PopularityNegativeSampler: NegativeSampler {
     public mutating func readState(from reader: inout StateReader) throws {
         table = try reader.readBool() ? try AliasTable(readingFrom: &reader) : nil
         builtAtExposure = try reader.readInt()
-        builtForItems = try reader.readInt()
+        builtForItems = try reader.readCounter("items of the popularity table")
+    }
+
+    public func validateRestored(_ context: RestoredStateContext) throws {
+        guard builtAtExposure >= -1, builtAtExposure <= context.exposuresRecorded, builtForItems <= context.itemCount,
+              table == nil || table!.count == builtForItems
+        else {
+            throw StateReadError("the popularity table (\(table?.count ?? 0) items, built for \(builtForItems) at exposure \(builtAtExposure)) does not fit the state (\(context.itemCount) items, \(context.exposuresRecorded) exposures)")
+        }
     }
 }

@@ -2,8 +2,18 @@
 public struct StateReadError: Error, CustomStringConvertible, Equatable {
     public let description: String
 
+    /// Control characters (a crafted id may hold newlines) are shown escaped: a refusal is
+    /// always one line of a log.
     public init(_ description: String) {
-        self.description = description
+        var line = ""
+        for scalar in description.unicodeScalars {
+            if scalar.properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}" {
+                line += "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                line.unicodeScalars.append(scalar)
+            }
+        }
+        self.description = line
     }
 }
 
@@ -27,7 +37,11 @@ public struct StateReader {
             throw StateReadError("expected the '\(tag)' section at byte \(position), found '\(found)'")
         }
         position += 4
-        let length = Int(try readUInt64())
+        let stored = try readUInt64()
+        guard stored <= UInt64(bytes.count - position) else {
+            throw StateReadError("the '\(tag)' section claims \(stored) bytes but only \(bytes.count - position) remain")
+        }
+        let length = Int(stored)
         guard length <= bytes.count - position else {
             throw StateReadError("the '\(tag)' section claims \(length) bytes but only \(bytes.count - position) remain")
         }
@@ -151,6 +165,38 @@ public struct StateReader {
         let state = (try readUInt64(), try readUInt64(), try readUInt64(), try readUInt64())
         guard state != (0, 0, 0, 0) else { throw StateReadError("a random generator state of all zeros") }
         return Xoshiro256(state: state)
+    }
+
+    /// Counts and sums of the state never come near this, and two values within ±limit can be
+    /// added or subtracted without overflow: restored counters and times must stay inside it.
+    public static let magnitudeLimit: Int64 = 1 << 60
+
+    /// A counter (0 … 2⁶⁰): a crafted value near `Int.max` would trap at the next increment.
+    public mutating func readCounter(_ what: @autoclosure () -> String) throws -> Int {
+        let value = try readInt64()
+        guard value >= 0, value <= Self.magnitudeLimit else { throw StateReadError("\(what()): \(value) is out of range") }
+        return Int(value)
+    }
+
+    /// A time in milliseconds, or a difference of times (|value| ≤ 2⁶⁰).
+    public mutating func readTime(_ what: @autoclosure () -> String) throws -> Int64 {
+        let value = try readInt64()
+        guard value >= -Self.magnitudeLimit, value <= Self.magnitudeLimit else {
+            throw StateReadError("\(what()): \(value) is out of range")
+        }
+        return value
+    }
+
+    public mutating func readFiniteDouble(_ what: @autoclosure () -> String) throws -> Double {
+        let value = try readDouble()
+        guard value.isFinite else { throw StateReadError("\(what()): \(value) is not a finite number") }
+        return value
+    }
+
+    public mutating func readFiniteFloat(_ what: @autoclosure () -> String) throws -> Float {
+        let value = try readFloat()
+        guard value.isFinite else { throw StateReadError("\(what()): \(value) is not a finite number") }
+        return value
     }
 
     /// Fails unless `stored` equals `expected`, naming the setting.

@@ -44,7 +44,8 @@ public struct AliasTable: Sendable {
         probability = try reader.readDoubleArray()
         alias = try reader.readInt32Array()
         guard probability.count == alias.count, !probability.isEmpty,
-              alias.allSatisfy({ $0 >= 0 && Int($0) < probability.count })
+              alias.allSatisfy({ $0 >= 0 && Int($0) < probability.count }),
+              probability.allSatisfy({ $0 >= 0 && $0 <= 1 })
         else { throw StateReadError("an alias table with inconsistent columns") }
     }
 }

@@ -61,13 +61,14 @@ public final class BacktestRunner {
         for event in data.train.events { reference.record(event, fallbackTimestamp: DatasetSplit.baseTimestamp) }
         let context = data.evaluationContext(for: reference, threads: options.model.threads)
         func read(_ path: String, rows: Int, lookup: (String) -> Int32?) throws -> (vectors: [[Float]], dimension: Int) {
-            let text = String(decoding: try DatasetSplit.readPossiblyCompressed(path), as: UTF8.self)
             var vectors = [[Float]](repeating: [], count: rows)
             var dimension = 0
-            for (number, line) in text.split(separator: "\n").enumerated() {
+            try DatasetSplit.forEachLine(path, maxLineBytes: 1 << 24) { lineNumber, bytes in
+                let number = lineNumber - 1
+                let line = String(decoding: bytes, as: UTF8.self)
                 let fields = line.split(separator: " ")
                 guard fields.count >= 2 else { throw BacktestError.malformed(path: path, line: number + 1, reason: "expected 'id v1 v2 ...'") }
-                guard let row = lookup(String(fields[0])) else { continue }
+                guard let row = lookup(String(fields[0])) else { return }
                 let values = try fields.dropFirst().map { field -> Float in
                     guard let value = Float(field) else { throw BacktestError.malformed(path: path, line: number + 1, reason: "'\(field)' is not a number") }
                     return value

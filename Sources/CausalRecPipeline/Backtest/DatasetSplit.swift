@@ -35,35 +35,49 @@ public struct DatasetSplit: Sendable {
         return try load(name: name, path: path)
     }
 
+    /// Longest line of a SELFRec file (they are a few dozen bytes; anything far longer is not one).
+    static let maxSELFRecLineBytes = 1 << 20
+
     public static func load(name: String, path: String) throws -> DatasetSplit {
-        let data = try readPossiblyCompressed(path)
         if path.hasSuffix(".jsonl") || path.hasSuffix(".jsonl.gz") {
-            return try parseEvents(name: name, path: path, data: data)
+            return try parseEvents(name: name, path: path)
         }
-        return try parseSELFRec(name: name, path: path, data: data)
+        return try parseSELFRec(name: name, path: path)
     }
 
-    /// Reads a file, decompressing `.gz` with the system's gzip (no zlib binding needed).
-    static func readPossiblyCompressed(_ path: String) throws -> Data {
-        guard path.hasSuffix(".gz") else {
-            guard let data = FileManager.default.contents(atPath: path) else { throw BacktestError.unreadable(path: path) }
-            return data
+    /// Opens `path` for streaming, mapping read problems to `BacktestError`.
+    private static func lines(_ path: String, maxLineBytes: Int) throws -> LineReader {
+        do {
+            return try LineReader(path: path, maxLineBytes: maxLineBytes)
+        } catch {
+            throw BacktestError.unreadable(path: "\(error)")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["gzip", "-dc", path]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw BacktestError.unreadable(path: "\(path) (gzip: \(message.trimmingCharacters(in: .whitespacesAndNewlines)))")
+    }
+
+    /// The non-empty lines of a file in order, numbered from 1 as they are counted (empty lines
+    /// are skipped and not counted). An over-long line is an error naming it.
+    static func forEachLine(_ path: String, maxLineBytes: Int, _ body: (Int, [UInt8]) throws -> Void) throws {
+        var reader = try lines(path, maxLineBytes: maxLineBytes)
+        defer { reader.close() }
+        var counted = 0
+        while true {
+            let line: LineReader.Line?
+            do {
+                line = try reader.next()
+            } catch {
+                throw BacktestError.unreadable(path: "\(error)")
+            }
+            guard let line else { return }
+            switch line {
+            case let .tooLong(bytes):
+                throw BacktestError.malformed(path: path, line: reader.lineNumber,
+                                              reason: "the line is \(bytes) bytes long, above the \(maxLineBytes)-byte limit")
+            case let .text(bytes):
+                guard !bytes.isEmpty else { continue }
+                counted += 1
+                try body(counted, bytes)
+            }
         }
-        return data
     }
 
     /// Whether the split has impressions beyond its clicks (SELFRec rows with weight 0, or
@@ -76,12 +90,9 @@ public struct DatasetSplit: Sendable {
         return impressions > 0
     }
 
-    static func parseSELFRec(name: String, path: String, data: Data) throws -> DatasetSplit {
+    static func parseSELFRec(name: String, path: String) throws -> DatasetSplit {
         var rows: [(user: String, item: String, weight: Double)] = []
-        rows.reserveCapacity(data.count / 8)
-        var lineNumber = 0
-        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
-            lineNumber += 1
+        try forEachLine(path, maxLineBytes: maxSELFRecLineBytes) { lineNumber, line in
             let fields = line.split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") })
             guard fields.count >= 2 else {
                 throw BacktestError.malformed(path: path, line: lineNumber, reason: "expected 'user item [weight]'")
@@ -116,14 +127,11 @@ public struct DatasetSplit: Sendable {
         return DatasetSplit(name: name, events: events, positives: positives, path: path)
     }
 
-    static func parseEvents(name: String, path: String, data: Data) throws -> DatasetSplit {
+    static func parseEvents(name: String, path: String) throws -> DatasetSplit {
         let decoder = EventDecoder()
         var events: [Event] = []
         var positives: [(String, String)] = []
-        var lineNumber = 0
-        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
-            lineNumber += 1
-            let bytes = Array(line)
+        try forEachLine(path, maxLineBytes: decoder.limits.maxEventBytes) { lineNumber, bytes in
             switch decoder.decode(bytes) {
             case let .failure(rejection):
                 throw BacktestError.malformed(path: path, line: lineNumber, reason: rejection.reason)

@@ -14,6 +14,8 @@ public enum CheckpointFile {
     public static let magic: [UInt8] = Array("CRCKPT\r\n".utf8)
     /// Bump when the layout above or the body's meaning changes incompatibly.
     public static let formatVersion: UInt32 = 1
+    /// Headers are a few hundred bytes of JSON; anything far larger is not one of ours.
+    static let maxHeaderBytes = 1 << 20
 
     public struct Contents: Sendable {
         public var metadata: CheckpointMetadata
@@ -23,6 +25,15 @@ public enum CheckpointFile {
     /// Why a file is not a usable checkpoint.
     public struct ReadError: Error, CustomStringConvertible, Equatable {
         public let description: String
+        /// The file is intact but this build cannot use it (another format version), as opposed
+        /// to damaged (bad magic, truncated, checksum mismatch): a damaged newest checkpoint falls
+        /// back to the previous one, an incompatible one stops start-up.
+        public var isIncompatible = false
+
+        init(description: String, isIncompatible: Bool = false) {
+            self.description = description
+            self.isIncompatible = isIncompatible
+        }
     }
 
     public static func encode(metadata: CheckpointMetadata, body: [UInt8]) throws -> [UInt8] {
@@ -55,7 +66,7 @@ public enum CheckpointFile {
         let bodyLength = read(UInt64.self, bytes, at: position)
         position += 8
         guard bodyLength <= UInt64(bytes.count - position), bytes.count - position - Int(bodyLength) == 4 else {
-            let expected = UInt64(position) + bodyLength + 4
+            let expected = UInt64(position) &+ bodyLength &+ 4
             throw ReadError(description: "truncated or padded: \(bytes.count) bytes, the header promises \(expected)")
         }
         let end = position + Int(bodyLength)
@@ -75,11 +86,13 @@ public enum CheckpointFile {
         guard version == formatVersion else {
             throw ReadError(description: version > formatVersion
                 ? "written in checkpoint format \(version) by a newer release; this build reads format \(formatVersion)"
-                : "written in checkpoint format \(version) by an older release; this build reads format \(formatVersion)")
+                : "written in checkpoint format \(version) by an older release; this build reads format \(formatVersion)",
+                isIncompatible: true)
         }
         let headerLength = Int(read(UInt32.self, bytes, at: position + 4))
         position += 8
         guard headerLength <= bytes.count - position else { throw ReadError(description: "truncated inside the header") }
+        guard headerLength <= maxHeaderBytes else { throw ReadError(description: "a header of \(headerLength) bytes is not a checkpoint header") }
         do {
             let metadata = try JSONDecoder().decode(CheckpointMetadata.self, from: Data(bytes[position..<position + headerLength]))
             position += headerLength

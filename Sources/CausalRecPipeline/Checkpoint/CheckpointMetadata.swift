@@ -26,6 +26,11 @@ public struct CheckpointMetadata: Sendable, Equatable, Codable {
     public var generatorVersion: Int
     public var sampler: String
     public var dimension: Int
+    /// Identifies one line of descent of states: a fresh start draws a new one and every
+    /// checkpoint restored from it, and written after, carries it. Retention deletes only
+    /// checkpoints of the running lineage, never those of another (say, the state a
+    /// `--fresh-state` run started beside).
+    public var lineage: String?
 
     public init(stateLayout: Int, sequence: Int, writtenAtMilliseconds: Int64, identity: CheckpointIdentity,
                 offsets: [PartitionOffset], appliedEvents: Int, modelVersion: Int64, generatorVersion: Int,

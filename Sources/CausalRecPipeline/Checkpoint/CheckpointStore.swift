@@ -6,18 +6,29 @@ import Glibc
 import Darwin
 #endif
 
-/// A directory of checkpoint files: atomic writes, newest-first restore that skips damaged or
-/// foreign files with a log line each, and retention of the last few.
+/// A directory of checkpoint files: atomic writes, newest-first restore, retention of the last
+/// few, and an exclusive lock so two processes never share it.
 ///
-/// A write goes to a hidden temporary file, is fsync'ed, renamed over the final name, and the
-/// directory is fsync'ed — so after a crash at any instant the directory holds either the old
-/// set of checkpoints or the old set plus the complete new one, never a torn file under a real
-/// name. Leftover temporary files are removed at start-up.
+/// A write goes to a hidden temporary file (created exclusively, never through a symlink, mode
+/// 0600), is fsync'ed, renamed over the final name, and the directory is fsync'ed — so after a
+/// crash at any instant the directory holds either the old set of checkpoints or the old set plus
+/// the complete new one, never a torn file under a real name. Leftover temporary files are
+/// removed at start-up.
+///
+/// Restore: a damaged file (bad magic, truncated, checksum mismatch) falls back to the previous
+/// checkpoint with a log line. A file that is intact but unusable — another format, another
+/// cluster, topic or group, a state this configuration cannot take — stops the restore with
+/// `RestoreRefusal` instead: starting empty would quietly throw away what was learned, and the
+/// group's committed offsets (which follow the checkpoints) would skip the events it held.
 public final class CheckpointStore {
     public let directory: String
     public let keep: Int
     private let logger: Logger
     private var nextSequence: Int
+    private var lockDescriptor: Int32 = -1
+    /// The lineage of the running state: restored from a checkpoint or drawn for a fresh start.
+    /// Retention deletes only this lineage's files.
+    public private(set) var lineage: String
 
     public struct Restored<State> {
         public var state: State
@@ -29,25 +40,69 @@ public final class CheckpointStore {
         public let description: String
     }
 
-    public init(directory: String, keep: Int, logger: Logger) throws {
+    /// A checkpoint exists but cannot be used: the file and why.
+    public struct RestoreRefusal: Error, CustomStringConvertible {
+        public let file: String
+        public let reason: String
+        public var description: String { "checkpoint \(file) cannot be restored: \(reason)" }
+    }
+
+    /// Opens (creating it when missing) and locks the directory. `lock: false` reads a directory
+    /// another process may hold (tests and tools only; never write through such a store).
+    public init(directory: String, keep: Int, logger: Logger, lock: Bool = true) throws {
         precondition(keep >= 1)
         self.directory = directory
         self.keep = keep
         self.logger = logger
+        lineage = Self.newLineage()
+        nextSequence = 1
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
         } catch {
             throw StoreError(description: "cannot create the checkpoint directory '\(directory)': \(error.localizedDescription)")
         }
         guard access(directory, W_OK) == 0 else {
             throw StoreError(description: "the checkpoint directory '\(directory)' is not writable")
         }
-        nextSequence = 1
+        if lock { try acquireLock() }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(".checkpoint-") {
-            try? FileManager.default.removeItem(atPath: path(of: name))
+            unlink(path(of: name))
             logger.debug("removed an unfinished checkpoint write", metadata: ["file": "\(name)"])
         }
         nextSequence = (files().map(\.sequence).max() ?? 0) + 1
+    }
+
+    deinit {
+        if lockDescriptor >= 0 { close(lockDescriptor) }
+    }
+
+    static let lockName = ".lock"
+
+    /// An advisory lock on `.lock` held for the life of the store (released by the kernel when
+    /// the process dies, so a crash never leaves the directory locked). The file holds the
+    /// holder's pid so the refusal can name it.
+    private func acquireLock() throws {
+        let lockPath = path(of: Self.lockName)
+        let descriptor = open(lockPath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw StoreError(description: "cannot open the lock file '\(lockPath)': \(String(cString: strerror(errno)))")
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            var buffer = [UInt8](repeating: 0, count: 32)
+            let count = pread(descriptor, &buffer, buffer.count, 0)
+            close(descriptor)
+            let holder = count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
+            throw StoreError(description: "the checkpoint directory '\(directory)' is in use by another causalrec process (pid \(holder)); give each instance its own directory")
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(descriptor, 0)
+        _ = pwrite(descriptor, pid, pid.count, 0)
+        lockDescriptor = descriptor
+    }
+
+    private static func newLineage() -> String {
+        UUID().uuidString.lowercased()
     }
 
     /// Checkpoint files by sequence, newest first.
@@ -55,7 +110,7 @@ public final class CheckpointStore {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.compactMap { name -> (Int, String)? in
             guard name.hasPrefix("checkpoint-"), name.hasSuffix(".ckpt"),
-                  let sequence = Int(name.dropFirst("checkpoint-".count).dropLast(".ckpt".count))
+                  let sequence = Int(name.dropFirst("checkpoint-".count).dropLast(".ckpt".count)), sequence >= 0
             else { return nil }
             return (sequence, path(of: name))
         }.sorted { $0.0 > $1.0 }
@@ -68,40 +123,58 @@ public final class CheckpointStore {
     /// The sequence number the next `write` will use.
     public var upcomingSequence: Int { nextSequence }
 
-    /// Restores the newest checkpoint that belongs to `identity` and that `restore` accepts
-    /// (it decodes the body; a throw means unreadable). Each file passed over is logged with why.
+    /// Restores the newest checkpoint of `identity`: nil when the directory holds none at all.
+    /// `restore` decodes the body (a throw means this build cannot use it). Damaged files are
+    /// passed over with a log line each; an intact one that cannot be used, a directory that
+    /// holds only other inputs' checkpoints, or one whose checkpoints are all damaged throws
+    /// `RestoreRefusal`. On success the store continues the restored checkpoint's lineage.
     public func restoreNewest<State>(for identity: CheckpointIdentity,
-                                     _ restore: (CheckpointFile.Contents) throws -> State) -> Restored<State>?
+                                     _ restore: (CheckpointFile.Contents) throws -> State) throws -> Restored<State>?
     {
+        var damaged: [(name: String, reason: String)] = []
+        var foreign: [(name: String, reason: String)] = []
         for file in files() {
             let name = (file.path as NSString).lastPathComponent
             let contents: CheckpointFile.Contents
             do {
-                contents = try CheckpointFile.decode(try Self.readAll(file.path))
+                contents = try CheckpointFile.decode(try Self.readFile(file.path))
+            } catch let error as CheckpointFile.ReadError where error.isIncompatible {
+                throw RestoreRefusal(file: name, reason: error.description)
             } catch {
                 logger.warning("checkpoint \(name) skipped: \(error)")
+                damaged.append((name, "\(error)"))
                 continue
             }
             if let reason = identity.mismatch(with: contents.metadata.identity) {
-                logger.warning("checkpoint \(name) not restored: \(reason)")
+                logger.info("checkpoint \(name) belongs to another input and is left alone: \(reason)")
+                foreign.append((name, reason))
                 continue
             }
+            let state: State
             do {
-                let state = try restore(contents)
-                return Restored(state: state, metadata: contents.metadata, path: file.path)
+                state = try restore(contents)
             } catch {
-                logger.warning("checkpoint \(name) skipped: its state cannot be restored: \(error)")
+                throw RestoreRefusal(file: name, reason: "\(error)")
             }
+            lineage = contents.metadata.lineage ?? Self.newLineage()
+            return Restored(state: state, metadata: contents.metadata, path: file.path)
+        }
+        if let newest = damaged.first {
+            throw RestoreRefusal(file: newest.name, reason: "\(newest.reason) (and no older checkpoint is intact)")
+        }
+        if let newest = foreign.first {
+            throw RestoreRefusal(file: newest.name, reason: newest.reason)
         }
         return nil
     }
 
-    /// Writes a checkpoint atomically and durably, then deletes this identity's checkpoints
-    /// beyond the newest `keep`. Returns the file's path.
+    /// Writes a checkpoint atomically and durably (stamped with the running lineage), then
+    /// deletes this lineage's checkpoints beyond the newest `keep`. Returns the file's path.
     @discardableResult
     public func write(metadata: CheckpointMetadata, body: [UInt8]) throws -> String {
         var metadata = metadata
         metadata.sequence = nextSequence
+        metadata.lineage = lineage
         let bytes = try CheckpointFile.encode(metadata: metadata, body: body)
         let name = String(format: "checkpoint-%012d.ckpt", metadata.sequence)
         let final = path(of: name)
@@ -118,11 +191,13 @@ public final class CheckpointStore {
         return final
     }
 
+    /// Deletes checkpoints of this identity and lineage beyond the newest `keep`. Files of other
+    /// lineages (a state this one was not restored from) and damaged files are never deleted.
     private func prune(identity: CheckpointIdentity) {
         var kept = 0
         for file in files() {
             guard let metadata = try? CheckpointFile.decodeMetadata(Self.readHeaderBytes(file.path)),
-                  identity.mismatch(with: metadata.identity) == nil
+                  identity.mismatch(with: metadata.identity) == nil, metadata.lineage == lineage
             else { continue }
             kept += 1
             if kept > keep {
@@ -135,25 +210,49 @@ public final class CheckpointStore {
 
     // MARK: Files
 
-    static func readAll(_ path: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw StoreError(description: "cannot read \(path)")
+    /// The whole file, refusing symlinks and anything that is not a regular file.
+    static func readFile(_ path: String) throws -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw StoreError(description: "cannot open \(path): \(String(cString: strerror(errno)))")
         }
-        return [UInt8](data)
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+            throw StoreError(description: "\(path) is not a regular file")
+        }
+        guard status.st_size > 0 else { return [] }
+        guard UInt64(status.st_size) < ProcessInfo.processInfo.physicalMemory else {
+            throw StoreError(description: "\(path) is \(status.st_size) bytes, more than this machine's memory")
+        }
+        var bytes = [UInt8](repeating: 0, count: Int(status.st_size))
+        var filled = 0
+        while filled < bytes.count {
+            let result = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, $0.count - filled) }
+            if result < 0 && errno == EINTR { continue }
+            guard result > 0 else { break }
+            filled += result
+        }
+        return Array(bytes[0..<filled])
     }
 
     /// The magic, version and header of a file, without reading its (possibly large) body.
     static func readHeaderBytes(_ path: String) throws -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw StoreError(description: "cannot open \(path)") }
-        defer { try? handle.close() }
-        let start = [UInt8](try handle.read(upToCount: 16) ?? Data())
-        guard start.count == 16 else { return start }
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else { throw StoreError(description: "cannot open \(path)") }
+        defer { close(descriptor) }
+        var start = [UInt8](repeating: 0, count: 16)
+        guard pread(descriptor, &start, 16, 0) == 16 else { return [] }
         let headerLength = Int(start[12]) | Int(start[13]) << 8 | Int(start[14]) << 16 | Int(start[15]) << 24
-        return start + [UInt8](try handle.read(upToCount: headerLength) ?? Data())
+        guard headerLength <= CheckpointFile.maxHeaderBytes else { return start }
+        var header = [UInt8](repeating: 0, count: headerLength)
+        let count = pread(descriptor, &header, headerLength, 16)
+        return start + header.prefix(max(0, count))
     }
 
     private static func writeDurably(_ bytes: [UInt8], to path: String) throws {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        // O_EXCL: never write through a file (or symlink) someone placed under this name.
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw StoreError(description: "cannot create '\(path)': \(String(cString: strerror(errno)))")
         }

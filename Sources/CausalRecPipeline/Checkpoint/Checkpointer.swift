@@ -43,9 +43,10 @@ final class Checkpointer {
         }
     }
 
-    /// Restores the newest usable checkpoint into `processor`; nil when there is none.
-    func restore(into processor: StreamProcessor) -> CheckpointMetadata? {
-        let restored = store.restoreNewest(for: identity) { contents -> CheckpointMetadata in
+    /// Restores the newest checkpoint into `processor`; nil when the directory has none. Throws
+    /// `CheckpointStore.RestoreRefusal` when one exists but cannot be used.
+    func restore(into processor: StreamProcessor) throws -> CheckpointMetadata? {
+        let restored = try store.restoreNewest(for: identity) { contents -> CheckpointMetadata in
             var positions: [KafkaTopicPartition: Int64] = [:]
             for entry in contents.metadata.offsets {
                 positions[KafkaTopicPartition(topic: contents.metadata.identity.topic, partition: entry.partition)] = entry.offset
@@ -62,7 +63,7 @@ final class Checkpointer {
         logger.info("restored checkpoint", metadata: [
             "file": "\((restored.path as NSString).lastPathComponent)",
             "applied": "\(metadata.appliedEvents)", "model_version": "\(metadata.modelVersion)",
-            "denoiser_version": "\(metadata.generatorVersion)",
+            "denoiser_version": "\(metadata.generatorVersion)", "lineage": "\(store.lineage)",
             "offsets": "\(metadata.offsets.map { "\($0.partition)@\($0.offset)" }.joined(separator: ","))",
         ])
         status.update { $0.lastCheckpointSeconds = status.nowSeconds }
@@ -82,11 +83,11 @@ final class Checkpointer {
     /// delivered within `flushTimeout`, or the file could not be written); throws only when an
     /// output failed for good, which no retry can fix.
     @discardableResult
-    func write(_ processor: StreamProcessor, producer: KafkaProducer, messages: Int, flushTimeout: Duration) throws -> Bool {
+    func write(_ processor: StreamProcessor, sender: OutputSender, messages: Int, flushTimeout: Duration) throws -> Bool {
         let started = clock.now
         let captured = processor.captureState()
         do {
-            try producer.flush(timeout: flushTimeout)
+            try sender.flush(timeout: flushTimeout)
         } catch let error as KafkaError where error.kind == .flushTimedOut {
             postpone("outputs are not delivered yet (\(error.message))")
             status.update {

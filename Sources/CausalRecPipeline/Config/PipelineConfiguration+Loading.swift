@@ -90,7 +90,19 @@ extension PipelineConfiguration {
         events.maxEventBytes = try eventsSection.integer("max_event_bytes", default: events.maxEventBytes, range: 64...16_777_216, unit: "bytes")
         events.maxIdentifierBytes = try eventsSection.integer("max_id_bytes", default: events.maxIdentifierBytes, range: 1...65_536, unit: "bytes")
         events.maxSlateItems = try eventsSection.integer("max_slate_items", default: events.maxSlateItems, range: 1...100_000)
+        events.maxFutureSkewSeconds = try eventsSection.number("max_future_skew_seconds", default: events.maxFutureSkewSeconds,
+                                                               range: 0...1e10, unit: "seconds")
         try eventsSection.finish()
+
+        let deadLetterSection = try document.section("dead_letter")
+        deadLetter.maxPayloadBytes = try deadLetterSection.integer("max_payload_bytes", default: deadLetter.maxPayloadBytes,
+                                                                   range: 0...16_777_216, unit: "bytes")
+        deadLetter.prefixBytes = try deadLetterSection.integer("prefix_bytes", default: deadLetter.prefixBytes, range: 0...16_777_216, unit: "bytes")
+        if deadLetter.prefixBytes > deadLetter.maxPayloadBytes {
+            throw ConfigurationError(path: "dead_letter.prefix_bytes",
+                                     reason: "must not exceed dead_letter.max_payload_bytes (\(deadLetter.maxPayloadBytes)), got \(deadLetter.prefixBytes)")
+        }
+        try deadLetterSection.finish()
 
         let modelSection = try document.section("model")
         var model = recommender.model
@@ -207,6 +219,9 @@ extension PipelineConfiguration {
         }
         http.host = String(parts[0])
         http.port = port
+        http.maxConnections = try httpSection.integer("max_connections", default: http.maxConnections, range: 1...100_000)
+        http.idleTimeoutSeconds = try httpSection.number("idle_timeout_seconds", default: http.idleTimeoutSeconds, range: 0.1...86_400, unit: "seconds")
+        http.maxRequestBytes = try httpSection.integer("max_request_bytes", default: http.maxRequestBytes, range: 256...16_777_216, unit: "bytes")
         try httpSection.finish()
     }
 

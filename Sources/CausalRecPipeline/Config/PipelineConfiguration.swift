@@ -81,6 +81,25 @@ public struct PipelineConfiguration: Sendable, Equatable {
         public var enabled = true
         public var host = "127.0.0.1"
         public var port = 9464
+        public var maxConnections = 64
+        public var idleTimeoutSeconds = 30.0
+        public var maxRequestBytes = 65_536
+
+        var limits: HTTPEndpointLimits {
+            var limits = HTTPEndpointLimits()
+            limits.maxConnections = maxConnections
+            limits.idleTimeout = .milliseconds(Int64(idleTimeoutSeconds * 1_000))
+            limits.maxRequestBytes = maxRequestBytes
+            return limits
+        }
+    }
+
+    /// How a rejected message is copied to the dead-letter topic.
+    public struct DeadLetter: Sendable, Equatable {
+        /// Key and payload up to this size are copied whole; larger ones are cut.
+        public var maxPayloadBytes = 65_536
+        /// Bytes of payload (and key) a cut record keeps.
+        public var prefixBytes = 1_024
     }
 
     public var brokers: Brokers = .embedded
@@ -97,6 +116,7 @@ public struct PipelineConfiguration: Sendable, Equatable {
     public var checkpoint = Checkpointing()
     public var http = HTTPEndpoint()
     public var drift = DriftConfiguration()
+    public var deadLetter = DeadLetter()
 
     public init() {}
 }

@@ -25,13 +25,50 @@ public enum EventConverter {
         public var skipped = 0
     }
 
+    /// Longest CSV line accepted (dataset rows are short; OBD rows with their affinity columns are
+    /// a few kilobytes). A longer line stops the conversion with an error naming it.
+    public static let maxLineBytes = 1 << 20
+
+    /// The file's non-empty lines, read in bounded memory; an over-long line is an error.
+    struct Lines: IteratorProtocol {
+        var reader: LineReader
+        var failure: (any Error)?
+
+        mutating func next() -> Substring? {
+            while failure == nil {
+                do {
+                    switch try reader.next() {
+                    case nil:
+                        return nil
+                    case let .tooLong(bytes)?:
+                        failure = ConversionError(description: "\(reader.path) line \(reader.lineNumber): \(bytes) bytes, above the \(EventConverter.maxLineBytes)-byte limit of a CSV row")
+                    case let .text(bytes)?:
+                        if !bytes.isEmpty { return Substring(String(decoding: bytes, as: UTF8.self)) }
+                    }
+                } catch {
+                    failure = ConversionError(description: "\(error)")
+                }
+            }
+            return nil
+        }
+    }
+
     /// Converts `input` (plain or .gz) and calls `emit` with each encoded event line, in file order
-    /// (an impression before its click).
+    /// (an impression before its click). The file is streamed, never held whole.
     public static func convert(_ format: Format, input: String, emit: ([UInt8]) throws -> Void) throws -> Counts {
-        let data = try DatasetSplit.readPossiblyCompressed(input)
-        let text = String(decoding: data, as: UTF8.self)
-        var lines = text.split(whereSeparator: \.isNewline).makeIterator()
-        guard let header = lines.next() else { throw ConversionError(description: "\(input): the file is empty") }
+        let reader: LineReader
+        do {
+            reader = try LineReader(path: input, maxLineBytes: maxLineBytes)
+        } catch {
+            throw ConversionError(description: "\(error)")
+        }
+        defer { reader.close() }
+        var lines = Lines(reader: reader)
+        defer { lines.reader.close() }
+        guard let header = lines.next() else {
+            if let failure = lines.failure { throw failure }
+            throw ConversionError(description: "\(input): the file is empty")
+        }
         let columns = header.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         var counts = Counts()
         switch format {
@@ -78,6 +115,7 @@ public enum EventConverter {
                 }
             }
         }
+        if let failure = lines.failure { throw failure }
         return counts
     }
 

@@ -25,6 +25,11 @@ struct HTTPRoutes: Sendable {
     let maxK: Int
     let samplerName: String
 
+    /// Whether answering takes the model's lock (and so must not run on the event loop).
+    func needsModel(uri: String) -> Bool {
+        URLComponents(string: uri)?.path == "/recommendations"
+    }
+
     func reply(method: String, uri: String) -> HTTPReply {
         guard let components = URLComponents(string: uri) else { return .text(400, "bad request target\n") }
         guard method == "GET" || method == "HEAD" else { return .text(405, "only GET is served here\n") }

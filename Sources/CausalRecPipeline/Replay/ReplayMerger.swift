@@ -20,6 +20,11 @@ struct ReplayMerger {
         if heads[record.partition] == nil { heads[record.partition] = 0 }
     }
 
+    /// Open partitions with nothing buffered: the merge waits for them.
+    func starving() -> [Int32] {
+        open.filter { heads[$0, default: 0] >= queues[$0, default: []].count }.sorted()
+    }
+
     /// The partition delivers nothing more.
     mutating func close(_ partition: Int32) {
         open.remove(partition)

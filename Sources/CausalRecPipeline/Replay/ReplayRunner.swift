@@ -70,22 +70,25 @@ public final class ReplayRunner {
         let decoder = EventDecoder(limits: configuration.events)
 
         if !options.warmFiles.isEmpty {
-            let warm = try Self.merged(try ReplayFileReader.read(options.warmFiles, decoder: decoder))
-            for record in warm {
-                guard case let .success(event) = record.event else { noteInvalid(record); continue }
-                run.warm(event, timestamp: record.timestamp)
+            let warm = try ReplayFileStream(paths: options.warmFiles, decoder: decoder)
+            while case let batch = try warm.nextBatch(), !batch.isEmpty {
+                for record in batch {
+                    guard case let .success(event) = record.event else { noteInvalid(record); continue }
+                    run.warm(event, timestamp: record.timestamp)
+                }
             }
             logger.info("warmed up", metadata: ["events": "\(run.warmupEvents)", "files": "\(options.warmFiles.joined(separator: ","))"])
         }
 
-        var total = 0
+        let total = 0
         let sourceDescription: String
         switch options.source {
         case let .files(paths):
             sourceDescription = paths.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
-            let records = try Self.merged(try ReplayFileReader.read(paths, decoder: decoder))
-            total = records.count
-            try replay(records, into: run, total: total)
+            let stream = try ReplayFileStream(paths: paths, decoder: decoder)
+            while case let batch = try stream.nextBatch(), !batch.isEmpty {
+                try replay(batch, into: run, total: total)
+            }
         case let .topic(range):
             sourceDescription = "\(range.topic) on \(range.bootstrapServers)"
             let reader = ReplayTopicReader(range: range, decoder: decoder, logger: logger)
@@ -98,16 +101,6 @@ public final class ReplayRunner {
                                   seconds: Self.seconds(ContinuousClock.now - started))
         try report.write(to: options.reportDirectory)
         return ReplaySummary(events: run.replayedEvents, invalid: invalid, alerts: run.alerts.count, lines: report.summaryLines())
-    }
-
-    /// Files are read whole, so the merge can simply sort; ties keep the partition's order.
-    static func merged(_ partitions: [[ReplayRecord]]) throws -> [ReplayRecord] {
-        var merger = ReplayMerger(partitions: partitions.indices.map { Int32($0) })
-        for (index, records) in partitions.enumerated() {
-            for record in records { merger.add(record) }
-            merger.close(Int32(index))
-        }
-        return merger.drain()
     }
 
     private var done = 0
@@ -145,7 +138,10 @@ public final class ReplayRunner {
         let width = 24
         let filled = Int(share * Double(width))
         let eta = rate > 0 && total > done ? BacktestProgress.format(Double(total - done) / rate) : "-"
-        let line = "[\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(done)/\(total) events | \(Int(rate)) events/s | ETA \(eta)"
+        // Files are streamed, so their total is not known in advance: then only the count and rate.
+        let line = total > 0
+            ? "[\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(done)/\(total) events | \(Int(rate)) events/s | ETA \(eta)"
+            : "\(done) events | \(Int(rate)) events/s"
         if isatty(STDERR_FILENO) == 1 {
             FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
         } else {

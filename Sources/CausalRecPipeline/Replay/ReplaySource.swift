@@ -44,35 +44,76 @@ public struct ReplaySourceError: Error, CustomStringConvertible {
     public let description: String
 }
 
-/// Reads JSON-lines event files (plain or .gz) into replay records.
-enum ReplayFileReader {
-    static func read(_ paths: [String], decoder: EventDecoder) throws -> [[ReplayRecord]] {
-        try paths.enumerated().map { index, path in
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw ReplaySourceError(description: "--input \(path): no such file")
+/// Streams JSON-lines event files (plain or .gz; each file one "partition", its lines the
+/// offsets) merged in replay order, in bounded memory: lines are read only from files the merge
+/// is waiting for, a few thousand at a time. A line longer than the event size limit is not
+/// held; it becomes an invalid record whose reason names the file and line.
+final class ReplayFileStream {
+    private var readers: [LineReader]
+    private let decoder: EventDecoder
+    private var merger: ReplayMerger
+    private var lastTimestamp: [Int64]
+    private var open: Set<Int32>
+    private static let linesPerRead = 4_096
+
+    init(paths: [String], decoder: EventDecoder) throws {
+        var readers: [LineReader] = []
+        for path in paths {
+            do {
+                readers.append(try LineReader(path: path, maxLineBytes: decoder.limits.maxEventBytes))
+            } catch {
+                readers.forEach { $0.close() }
+                throw ReplaySourceError(description: "--input \(error)")
             }
-            let data = try DatasetSplit.readPossiblyCompressed(path)
-            var records: [ReplayRecord] = []
-            var last: Int64 = 0
-            var line: Int64 = 0
-            data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-                var start = 0
-                let bytes = raw.bindMemory(to: UInt8.self)
-                while start < bytes.count {
-                    var end = start
-                    while end < bytes.count && bytes[end] != UInt8(ascii: "\n") { end += 1 }
-                    var lineEnd = end
-                    if lineEnd > start && bytes[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
-                    if lineEnd > start {
-                        let result = decoder.decode(UnsafeRawBufferPointer(rebasing: raw[start..<lineEnd]))
-                        if case let .success(event) = result, let timestamp = event.timestamp { last = timestamp }
-                        records.append(ReplayRecord(timestamp: last, partition: Int32(index), offset: line, event: result))
-                    }
-                    line += 1
-                    start = end + 1
-                }
+        }
+        self.readers = readers
+        self.decoder = decoder
+        merger = ReplayMerger(partitions: readers.indices.map { Int32($0) })
+        lastTimestamp = [Int64](repeating: 0, count: readers.count)
+        open = Set(readers.indices.map { Int32($0) })
+    }
+
+    deinit {
+        readers.forEach { $0.close() }
+    }
+
+    /// The next records in (ts, file, line) order; empty once every file is done.
+    func nextBatch() throws -> [ReplayRecord] {
+        while true {
+            for partition in merger.starving() where open.contains(partition) {
+                try read(partition)
             }
-            return records
+            let ready = merger.drain()
+            if !ready.isEmpty || open.isEmpty { return ready }
+        }
+    }
+
+    private func read(_ partition: Int32) throws {
+        let index = Int(partition)
+        for _ in 0..<Self.linesPerRead {
+            let line: LineReader.Line?
+            do {
+                line = try readers[index].next()
+            } catch {
+                throw ReplaySourceError(description: "--input \(error)")
+            }
+            guard let line else {
+                open.remove(partition)
+                merger.close(partition)
+                readers[index].close()
+                return
+            }
+            let offset = Int64(readers[index].lineNumber - 1)
+            let result: Result<Event, EventRejection>
+            switch line {
+            case let .tooLong(bytes):
+                result = .failure(EventRejection("\(readers[index].path) line \(readers[index].lineNumber) is \(bytes) bytes, above the \(decoder.limits.maxEventBytes)-byte event limit."))
+            case let .text(bytes):
+                guard !bytes.isEmpty else { continue }
+                result = decoder.decode(bytes)
+            }
+            if case let .success(event) = result, let timestamp = event.timestamp { lastTimestamp[index] = timestamp }
+            merger.add(ReplayRecord(timestamp: lastTimestamp[index], partition: partition, offset: offset, event: result))
         }
     }
 }

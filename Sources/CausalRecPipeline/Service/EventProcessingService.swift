@@ -39,7 +39,8 @@ public final class EventProcessingService: Service, Sendable {
         guard configuration.http.enabled else { return nil }
         let routes = HTTPRoutes(metrics: metrics, status: status, live: live, maxK: configuration.events.maxSlateItems,
                                 samplerName: configuration.recommender.sampler.name)
-        return try await HTTPEndpoint.start(host: configuration.http.host, port: configuration.http.port, routes: routes, logger: logger)
+        return try await HTTPEndpoint.start(host: configuration.http.host, port: configuration.http.port, routes: routes,
+                                            limits: configuration.http.limits, logger: logger)
     }
 
     /// The outcome once `run` has returned.

@@ -8,7 +8,7 @@ import NIOConcurrencyHelpers
 public final class LiveState: @unchecked Sendable {
     private let lock = NIOLock()
     // Guarded by `lock`.
-    private let recommender: OnlineRecommender
+    private var recommender: OnlineRecommender
     /// The input partition each user's events arrive on (by user row; −1 = not seen), so a query
     /// can tell whether this instance owns the user.
     private var userPartitions: [Int32] = []
@@ -60,7 +60,25 @@ public final class LiveState: @unchecked Sendable {
         writer.write(userPartitions)
     }
 
-    func readUserPartitions(from reader: inout StateReader) throws {
-        userPartitions = try reader.readInt32Array()
+    /// The user → partition notes of a checkpoint, checked against the restored users.
+    static func readUserPartitions(from reader: inout StateReader, userCount: Int) throws -> [Int32] {
+        let partitions = try reader.readInt32Array()
+        try StateCheck.require(partitions.count <= userCount && partitions.allSatisfy { $0 >= -1 },
+                               "the users' partitions (\(partitions.count) for \(userCount) users) are inconsistent")
+        return partitions
+    }
+
+    /// Swaps in a completely restored state (before the first poll). A restore that fails part
+    /// way never reaches here, so the live state is either the old one or the whole new one.
+    func replace(with restored: OnlineRecommender, userPartitions partitions: [Int32]) {
+        lock.withLock {
+            recommender = restored
+            userPartitions = partitions
+        }
+    }
+
+    /// A fresh recommender with the live one's configuration (to restore a checkpoint into).
+    func makeEmptyRecommender() -> OnlineRecommender {
+        lock.withLock { OnlineRecommender(configuration: recommender.configuration) }
     }
 }

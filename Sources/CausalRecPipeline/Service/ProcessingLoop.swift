@@ -12,11 +12,15 @@ public struct RunOptions: Sendable {
     public var idleExit: Duration?
     /// Overrides `checkpoint.directory`.
     public var checkpointDirectory: String?
+    /// Start with an empty state even when the checkpoint directory holds one this run cannot
+    /// use (it is kept; nothing of another lineage is deleted).
+    public var freshState: Bool
 
-    public init(maxMessages: Int? = nil, idleExit: Duration? = nil, checkpointDirectory: String? = nil) {
+    public init(maxMessages: Int? = nil, idleExit: Duration? = nil, checkpointDirectory: String? = nil, freshState: Bool = false) {
         self.maxMessages = maxMessages
         self.idleExit = idleExit
         self.checkpointDirectory = checkpointDirectory
+        self.freshState = freshState
     }
 }
 
@@ -78,11 +82,23 @@ final class ProcessingLoop: Sendable {
         producerConfiguration.queueFullDeadline = .milliseconds(configuration.producer.queueFullTimeoutMilliseconds)
         producerConfiguration.clientID = "causalrec-\(configuration.groupID)"
         let metrics = self.metrics
+        let topics = configuration.topics
         let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger) { report in
-            if report.isDelivered, let latency = report.latency {
+            guard report.isDelivered else { return }
+            if let latency = report.latency {
                 metrics.publishLatency.recordNanoseconds(Checkpointer.nanoseconds(latency))
             }
+            let kind: OutputKind = switch report.topicPartition.topic {
+            case topics.deadLetter: .deadLetter
+            case topics.alerts: .alerts
+            default: .recommendations
+            }
+            metrics.outputsDelivered[kind]?.increment()
         }
+        let sender = OutputSender(producer: producer, topics: topics,
+                                  deadLetterLimits: DeadLetterRecord.Limits(maxPayloadBytes: configuration.deadLetter.maxPayloadBytes,
+                                                                            prefixBytes: configuration.deadLetter.prefixBytes),
+                                  metrics: metrics, logger: logger)
 
         var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: configuration.groupID)
         consumerConfiguration.properties = configuration.kafka.filter { !ProcessingLoop.producerOnlyProperties.contains($0.key) }
@@ -99,16 +115,29 @@ final class ProcessingLoop: Sendable {
         let processor = StreamProcessor(
             live: live, samplerName: samplerName,
             decoder: EventDecoder(limits: configuration.events),
-            deadLetters: DeadLetterRouter(producer: producer, topic: configuration.topics.deadLetter),
-            publisher: RecommendationPublisher(producer: producer, topic: configuration.topics.recommendations,
+            deadLetters: DeadLetterRouter(sender: sender, topic: configuration.topics.deadLetter),
+            publisher: RecommendationPublisher(sender: sender, topic: configuration.topics.recommendations,
                                                samplerName: samplerName, policy: configuration.publishing),
-            producer: producer, consumer: consumer, drift: drift,
-            alerts: AlertPublisher(producer: producer, topic: configuration.topics.alerts),
+            sender: sender, consumer: consumer, drift: drift,
+            alerts: AlertPublisher(sender: sender, topic: configuration.topics.alerts),
             counters: counters, metrics: metrics, status: status, maxMessages: options.maxMessages, logger: logger)
 
         let checkpointer = try makeCheckpointer(consumer: consumer)
-        if let checkpointer, checkpointer.restore(into: processor) == nil {
-            logger.info("no checkpoint to restore in \(checkpointer.store.directory): starting with an empty state at the group's committed offsets")
+        if let checkpointer {
+            if options.freshState {
+                logger.notice("--fresh-state: starting with an empty state (lineage \(checkpointer.store.lineage)) at the group's committed offsets; the checkpoints already in \(checkpointer.store.directory) are kept")
+            } else {
+                do {
+                    if try checkpointer.restore(into: processor) == nil {
+                        logger.info("no checkpoint to restore in \(checkpointer.store.directory): starting with an empty state at the group's committed offsets")
+                    }
+                } catch let refusal as CheckpointStore.RestoreRefusal {
+                    try? consumer.close()
+                    try? producer.close(timeout: .seconds(5))
+                    throw ConfigurationError(path: options.checkpointDirectory == nil ? "checkpoint.directory" : "--checkpoint-dir",
+                                             reason: "\(refusal); fix the configuration, or start with --fresh-state to begin a new state beside it (the file is kept)")
+                }
+            }
         }
         let flushTimeout = Duration.milliseconds(configuration.producer.flushTimeoutMilliseconds)
         // A periodic checkpoint must not stall polling for long (the group would evict us).
@@ -117,7 +146,7 @@ final class ProcessingLoop: Sendable {
             processor.beforeRevoke = { [logger, counters] _ in
                 guard checkpointer.hasPendingMessages(counters.messages.load(ordering: .relaxed)) else { return }
                 do {
-                    try checkpointer.write(processor, producer: producer, messages: counters.messages.load(ordering: .relaxed),
+                    try checkpointer.write(processor, sender: sender, messages: counters.messages.load(ordering: .relaxed),
                                            flushTimeout: periodicFlushTimeout)
                 } catch {
                     logger.error("checkpoint before revoke failed: \(error)")
@@ -167,7 +196,7 @@ final class ProcessingLoop: Sendable {
                 if let checkpointer {
                     checkpointer.noteMessages(messages)
                     if checkpointer.isDue(now: now, messages: messages) {
-                        try checkpointer.write(processor, producer: producer, messages: messages, flushTimeout: periodicFlushTimeout)
+                        try checkpointer.write(processor, sender: sender, messages: messages, flushTimeout: periodicFlushTimeout)
                     }
                 } else if now - lastCommit >= commitInterval && now >= commitRetryAt {
                     do {
@@ -200,7 +229,7 @@ final class ProcessingLoop: Sendable {
             let messages = counters.messages.load(ordering: .relaxed)
             if let checkpointer {
                 if checkpointer.hasPendingMessages(messages) {
-                    if !(try checkpointer.write(processor, producer: producer, messages: messages, flushTimeout: flushTimeout)) {
+                    if !(try checkpointer.write(processor, sender: sender, messages: messages, flushTimeout: flushTimeout)) {
                         logger.error("the final checkpoint could not be written; a restart resumes from the previous one and re-applies the events after it")
                     }
                 }
@@ -208,6 +237,7 @@ final class ProcessingLoop: Sendable {
                 try processor.commit(flushTimeout: flushTimeout)
             }
             try consumer.close(handler: processor)
+            try sender.flush(timeout: flushTimeout)
             try producer.close(timeout: flushTimeout)
         } catch {
             // Leave without committing what was not delivered; a restart re-reads it.

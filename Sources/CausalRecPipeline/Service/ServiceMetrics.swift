@@ -23,6 +23,12 @@ public final class ServiceMetrics: Sendable {
     let publishLatency: Metrics.Timer
     let queryDuration: Metrics.Timer
     let checkpointDuration: Metrics.Timer
+    /// Outputs the broker confirmed, by output.
+    let outputsDelivered: [OutputKind: CoreMetrics.Counter]
+    /// Outputs that failed, by output and by what was done about it (OutputFailurePolicy).
+    let outputFailures: [OutputKind: [OutputFailurePolicy.Action: CoreMetrics.Counter]]
+    /// Input events refused because their time lies too far ahead of the broker's timestamp.
+    let futureEvents: CoreMetrics.Counter
 
     enum EventKind: String, CaseIterable {
         case impression, click, request, forget, invalid
@@ -55,6 +61,16 @@ public final class ServiceMetrics: Sendable {
         publishLatency = Metrics.Timer(label: "causalrec_publish_latency_seconds", factory: factory)
         queryDuration = Metrics.Timer(label: "causalrec_query_duration_seconds", factory: factory)
         checkpointDuration = Metrics.Timer(label: "causalrec_checkpoint_duration_seconds", factory: factory)
+        outputsDelivered = Dictionary(uniqueKeysWithValues: OutputKind.allCases.map {
+            ($0, CoreMetrics.Counter(label: "causalrec_outputs_delivered_total", dimensions: [("output", $0.rawValue)], factory: factory))
+        })
+        outputFailures = Dictionary(uniqueKeysWithValues: OutputKind.allCases.map { kind in
+            (kind, Dictionary(uniqueKeysWithValues: OutputFailurePolicy.Action.allCases.map { action in
+                (action, CoreMetrics.Counter(label: "causalrec_output_failures_total",
+                                             dimensions: [("output", kind.rawValue), ("action", action.rawValue)], factory: factory))
+            }))
+        })
+        futureEvents = CoreMetrics.Counter(label: "causalrec_future_events_total", factory: factory)
         brokerUp.record(1)
     }
 

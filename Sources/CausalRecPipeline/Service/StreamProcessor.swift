@@ -18,9 +18,9 @@ final class StreamProcessor: KafkaConsumerHandler {
     private let decoder: EventDecoder
     private let deadLetters: DeadLetterRouter
     private let publisher: RecommendationPublisher
-    private let producer: KafkaProducer
+    private let sender: OutputSender
     private let consumer: KafkaConsumer
-    private let drift: DriftMonitor?
+    private var drift: DriftMonitor?
     private let alerts: AlertPublisher
     private let logger: Logger
     private(set) var ledger = OffsetLedger()
@@ -35,10 +35,10 @@ final class StreamProcessor: KafkaConsumerHandler {
     var beforeRevoke: (([KafkaTopicPartition]) -> Void)?
     /// Event time to use for an event without `ts` when the message has no timestamp either.
     private var lastTimestamp: Int64 = 0
-    private var recommendationsPublished = 0
+    private let maxFutureSkewMilliseconds: Int64
 
     init(live: LiveState, samplerName: String, decoder: EventDecoder, deadLetters: DeadLetterRouter,
-         publisher: RecommendationPublisher, producer: KafkaProducer, consumer: KafkaConsumer, drift: DriftMonitor?,
+         publisher: RecommendationPublisher, sender: OutputSender, consumer: KafkaConsumer, drift: DriftMonitor?,
          alerts: AlertPublisher, counters: ProcessingCounters, metrics: ServiceMetrics, status: ServiceStatus, maxMessages: Int?, logger: Logger)
     {
         self.live = live
@@ -46,7 +46,7 @@ final class StreamProcessor: KafkaConsumerHandler {
         self.decoder = decoder
         self.deadLetters = deadLetters
         self.publisher = publisher
-        self.producer = producer
+        self.sender = sender
         self.consumer = consumer
         self.drift = drift
         self.alerts = alerts
@@ -54,6 +54,7 @@ final class StreamProcessor: KafkaConsumerHandler {
         self.metrics = metrics
         self.status = status
         self.remainingBudget = maxMessages
+        maxFutureSkewMilliseconds = Int64(decoder.limits.maxFutureSkewSeconds * 1_000)
         self.logger = logger
     }
 
@@ -92,6 +93,12 @@ final class StreamProcessor: KafkaConsumerHandler {
             logger.debug("dead-lettered", metadata: ["partition": "\(message.partition)", "offset": "\(message.offset)",
                                                      "reason": "\(rejection.reason)"])
         case let .success(event):
+            if let reason = futureTimeRejection(event, brokerTimestamp: message.timestampMilliseconds) {
+                try deadLetters.route(message, reason: reason)
+                tally.invalid += 1
+                metrics.futureEvents.increment()
+                return
+            }
             let fallback = message.timestampMilliseconds ?? lastTimestamp
             let timestamp = event.timestamp ?? fallback
             lastTimestamp = timestamp
@@ -124,6 +131,16 @@ final class StreamProcessor: KafkaConsumerHandler {
         }
     }
 
+    /// An event stamped further ahead of its message's broker timestamp than
+    /// `events.max_future_skew_seconds` would drag exposure decay and idle eviction into the
+    /// future for good (both follow the latest time seen), so it goes to the dead-letter topic.
+    private func futureTimeRejection(_ event: Event, brokerTimestamp: Int64?) -> String? {
+        guard let eventTime = event.timestamp, let brokerTimestamp else { return nil }
+        let skew = eventTime - brokerTimestamp
+        guard skew > maxFutureSkewMilliseconds else { return nil }
+        return "The event time \(eventTime) is \(skew / 1_000) s ahead of the message's broker timestamp \(brokerTimestamp); at most \(maxFutureSkewMilliseconds / 1_000) s are accepted (events.max_future_skew_seconds)."
+    }
+
     private func raise(_ alert: DriftAlert) throws {
         try alerts.publish(alert)
         metrics.alerts.increment()
@@ -134,8 +151,9 @@ final class StreamProcessor: KafkaConsumerHandler {
     }
 
     private func publish(_ recommendation: Recommendation, from message: KafkaMessage, tally: inout BatchTally) throws {
-        try publisher.publish(recommendation, sourcePartition: message.partition, sourceOffset: message.offset)
-        tally.recommendations += 1
+        if try publisher.publish(recommendation, sourcePartition: message.partition, sourceOffset: message.offset) {
+            tally.recommendations += 1
+        }
     }
 
     func partitionsAssigned(_ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition: Int64] {
@@ -189,7 +207,7 @@ final class StreamProcessor: KafkaConsumerHandler {
     }
 
     func consumerError(_ error: KafkaError) {
-        if Self.isConnectivityProblem(error) {
+        if error.isConnectivityProblem {
             markBrokerUnreachable(error.message)
         } else {
             logger.warning("consumer: \(error.message)")
@@ -216,11 +234,6 @@ final class StreamProcessor: KafkaConsumerHandler {
         logger.info("broker reachable again")
     }
 
-    static func isConnectivityProblem(_ error: KafkaError) -> Bool {
-        // _TRANSPORT, _ALL_BROKERS_DOWN, _RESOLVE, _TIMED_OUT
-        [-195, -187, -193, -185].contains(error.responseCode ?? 0)
-    }
-
     private func publishAssignment() {
         let count = assignedPartitions.count
         status.update { $0.assignedPartitions = count }
@@ -235,11 +248,11 @@ final class StreamProcessor: KafkaConsumerHandler {
 
     /// Waits (at most `flushTimeout`) for every output sent so far, then commits the positions
     /// of the assigned partitions. A flush that times out throws `flushTimedOut` and commits
-    /// nothing; a delivery failure throws `deliveryFailed`.
+    /// nothing; outputs that failed are settled first (`OutputSender.flush`).
     func commit(in partitions: Set<KafkaTopicPartition>? = nil, flushTimeout: Duration) throws {
         let offsets = ledger.uncommitted(in: partitions ?? assignedPartitions)
         guard !offsets.isEmpty else { return }
-        try producer.flush(timeout: flushTimeout)
+        try sender.flush(timeout: flushTimeout)
         try consumer.commit(offsets)
         ledger.markCommitted(offsets)
         counters.commits.add(1, ordering: .relaxed)
@@ -273,35 +286,26 @@ final class StreamProcessor: KafkaConsumerHandler {
     /// thread between batches.
     func captureState() -> (body: [UInt8], positions: [KafkaTopicPartition: Int64], applied: Int, modelVersion: Int64, generatorVersion: Int) {
         live.withExclusiveAccess { recommender in
-            var writer = StateWriter(reservingCapacity: 1 << 20)
-            recommender.writeState(to: &writer)
-            writer.beginSection("PIPE")
-            writer.write(lastTimestamp)
-            publisher.writeState(to: &writer)
-            live.writeUserPartitions(to: &writer)
-            writer.write(drift != nil)
-            drift?.writeState(to: &writer)
-            writer.endSection()
-            return (writer.bytes, ledger.next, recommender.applied.total, recommender.modelVersion, recommender.generatorVersion)
+            let body = CheckpointBody.encode(recommender: recommender, lastTimestamp: lastTimestamp, publisher: publisher,
+                                             userPartitions: live, drift: drift)
+            return (body, ledger.next, recommender.applied.total, recommender.modelVersion, recommender.generatorVersion)
         }
     }
 
-    /// Restores a checkpoint body and its positions (before the first poll).
+    /// Restores a checkpoint body and its positions (before the first poll). Everything is read
+    /// into fresh objects and checked first (`CheckpointBody.decode`); only a state that
+    /// restored completely replaces the live one, so a refused checkpoint leaves nothing
+    /// half-applied behind.
     func restoreState(body: [UInt8], positions: [KafkaTopicPartition: Int64]) throws {
-        try live.withExclusiveAccess { recommender in
-            var reader = StateReader(body)
-            try recommender.readState(from: &reader)
-            try reader.beginSection("PIPE")
-            lastTimestamp = try reader.readInt64()
-            try publisher.readState(from: &reader)
-            try live.readUserPartitions(from: &reader)
-            let hasDrift = try reader.readBool()
-            try reader.expect(hasDrift, equals: drift != nil, "drift.enabled")
-            try drift?.readState(from: &reader)
-            try reader.endSection()
-            guard reader.isAtEnd else { throw StateReadError("\(body.count - reader.position) bytes after the end of the state") }
-            counters.modelVersion.store(Int(recommender.modelVersion), ordering: .relaxed)
+        for (partition, offset) in positions where partition.partition < 0 || offset < 0 {
+            throw StateReadError("the checkpoint's position \(offset) for partition \(partition.partition) is invalid")
         }
+        let restored = try CheckpointBody.decode(body, makeRecommender: live.makeEmptyRecommender, drift: drift?.configuration)
+        live.replace(with: restored.recommender, userPartitions: restored.userPartitions)
+        drift = restored.drift
+        lastTimestamp = restored.lastTimestamp
+        publisher.restore(restored.publisher)
+        counters.modelVersion.store(Int(restored.recommender.modelVersion), ordering: .relaxed)
         ledger = OffsetLedger(restoring: positions)
         startsFromCheckpoint = true
     }

@@ -4,7 +4,7 @@ import Kafka
 /// Publishes recommendations to the output topic (key = user) in the message format of
 /// DESIGN.md §2, and decides when a click earns a fresh publication.
 final class RecommendationPublisher {
-    private let producer: KafkaProducer
+    private let sender: OutputSender
     let topic: String
     private let samplerName: String
     private let policy: PipelineConfiguration.Publishing
@@ -12,16 +12,20 @@ final class RecommendationPublisher {
     private var lastClickPublication: [String: Int64] = [:]
     private var lastPrunedAt: Int64 = 0
 
-    init(producer: KafkaProducer, topic: String, samplerName: String, policy: PipelineConfiguration.Publishing) {
-        self.producer = producer
+    init(sender: OutputSender, topic: String, samplerName: String, policy: PipelineConfiguration.Publishing) {
+        self.sender = sender
         self.topic = topic
         self.samplerName = samplerName
         self.policy = policy
     }
 
-    func publish(_ recommendation: Recommendation, sourcePartition: Int32, sourceOffset: Int64) throws {
+    /// Returns false when the broker refused the message for good (e.g. larger than the topic
+    /// allows): it is dropped with a count and a log line, and the stream goes on.
+    @discardableResult
+    func publish(_ recommendation: Recommendation, sourcePartition: Int32, sourceOffset: Int64) throws -> Bool {
         let payload = Self.encode(recommendation, sampler: samplerName, source: (sourcePartition, sourceOffset))
-        try producer.send(topic: topic, key: recommendation.user, value: payload)
+        return try sender.send(.recommendations, topic: topic, key: Array(recommendation.user.utf8), value: payload,
+                               context: "the answer to input partition \(sourcePartition) offset \(sourceOffset)")
     }
 
     /// Whether a click by `user` at event time `timestamp` should trigger a publication (at most
@@ -53,13 +57,29 @@ final class RecommendationPublisher {
         writer.write(lastPrunedAt)
     }
 
-    func readState(from reader: inout StateReader) throws {
+    /// What `writeState` wrote, checked; `restore` applies it.
+    struct SavedState {
+        var lastClickPublication: [String: Int64]
+        var lastPrunedAt: Int64
+    }
+
+    static func readState(from reader: inout StateReader) throws -> SavedState {
         let count = try reader.readCount(elementSize: 16, "click publication times")
         var restored: [String: Int64] = [:]
         restored.reserveCapacity(count)
-        for _ in 0..<count { restored[try reader.readString()] = try reader.readInt64() }
-        lastClickPublication = restored
-        lastPrunedAt = try reader.readInt64()
+        var previous: String?
+        for _ in 0..<count {
+            let user = try reader.readString()
+            guard previous.map({ $0 < user }) ?? true else { throw StateReadError("click publication times: users are not sorted and unique") }
+            previous = user
+            restored[user] = try reader.readTime("a click publication time")
+        }
+        return SavedState(lastClickPublication: restored, lastPrunedAt: try reader.readTime("the last pruning time"))
+    }
+
+    func restore(_ state: SavedState) {
+        lastClickPublication = state.lastClickPublication
+        lastPrunedAt = state.lastPrunedAt
     }
 
     /// The recommendation message of DESIGN.md §2; `source` (the input message that asked) is

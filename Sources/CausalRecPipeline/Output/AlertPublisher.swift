@@ -3,16 +3,17 @@ import Kafka
 
 /// Publishes drift alerts to the alerts topic in the format of DESIGN.md §2.
 final class AlertPublisher {
-    private let producer: KafkaProducer
+    private let sender: OutputSender
     let topic: String
 
-    init(producer: KafkaProducer, topic: String) {
-        self.producer = producer
+    init(sender: OutputSender, topic: String) {
+        self.sender = sender
         self.topic = topic
     }
 
     func publish(_ alert: DriftAlert) throws {
-        try producer.send(topic: topic, key: alert.metric, value: Self.encode(alert))
+        try sender.send(.alerts, topic: topic, key: Array(alert.metric.utf8), value: Self.encode(alert),
+                        context: "the \(alert.metric) alert at event \(alert.eventIndex)")
     }
 
     static func encode(_ alert: DriftAlert) -> [UInt8] {
