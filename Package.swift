@@ -77,10 +77,18 @@ let package = Package(
             ],
             swiftSettings: cpuBaseline
         ),
+        // The benchmarks of `causalrec bench` and `soak` (not library API).
+        .target(
+            name: "CausalRecBenchmarks",
+            dependencies: ["CausalRecPipeline", "CausalRecCore", "Kafka", "CRdKafka",
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: cpuBaseline
+        ),
         .executableTarget(
             name: "causalrec",
             dependencies: [
                 "CausalRecPipeline",
+                "CausalRecBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: cpuBaseline

@@ -6,6 +6,11 @@ cd "$(dirname "$0")/.."
 scripts/setup-debian.sh
 scripts/fetch-test-broker.sh
 
+# The layout's rule: no folder of a module uses a type of a folder that uses it back.
+for module in Sources/CausalRecCore Sources/CausalRecPipeline; do
+  python3 scripts/folder-graph.py "$module" >/dev/null || { python3 scripts/folder-graph.py "$module" | grep -A20 '^cycle'; exit 1; }
+done
+
 swift build --build-tests
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')

@@ -74,16 +74,6 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
     }
 
-    public func assignment() throws -> [KafkaTopicPartition] {
-        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        let code = rd_kafka_assignment(client.handle, &list)
-        guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let list else {
-            throw KafkaError.rdkafka(.assignment, code, context: "reading the assignment")
-        }
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        return RDKafkaTopicPartitionList.entries(list).map(\.topicPartition).sorted()
-    }
-
     /// Moves the fetch position of assigned partitions.
     public func seek(_ offsets: [KafkaTopicPartitionOffset], timeout: Duration) throws {
         let list = RDKafkaTopicPartitionList.make(offsets)
@@ -179,11 +169,6 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     public func topicMetadata(_ topic: String, timeout: Duration) throws -> KafkaTopicMetadata? {
         try RDKafkaMetadata.topics(client.handle, only: topic, timeout: timeout).first { $0.name == topic }
-    }
-
-    /// The broker problem librdkafka reported last, if any (for health checks).
-    public var lastClientError: String? {
-        client.callbacks.lastError.withLock { $0.map { "\($0.reason) (\($0.code))" } }
     }
 
     /// The cluster id the brokers report (blocking up to `timeout`), or nil when none answered.

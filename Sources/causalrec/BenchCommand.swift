@@ -1,4 +1,5 @@
 import ArgumentParser
+import CausalRecBenchmarks
 import CausalRecPipeline
 import Foundation
 

@@ -44,7 +44,7 @@ struct RunCommand: AsyncParsableCommand {
         try cluster.ensureTopics(configuration.topics)
         let service = EventProcessingService(
             configuration: configuration, bootstrapServers: cluster.bootstrapServers,
-            options: RunOptions(maxMessages: maxEvents, idleExit: idleExit.map { .milliseconds(Int64($0 * 1_000)) },
+            options: RunOptions(maxMessages: maxEvents, idleExit: idleExit.map { .seconds(fractional: $0) },
                                 checkpointDirectory: checkpointDirectory, freshState: freshState),
             logger: logger)
         let endpoint: HTTPEndpoint?
@@ -54,9 +54,11 @@ struct RunCommand: AsyncParsableCommand {
             logger.critical("\(error)")
             throw ExitCode(2)
         }
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
-            logger: logger))
+        // Graceful shutdown runs in reverse order: the event loop drains first, then the endpoint closes.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let endpoint { services.append(.init(service: endpoint)) }
+        services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup))
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
         try ShutdownSignals.install(logger: logger) { _ in
             Task { await group.triggerGracefulShutdown() }
         }
@@ -65,14 +67,9 @@ struct RunCommand: AsyncParsableCommand {
         } catch let error as ConfigurationError {
             // Found only once the service runs (a checkpoint it must not start without, a
             // checkpoint directory another process holds): still a configuration problem.
-            await endpoint?.shutdown()
             logger.critical("\(error)")
             throw ExitCode(CommandSupport.invalidConfiguration)
-        } catch {
-            await endpoint?.shutdown()
-            throw error
         }
-        await endpoint?.shutdown()
         guard let outcome = service.outcome else { throw ExitCode.failure }
         logger.info("stopped (\(outcome.reason.rawValue)): messages=\(outcome.messages) dlq=\(outcome.deadLettered) recommendations=\(outcome.recommendationsPublished)")
         print("applied=\(outcome.appliedEvents) version=\(outcome.modelVersion)")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CausalRecCore
+import CausalRecBenchmarks
 import CausalRecPipeline
 import Foundation
 

@@ -65,19 +65,16 @@ struct DriftTests {
         var simulator = ClickSimulator(configuration: simulatorConfiguration)
         var configuration = RecommenderConfiguration()
         configuration.evaluateEveryNthClick = 0
-        let recommender = OnlineRecommender(configuration: configuration)
         var drift = DriftConfiguration()
         drift.windowEvents = window
         drift.warmupEvents = window
         drift.cooldownEvents = 4 * window
-        let monitor = DriftMonitor(configuration: drift)
+        let engine = StreamEngine(recommender: OnlineRecommender(configuration: configuration), drift: drift)
         var alerts: [DriftAlert] = []
         for _ in 0..<events {
-            let event = simulator.next()
-            recommender.apply(event, fallbackTimestamp: 0)
-            alerts += monitor.observe(event, at: event.timestamp ?? 0, recommender: recommender)
+            alerts += engine.step(simulator.next(), fallbackTimestamp: 0).alerts
         }
-        return (alerts, monitor)
+        return (alerts, engine.drift!)
     }
 
     @Test("the monitor: no alert without a shift; an exposure alert in the first window after a planted one")

@@ -34,15 +34,15 @@ struct EventClockTests {
         let start: Int64 = 1_700_000_000_000
         for index in 0..<200 {
             let item = "i\(index % 10)"
-            _ = recommender.apply(.impression(Impression(user: "u\(index % 5)", items: [item, "i0"], timestamp: start + Int64(index) * 1_000)),
+            _ = recommender.step(.impression(Impression(user: "u\(index % 5)", items: [item, "i0"], timestamp: start + Int64(index) * 1_000)),
                                   fallbackTimestamp: 0)
         }
         let before = recommender.mostExposed(limit: 3)
         let users = recommender.users.activeCount
         // One producer with a broken clock, ten years ahead.
-        _ = recommender.apply(.impression(Impression(user: "u1", items: ["i9"], timestamp: start + 10 * 365 * 86_400_000)), fallbackTimestamp: 0)
+        _ = recommender.step(.impression(Impression(user: "u1", items: ["i9"], timestamp: start + 10 * 365 * 86_400_000)), fallbackTimestamp: 0)
         for index in 200..<210 {
-            _ = recommender.apply(.impression(Impression(user: "u\(index % 5)", items: ["i\(index % 10)"], timestamp: start + Int64(index) * 1_000)),
+            _ = recommender.step(.impression(Impression(user: "u\(index % 5)", items: ["i\(index % 10)"], timestamp: start + Int64(index) * 1_000)),
                                   fallbackTimestamp: 0)
         }
         #expect(recommender.mostExposed(limit: 3) == before, "the exposure ranking changed")

@@ -58,7 +58,7 @@ struct ModelTrainingTests {
         func run() -> [Float] {
             let recommender = OnlineRecommender(configuration: RecommenderConfiguration())
             var simulator = ClickSimulator(configuration: SimulatorConfiguration())
-            for _ in 0..<5_000 { recommender.apply(simulator.next(), fallbackTimestamp: 0) }
+            for _ in 0..<5_000 { recommender.step(simulator.next(), fallbackTimestamp: 0) }
             return recommender.model.items.values(of: 3) + recommender.model.users.values(of: 2)
         }
         #expect(run() == run())
@@ -80,7 +80,7 @@ struct ModelTrainingTests {
         for _ in 0..<100 {
             positives.withUnsafeBufferPointer { input in
                 negatives.withUnsafeMutableBufferPointer { output in
-                    sampler.sampleNegatives(for: input, into: output,
+                    sampler.sampleNegatives(for: input, into: output, synthetic: nil,
                                             context: SamplingContext(model: model, history: history, exposure: exposure),
                                             random: &random)
                 }

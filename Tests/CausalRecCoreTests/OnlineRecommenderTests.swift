@@ -6,9 +6,9 @@ struct OnlineRecommenderTests {
     @Test("a user without clicks gets the most exposed items, never an empty list")
     func coldUserGetsMostExposed() {
         let recommender = OnlineRecommender(configuration: RecommenderConfiguration())
-        recommender.apply(.impression(Impression(user: "a", items: ["x", "y", "z"], timestamp: 1_700_000_000_000)), fallbackTimestamp: 0)
-        recommender.apply(.impression(Impression(user: "b", items: ["y"], timestamp: 1_700_000_000_001)), fallbackTimestamp: 0)
-        let answer = recommender.apply(.request(RecommendationRequest(user: "new", k: 2, timestamp: nil)), fallbackTimestamp: 1_700_000_000_002)
+        recommender.step(.impression(Impression(user: "a", items: ["x", "y", "z"], timestamp: 1_700_000_000_000)), fallbackTimestamp: 0)
+        recommender.step(.impression(Impression(user: "b", items: ["y"], timestamp: 1_700_000_000_001)), fallbackTimestamp: 0)
+        let answer = recommender.step(.request(RecommendationRequest(user: "new", k: 2, timestamp: nil)), fallbackTimestamp: 1_700_000_000_002).answers.first
         #expect(answer?.source == .mostExposed)
         #expect(answer?.items.map(\.item) == ["y", "x"])
         #expect(answer?.timestamp == 1_700_000_000_002)
@@ -20,10 +20,10 @@ struct OnlineRecommenderTests {
         configuration.trainingBatchSize = 4
         let recommender = OnlineRecommender(configuration: configuration)
         for index in 0..<50 {
-            recommender.apply(.impression(Impression(user: "u", items: ["i\(index)"], timestamp: 1_700_000_000_000)), fallbackTimestamp: 0)
+            recommender.step(.impression(Impression(user: "u", items: ["i\(index)"], timestamp: 1_700_000_000_000)), fallbackTimestamp: 0)
         }
         for index in 0..<10 {
-            recommender.apply(.click(Click(user: "u", item: "i\(index)", timestamp: 1_700_000_000_000)), fallbackTimestamp: 0)
+            recommender.step(.click(Click(user: "u", item: "i\(index)", timestamp: 1_700_000_000_000)), fallbackTimestamp: 0)
         }
         #expect(recommender.modelVersion == 2)
         #expect(recommender.pendingPositives == 2)

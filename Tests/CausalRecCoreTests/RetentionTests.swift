@@ -30,8 +30,8 @@ struct RetentionTests {
         unbounded.retention = RetentionConfiguration()
         let growing = OnlineRecommender(configuration: unbounded)
         for event in stream {
-            bounded.apply(event, fallbackTimestamp: 0)
-            growing.apply(event, fallbackTimestamp: 0)
+            bounded.step(event, fallbackTimestamp: 0)
+            growing.step(event, fallbackTimestamp: 0)
         }
         // 2,000 churned users and items came and went.
         #expect(growing.model.userCount > 1_900 && growing.model.itemCount > 1_900)
@@ -52,16 +52,16 @@ struct RetentionTests {
         configuration.retention.userAdmitAfter = 2
         configuration.retention.itemAdmitAfter = 2
         let straight = OnlineRecommender(configuration: configuration)
-        for event in stream { straight.apply(event, fallbackTimestamp: 0) }
+        for event in stream { straight.step(event, fallbackTimestamp: 0) }
         #expect(straight.evictedUsers > 0 && straight.evictedItems > 0)
 
         let first = OnlineRecommender(configuration: configuration)
-        for event in stream[..<6_111] { first.apply(event, fallbackTimestamp: 0) }
+        for event in stream[..<6_111] { first.step(event, fallbackTimestamp: 0) }
         var reader = StateReader(StateRestoreTests.state(of: first))
         let resumed = OnlineRecommender(configuration: configuration)
         try resumed.readState(from: &reader)
         #expect(reader.isAtEnd)
-        for event in stream[6_111...] { resumed.apply(event, fallbackTimestamp: 0) }
+        for event in stream[6_111...] { resumed.step(event, fallbackTimestamp: 0) }
         #expect(StateRestoreTests.state(of: resumed) == StateRestoreTests.state(of: straight))
     }
 
@@ -71,11 +71,11 @@ struct RetentionTests {
         configuration.retention.userAdmitAfter = 3
         let recommender = OnlineRecommender(configuration: configuration)
         for index in 0..<2 {
-            recommender.apply(.click(Click(user: "newcomer", item: "i\(index)", timestamp: 1_700_000_000_000)), fallbackTimestamp: 0)
+            recommender.step(.click(Click(user: "newcomer", item: "i\(index)", timestamp: 1_700_000_000_000)), fallbackTimestamp: 0)
         }
         #expect(recommender.userRow(ofKnown: "newcomer") == nil)
         #expect(recommender.applied.clicks == 2)
-        recommender.apply(.click(Click(user: "newcomer", item: "i2", timestamp: 1_700_000_000_000)), fallbackTimestamp: 0)
+        recommender.step(.click(Click(user: "newcomer", item: "i2", timestamp: 1_700_000_000_000)), fallbackTimestamp: 0)
         #expect(recommender.userRow(ofKnown: "newcomer") != nil)
     }
 
@@ -83,22 +83,22 @@ struct RetentionTests {
     func forget() {
         let stream = Self.churningStream(5_000, churnEvery: 1_000_000)
         let recommender = OnlineRecommender(configuration: StateRestoreTests.configuration(sampler: "random", threads: 1))
-        for event in stream { recommender.apply(event, fallbackTimestamp: 0) }
+        for event in stream { recommender.step(event, fallbackTimestamp: 0) }
         let secret = "person-to-forget@example.org"
         for item in ["i1", "i2", "i3"] {
-            recommender.apply(.impression(Impression(user: secret, items: [item], timestamp: 1_700_000_600_000)), fallbackTimestamp: 0)
-            recommender.apply(.click(Click(user: secret, item: item, timestamp: 1_700_000_600_001)), fallbackTimestamp: 0)
+            recommender.step(.impression(Impression(user: secret, items: [item], timestamp: 1_700_000_600_000)), fallbackTimestamp: 0)
+            recommender.step(.click(Click(user: secret, item: item, timestamp: 1_700_000_600_001)), fallbackTimestamp: 0)
         }
         let clicksBefore = recommender.history.totalClicks
         #expect(StateRestoreTests.state(of: recommender).containsSequence(Array(secret.utf8)))
-        recommender.apply(.forget(ForgetRequest(user: secret, timestamp: nil)), fallbackTimestamp: 0)
+        recommender.step(.forget(ForgetRequest(user: secret, timestamp: nil)), fallbackTimestamp: 0)
         #expect(recommender.userRow(ofKnown: secret) == nil)
         #expect(recommender.history.totalClicks == clicksBefore - 3)
         #expect(recommender.applied.forgets == 1)
         #expect(!StateRestoreTests.state(of: recommender).containsSequence(Array(secret.utf8)))
         #expect(recommender.recommend(user: secret, k: 5, at: 0).source == .mostExposed)
         // The freed row goes to the next new user, who starts from a clean slate.
-        recommender.apply(.click(Click(user: "successor", item: "i4", timestamp: 1_700_000_700_000)), fallbackTimestamp: 0)
+        recommender.step(.click(Click(user: "successor", item: "i4", timestamp: 1_700_000_700_000)), fallbackTimestamp: 0)
         let row = recommender.userRow(ofKnown: "successor")!
         #expect(recommender.history.clicked(by: row).count == 1)
     }

@@ -32,7 +32,7 @@ struct SamplerTests {
         sampler.prepare(context: context)
         positives.withUnsafeBufferPointer { input in
             negatives.withUnsafeMutableBufferPointer { output in
-                sampler.sampleNegatives(for: input, into: output, context: context, random: &random)
+                sampler.sampleNegatives(for: input, into: output, synthetic: nil, context: context, random: &random)
             }
         }
         return negatives
@@ -96,7 +96,7 @@ struct SamplerTests {
                 configuration.evaluateEveryNthClick = 0
                 let recommender = OnlineRecommender(configuration: configuration)
                 var simulator = ClickSimulator(configuration: SimulatorConfiguration())
-                for _ in 0..<30_000 { recommender.apply(simulator.next(), fallbackTimestamp: 0) }
+                for _ in 0..<30_000 { recommender.step(simulator.next(), fallbackTimestamp: 0) }
                 return (0..<20).flatMap { recommender.model.items.values(of: Int32($0)) + recommender.model.users.values(of: Int32($0)) }
                     + recommender.model.itemBias.array
             }

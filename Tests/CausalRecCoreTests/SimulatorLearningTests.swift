@@ -11,7 +11,7 @@ struct SimulatorLearningTests {
         let recommender = OnlineRecommender(configuration: configuration)
         for _ in 0..<events {
             let event = simulator.next()
-            recommender.apply(event, fallbackTimestamp: 0)
+            recommender.step(event, fallbackTimestamp: 0)
         }
         return (recommender, simulator)
     }

@@ -39,17 +39,17 @@ struct StateRestoreTests {
         let configuration = Self.configuration(sampler: sampler, threads: 2)
 
         let straight = OnlineRecommender(configuration: configuration)
-        for event in stream { straight.apply(event, fallbackTimestamp: 0) }
+        for event in stream { straight.step(event, fallbackTimestamp: 0) }
 
         let first = OnlineRecommender(configuration: configuration)
-        for event in stream[..<split] { first.apply(event, fallbackTimestamp: 0) }
+        for event in stream[..<split] { first.step(event, fallbackTimestamp: 0) }
         #expect(first.pendingPositives > 0)
         var reader = StateReader(Self.state(of: first))
         let resumed = OnlineRecommender(configuration: configuration)
         try resumed.readState(from: &reader)
         #expect(reader.isAtEnd)
         #expect(Self.state(of: resumed) == Self.state(of: first))
-        for event in stream[split...] { resumed.apply(event, fallbackTimestamp: 0) }
+        for event in stream[split...] { resumed.step(event, fallbackTimestamp: 0) }
 
         #expect(resumed.modelVersion == straight.modelVersion)
         #expect(resumed.applied == straight.applied)
@@ -62,7 +62,7 @@ struct StateRestoreTests {
     @Test("a state whose shape disagrees with the configuration is refused with the setting's name")
     func shapeMismatchIsNamed() {
         let recommender = OnlineRecommender(configuration: Self.configuration(sampler: "random", threads: 1))
-        for event in Self.events(500) { recommender.apply(event, fallbackTimestamp: 0) }
+        for event in Self.events(500) { recommender.step(event, fallbackTimestamp: 0) }
         let bytes = Self.state(of: recommender)
 
         var otherSampler = StateReader(bytes)
@@ -80,7 +80,7 @@ struct StateRestoreTests {
     @Test("a truncated state fails with a reason instead of restoring garbage")
     func truncationIsDetected() {
         let recommender = OnlineRecommender(configuration: Self.configuration(sampler: "cnsdiff", threads: 1))
-        for event in Self.events(800) { recommender.apply(event, fallbackTimestamp: 0) }
+        for event in Self.events(800) { recommender.step(event, fallbackTimestamp: 0) }
         let bytes = Self.state(of: recommender)
         for cut in [3, 20, bytes.count / 3, bytes.count - 1] {
             var reader = StateReader(Array(bytes[..<cut]))

@@ -14,12 +14,6 @@ import Testing
 struct CheckpointFuzzTests {
     static let casesPerSampler = 26_000
 
-    /// An output producer that accepts everything (the publisher only needs one to exist).
-    final class DiscardingProducer: OutputProducer {
-        func send(topic: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader]) throws {}
-        func flushCollectingFailures(timeout: Duration) throws -> [KafkaFailedDelivery] { [] }
-    }
-
     static func configuration(sampler: String) -> PipelineConfiguration {
         var configuration = PipelineConfiguration()
         var recommender = RecommenderConfiguration()
@@ -68,58 +62,43 @@ struct CheckpointFuzzTests {
     struct Fixture {
         let configuration: PipelineConfiguration
         let live: LiveState
-        let publisher: RecommendationPublisher
 
         init(sampler: String) {
             configuration = CheckpointFuzzTests.configuration(sampler: sampler)
-            live = LiveState(recommender: OnlineRecommender(configuration: configuration.recommender))
-            let sender = OutputSender(producer: DiscardingProducer(), topics: configuration.topics, deadLetterLimits: .init(),
-                                      metrics: ServiceMetrics(), logger: Logger(label: "fuzz"))
-            publisher = RecommendationPublisher(sender: sender, topic: "recommendations", samplerName: sampler,
-                                                policy: configuration.publishing)
+            live = LiveState(makeEngine: EventProcessingService.engineFactory(configuration))
         }
 
-        func makeRecommender() -> OnlineRecommender { OnlineRecommender(configuration: configuration.recommender) }
+        func makeEngine() -> StreamEngine { live.makeEngine() }
 
-        /// A real body: the recommender, drift monitor and publisher after a simulated stream.
+        /// A real body: the engine (recommender, drift monitor, click policy) and the users'
+        /// partitions after a simulated stream.
         func realBody() -> [UInt8] {
-            let drift = DriftMonitor(configuration: configuration.drift)
-            live.withExclusiveAccess { recommender in
+            live.withExclusiveAccess { engine in
                 for (index, event) in CheckpointFuzzTests.events(2_000, seed: 3).enumerated() {
-                    let time = event.timestamp ?? 0
-                    _ = recommender.apply(event, fallbackTimestamp: time)
-                    _ = drift.observe(event, at: time, recommender: recommender)
-                    if case let .click(click) = event { _ = publisher.shouldPublishAfterClick(user: click.user, at: time) }
-                    if case let .impression(impression) = event { live.noteUserPartition(user: impression.user, partition: Int32(index % 3)) }
+                    let step = engine.step(event, fallbackTimestamp: engine.latestTimestamp)
+                    if let row = step.userRow { live.noteUserPartition(row: row, partition: Int32(index % 3)) }
                 }
-            }
-            return live.withExclusiveAccess { recommender in
-                CheckpointBody.encode(recommender: recommender, lastTimestamp: 1_700_000_000_000, publisher: publisher,
-                                      userPartitions: live, drift: drift)
+                return CheckpointBody.encode(engine: engine, userPartitions: live)
             }
         }
 
         /// What a service does with a restored state: events of every kind (new ids too),
         /// queries, and its next checkpoint — which must read back.
         func use(_ restored: CheckpointBody, events: [Event]) throws {
-            let recommender = restored.recommender
-            for event in events {
-                let time = event.timestamp ?? restored.lastTimestamp
-                _ = recommender.apply(event, fallbackTimestamp: time)
-                _ = restored.drift?.observe(event, at: time, recommender: recommender)
-            }
+            let engine = restored.engine
+            for event in events { engine.step(event, fallbackTimestamp: engine.latestTimestamp) }
+            let recommender = engine.recommender
             recommender.flushTraining()
             for user in ["u1", "u7", "nobody"] {
                 _ = recommender.peekRecommendation(user: user, k: 1_000, at: 0)
                 _ = recommender.recommend(user: user, k: 3, at: 0)
             }
-            _ = recommender.mostClicked(limit: 50, excluding: .none)
-            let live = LiveState(recommender: recommender)
-            live.replace(with: recommender, userPartitions: restored.userPartitions)
+            _ = recommender.mostClicked(limit: 50, excluding: ExcludedItems.none)
+            let live = LiveState(makeEngine: makeEngine)
+            live.replace(with: engine, userPartitions: restored.userPartitions)
             _ = live.query(user: "u3", k: 5, at: 0)
-            let body = CheckpointBody.encode(recommender: recommender, lastTimestamp: restored.lastTimestamp, publisher: publisher,
-                                             userPartitions: live, drift: restored.drift)
-            _ = try CheckpointBody.decode(body, makeRecommender: makeRecommender, drift: configuration.drift)
+            let body = CheckpointBody.encode(engine: engine, userPartitions: live)
+            _ = try CheckpointBody.decode(body, makeEngine: makeEngine)
         }
     }
 
@@ -163,8 +142,7 @@ struct CheckpointFuzzTests {
         let fixture = Fixture(sampler: sampler)
         let body = fixture.realBody()
         // The unmutated body restores and works.
-        try fixture.use(try CheckpointBody.decode(body, makeRecommender: fixture.makeRecommender, drift: fixture.configuration.drift),
-                        events: Self.events(300, seed: 11))
+        try fixture.use(try CheckpointBody.decode(body, makeEngine: fixture.makeEngine), events: Self.events(300, seed: 11))
         let after = Self.events(60, seed: 5)
         // CHECKPOINT_FUZZ_SEED explores other mutations; the suite's default is fixed so CI is repeatable.
         let seed = ProcessInfo.processInfo.environment["CHECKPOINT_FUZZ_SEED"].flatMap(UInt64.init) ?? 0xF0220
@@ -174,7 +152,7 @@ struct CheckpointFuzzTests {
         for _ in 0..<Self.casesPerSampler {
             let mutated = Self.mutate(body, random: &random)
             do {
-                let restored = try CheckpointBody.decode(mutated, makeRecommender: fixture.makeRecommender, drift: fixture.configuration.drift)
+                let restored = try CheckpointBody.decode(mutated, makeEngine: fixture.makeEngine)
                 accepted += 1
                 try fixture.use(restored, events: after)
             } catch {

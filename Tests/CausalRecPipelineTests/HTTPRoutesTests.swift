@@ -1,18 +1,19 @@
 import CausalRecCore
 @testable import CausalRecPipeline
 import Foundation
+import Logging
 import Testing
 
 @Suite("HTTP routes")
 struct HTTPRoutesTests {
     static func routes() -> (HTTPRoutes, LiveState, ServiceStatus) {
-        let live = LiveState(recommender: OnlineRecommender(configuration: RecommenderConfiguration()))
+        let live = LiveState(configuration: RecommenderConfiguration())
         live.withExclusiveAccess { recommender in
             for item in ["a", "b", "c"] {
-                recommender.apply(.impression(Impression(user: "u1", items: [item], timestamp: 1_700_000_000_000)), fallbackTimestamp: 0)
+                recommender.step(.impression(Impression(user: "u1", items: [item], timestamp: 1_700_000_000_000)), fallbackTimestamp: 0)
             }
-            recommender.apply(.click(Click(user: "u1", item: "a", timestamp: 1_700_000_000_001)), fallbackTimestamp: 0)
-            live.noteUserPartition(user: "u1", partition: 2)
+            let click = recommender.step(.click(Click(user: "u1", item: "a", timestamp: 1_700_000_000_001)), fallbackTimestamp: 0)
+            live.noteUserPartition(row: click.userRow!, partition: 2)
         }
         let status = ServiceStatus()
         return (HTTPRoutes(metrics: ServiceMetrics(), status: status, live: live, maxK: 1_000, samplerName: "random"), live, status)
@@ -65,5 +66,17 @@ struct HTTPRoutesTests {
         status.update { $0.lastCheckpointSeconds = status.nowSeconds }
         #expect(routes.reply(method: "GET", uri: "/ready").status == 200)
         #expect(routes.reply(method: "GET", uri: "/health").status == 200)
+    }
+
+    @Test("the largest k a query may ask for is the request limit (1000), not the slate limit")
+    func queryLimitIsTheRequestLimit() throws {
+        var configuration = PipelineConfiguration()
+        configuration.events.maxSlateItems = 5
+        let service = EventProcessingService(configuration: configuration, bootstrapServers: "127.0.0.1:1", options: RunOptions(),
+                                             logger: Logger(label: "routes"))
+        let routes = service.makeRoutes()
+        #expect(routes.reply(method: "GET", uri: "/recommendations?user=u1&k=20").status == 200)
+        #expect(routes.reply(method: "GET", uri: "/recommendations?user=u1&k=1000").status == 200)
+        #expect(routes.reply(method: "GET", uri: "/recommendations?user=u1&k=1001").status == 400)
     }
 }

@@ -56,8 +56,7 @@ public final class DiffusionModel {
     private let adam: DenseAdam
     private let network: DenoiserNetwork
     private let outputGradient: DenseMatrix
-    private var replay: [ReplayEntry] = []
-    private var replayNext = 0
+    private var replay: RingBuffer<ReplayEntry>
     private var environmentCounts: [Double]
     public private(set) var trainedPositives = 0
     public private(set) var snapshot: DenoiserSnapshot
@@ -80,6 +79,7 @@ public final class DiffusionModel {
                                   capacity: configuration.trainBatch)
         outputGradient = DenseMatrix(rows: configuration.trainBatch, columns: dimension)
         environmentCounts = [Double](repeating: 0, count: max(1, environments))
+        replay = RingBuffer(capacity: configuration.replayCapacity)
         snapshot = DenoiserSnapshot(version: 0, parameters: parameters.copy(), schedule: schedule, configuration: configuration,
                                     itemScale: 1, userScale: 1,
                                     environmentDistribution: [Double](repeating: 1 / Double(max(1, environments)), count: max(1, environments)),
@@ -92,38 +92,32 @@ public final class DiffusionModel {
     /// Drops replayed positives of forgotten users or evicted items (their rows will hold others).
     public func forget(users: Set<Int32>, items: Set<Int32>) {
         let gone = { (entry: ReplayEntry) in users.contains(entry.user) || items.contains(entry.item) }
-        guard replay.contains(where: gone) else { return }
-        replay = Array(replay[replayNext...] + replay[..<replayNext]).filter { !gone($0) }
-        replayNext = 0
+        guard replay.storage.contains(where: gone) else { return }
+        replay.removeAll(where: gone)
         for index in environmentCounts.indices { environmentCounts[index] = 0 }
-        for entry in replay { environmentCounts[Int(entry.environment)] += 1 }
+        for entry in replay.storage { environmentCounts[Int(entry.environment)] += 1 }
     }
 
     /// Adds a batch of positives to the replay buffer; every `trainEvery` positives trains the
     /// denoiser and publishes a snapshot. Refresh points are counted in positives, which keeps a
     /// run deterministic for a seed.
-    public func observe(_ positives: UnsafeBufferPointer<PositiveExample>, context: SamplingContext, random: inout Xoshiro256) {
+    public func observe(_ positives: UnsafeBufferPointer<PositiveExample>, model: MatrixFactorization, exposure: ExposureEstimator,
+                        random: inout Xoshiro256)
+    {
         for positive in positives {
-            let environment = Int32(context.exposure.environment(of: positive.item))
+            let environment = Int32(exposure.environment(of: positive.item))
             let entry = ReplayEntry(user: positive.user, item: positive.item, environment: environment)
-            if replay.count < configuration.replayCapacity {
-                replay.append(entry)
-                environmentCounts[Int(environment)] += 1
-            } else {
-                environmentCounts[Int(replay[replayNext].environment)] -= 1
-                replay[replayNext] = entry
-                environmentCounts[Int(environment)] += 1
-                replayNext = (replayNext + 1) % configuration.replayCapacity
-            }
+            if let replaced = replay.append(entry) { environmentCounts[Int(replaced.environment)] -= 1 }
+            environmentCounts[Int(environment)] += 1
         }
         trainedPositives += positives.count
         sincePublish += positives.count
         if sincePublish >= configuration.trainEvery || snapshot.version == 0 {
             sincePublish = 0
-            let itemScale = Self.rootMeanSquare(context.model.items, rows: context.model.itemCount)
-            let userScale = Self.rootMeanSquare(context.model.users, rows: context.model.userCount)
+            let itemScale = Self.rootMeanSquare(model.items, rows: model.itemCount)
+            let userScale = Self.rootMeanSquare(model.users, rows: model.userCount)
             for _ in 0..<configuration.trainSteps {
-                trainStep(context: context, itemScale: itemScale, userScale: userScale, random: &random)
+                trainStep(model: model, itemScale: itemScale, userScale: userScale, random: &random)
             }
             publish(itemScale: itemScale, userScale: userScale)
         }
@@ -159,7 +153,7 @@ public final class DiffusionModel {
     }
 
     /// One denoising step on a random mini-batch from the replay buffer.
-    func trainStep(context: SamplingContext, itemScale: Float, userScale: Float, random: inout Xoshiro256) {
+    func trainStep(model: MatrixFactorization, itemScale: Float, userScale: Float, random: inout Xoshiro256) {
         guard !replay.isEmpty else { return }
         let batch = min(configuration.trainBatch, replay.count)
         let dimension = layout.dimension
@@ -171,7 +165,7 @@ public final class DiffusionModel {
         var user = [Float](repeating: 0, count: dimension)
         var noise = [Float](repeating: 0, count: dimension)
         for row in 0..<batch {
-            let entry = replay[random.nextIndex(below: replay.count)]
+            let entry = replay[slot: random.nextIndex(below: replay.count)]
             let t = random.nextIndex(below: schedule.steps)
             steps[row] = t
             environments[row] = Int(entry.environment)
@@ -179,8 +173,8 @@ public final class DiffusionModel {
             let signal = Float(alphaBar.squareRoot())
             let noiseScale = Float((1 - alphaBar).squareRoot())
             let previousAlphaBar = schedule.alphaBar(t - 1)
-            let item = context.model.items.row(entry.item)
-            let userRow = context.model.users.row(entry.user)
+            let item = model.items.row(entry.item)
+            let userRow = model.users.row(entry.user)
             noise.withUnsafeMutableBufferPointer { random.fillGaussian($0.baseAddress!, count: dimension) }
             for column in 0..<dimension {
                 let x0 = item[column] / itemScale
@@ -266,12 +260,12 @@ public final class DiffusionModel {
         parameters.writeState(to: &writer)
         adam.writeState(to: &writer)
         writer.write(replay.count)
-        for entry in replay {
+        for entry in replay.storage {
             writer.write(entry.user)
             writer.write(entry.item)
             writer.write(entry.environment)
         }
-        writer.write(replayNext)
+        writer.write(replay.next)
         writer.write(environmentCounts)
         writer.write(trainedPositives)
         writer.write(sincePublish)
@@ -302,9 +296,8 @@ public final class DiffusionModel {
             counts[Int(entry.environment)] += 1
             entries.append(entry)
         }
-        var next = try reader.readInt()
-        guard next >= 0, next <= max(0, entries.count - 1) else {
-            throw StateReadError("the denoiser's replay position \(next) does not fit its \(entries.count) entries")
+        guard let ring = RingBuffer(restoring: entries, next: try reader.readInt(), capacity: configuration.replayCapacity) else {
+            throw StateReadError("the denoiser's replay position does not fit its \(entries.count) entries")
         }
         let storedCounts = try reader.readDoubleArray()
         try reader.expect(storedCounts.count, equals: environmentCounts.count, "the number of exposure environments")
@@ -326,15 +319,12 @@ public final class DiffusionModel {
         try StateCheck.finite(distribution, nonNegative: true, "the snapshot's environment distribution")
         try StateCheck.require(distribution.count == environmentCounts.count && abs(distribution.reduce(0, +) - 1) < 1e-6,
                                "the snapshot's environment distribution is not a distribution over \(environmentCounts.count) environments")
-        if entries.count > configuration.replayCapacity || (next != 0 && entries.count < configuration.replayCapacity) {
-            // The capacity changed between runs: keep the newest entries in ring order.
-            entries = Array((entries[next...] + entries[..<next]).suffix(configuration.replayCapacity))
-            next = 0
+        if ring.count != entries.count {
+            // The capacity shrank between runs: the counts follow the entries kept.
             counts = [Double](repeating: 0, count: environmentCounts.count)
-            for entry in entries { counts[Int(entry.environment)] += 1 }
+            for entry in ring.storage { counts[Int(entry.environment)] += 1 }
         }
-        replay = entries
-        replayNext = next
+        replay = ring
         environmentCounts = counts
         trainedPositives = trained
         sincePublish = since
@@ -347,12 +337,12 @@ public final class DiffusionModel {
 
     /// The replay buffer names only rows the restored state has in use.
     func validateRestored(_ context: RestoredStateContext) throws {
-        for entry in replay {
+        for entry in replay.storage {
             guard entry.user >= 0, Int(entry.user) < context.userCount, entry.item >= 0, Int(entry.item) < context.itemCount else {
                 throw StateReadError("the denoiser's replay buffer names a row that does not exist")
             }
         }
-        try StateCheck.disjoint(replay.map(\.item), from: context.freeItems, "the denoiser's replay buffer")
-        try StateCheck.disjoint(replay.map(\.user), from: context.freeUsers, "the denoiser's replay buffer")
+        try StateCheck.disjoint(replay.storage.map(\.item), from: context.freeItems, "the denoiser's replay buffer")
+        try StateCheck.disjoint(replay.storage.map(\.user), from: context.freeUsers, "the denoiser's replay buffer")
     }
 }

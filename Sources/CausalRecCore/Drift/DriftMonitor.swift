@@ -3,7 +3,8 @@
 /// (Jensen–Shannon distance, PSI, share of exposure on new items), and it runs Page–Hinkley and
 /// ADWIN on the prequential hit stream for falls. The reference is the first full window after
 /// warm-up and is replaced by the current window after an alert; a cooldown keeps one shift to
-/// one alert. Pure and deterministic: it sees only events and the recommender's evaluator.
+/// one alert. Pure and deterministic: it sees only the numbers of each event
+/// (`DriftObservation`), never the recommender.
 public final class DriftMonitor {
     public let configuration: DriftConfiguration
     public private(set) var eventsSeen = 0
@@ -23,7 +24,6 @@ public final class DriftMonitor {
     private var pageHinkley: PageHinkley
     private var adwin: AdaptiveWindow
     private var evaluatedSeen = 0
-    private var evictionsSeen = 0
     /// After a hit-rate alert the window in progress mixes before and after the change, so it
     /// must not become the new reference; the next one does.
     private var skipNextReference = false
@@ -37,31 +37,21 @@ public final class DriftMonitor {
     }
 
     /// Feeds one applied event (after the recommender applied it); returns the alerts it raised.
-    public func observe(_ event: Event, at timestamp: Int64, recommender: OnlineRecommender) -> [DriftAlert] {
+    public func observe(_ observation: DriftObservation) -> [DriftAlert] {
         eventsSeen += 1
+        let timestamp = observation.time
         window.note(timestamp)
-        switch event {
-        case let .impression(impression):
-            for item in impression.items {
-                if let row = recommender.itemRow(ofKnown: item) { window.exposure[row, default: 0] += 1 }
-            }
-        case let .click(click):
-            if let row = recommender.itemRow(ofKnown: click.item) { window.clicks[row, default: 0] += 1 }
-        case .request, .forget:
-            break
-        }
-        if recommender.evictedItems != evictionsSeen {
-            // Evicted rows will hold other items: their counts must not be compared with them.
-            evictionsSeen = recommender.evictedItems
-            for row in recommender.lastEvictedItems {
-                window.exposure[row] = nil
-                window.clicks[row] = nil
-                reference?.exposure[row] = nil
-                reference?.clicks[row] = nil
-            }
+        for row in observation.exposedItems { window.exposure[row, default: 0] += 1 }
+        if let row = observation.clickedItem { window.clicks[row, default: 0] += 1 }
+        // Evicted rows will hold other items: their counts must not be compared with them.
+        for row in observation.evictedItems {
+            window.exposure[row] = nil
+            window.clicks[row] = nil
+            reference?.exposure[row] = nil
+            reference?.clicks[row] = nil
         }
         var alerts: [DriftAlert] = []
-        alerts += observeHits(recommender.evaluator.total, timestamp: timestamp)
+        alerts += observeHits(observation.hitStream, timestamp: timestamp)
         window.events += 1
         if window.events >= configuration.windowEvents {
             alerts += closeWindow(timestamp: timestamp)

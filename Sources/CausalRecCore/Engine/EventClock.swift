@@ -28,8 +28,13 @@ public struct EventClock: Sendable, Equatable {
         self.confirmations = confirmations
     }
 
+    /// Times are kept within ±2⁶⁰ ms (36 million years), so differences of two never overflow
+    /// whatever a producer stamped on a message.
+    static let limit: Int64 = 1 << 60
+
     /// The time at which to apply an event stamped `timestamp`.
-    public mutating func admit(_ timestamp: Int64) -> Int64 {
+    public mutating func admit(_ stamped: Int64) -> Int64 {
+        let timestamp = min(max(stamped, -Self.limit), Self.limit)
         guard started else {
             started = true
             latest = timestamp
@@ -71,8 +76,8 @@ public struct EventClock: Sendable, Equatable {
 
     mutating func readState(from reader: inout StateReader) throws {
         started = try reader.readBool()
-        latest = try reader.readInt64()
-        pendingJump = try reader.readInt64()
+        latest = try reader.readTime("the event clock")
+        pendingJump = try reader.readTime("the event clock's pending jump")
         pendingCount = try reader.readInt()
         heldBack = try reader.readInt()
         guard pendingCount >= 0, pendingCount < confirmations, heldBack >= 0 else {

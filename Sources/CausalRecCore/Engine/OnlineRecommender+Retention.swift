@@ -102,10 +102,7 @@ extension OnlineRecommender {
         history.removeItems(itemSet)
         let removed = { (positive: PositiveExample) in userSet.contains(positive.user) || itemSet.contains(positive.item) }
         pending.removeAll(where: removed)
-        if replay.contains(where: removed) {
-            replay = Array(replay[replayNext...] + replay[..<replayNext]).filter { !removed($0) }
-            replayNext = 0
-        }
+        replay.removeAll(where: removed)
         sampler.forget(users: userSet, items: itemSet)
         mostExposedCache = RankedCache()
         mostClickedCache = RankedCache()

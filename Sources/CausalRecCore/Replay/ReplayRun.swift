@@ -57,8 +57,9 @@ public final class ReplayRun {
     }
 
     public let configuration: Configuration
-    public let models: [OnlineRecommender]
-    public let monitor: DriftMonitor
+    /// One engine per sampler, stepped on every event; the first also runs the drift monitor.
+    public let engines: [StreamEngine]
+    public var models: [OnlineRecommender] { engines.map(\.recommender) }
     public private(set) var windows: [Window] = []
     public private(set) var alerts: [DriftAlert] = []
     /// Events replayed with scoring (valid ones) and applied only to warm the models up.
@@ -68,24 +69,23 @@ public final class ReplayRun {
 
     public init(configuration: Configuration) {
         self.configuration = configuration
-        models = configuration.samplers.map { sampler in
+        engines = configuration.samplers.enumerated().map { index, sampler in
             var recommender = configuration.recommender
             recommender.sampler = sampler
             recommender.evaluateEveryNthClick = 1
-            return OnlineRecommender(configuration: recommender)
+            return StreamEngine(recommender: OnlineRecommender(configuration: recommender),
+                                drift: index == 0 && configuration.drift.enabled ? configuration.drift : nil)
         }
-        monitor = DriftMonitor(configuration: configuration.drift)
     }
+
+    /// The drift monitor (over the first sampler's hit stream), when drift detection is on.
+    public var monitor: DriftMonitor? { engines.first?.drift }
 
     public var k: Int { configuration.recommender.evaluationK }
 
     /// Learns from an event without scoring it (e.g. a training log before the scored one).
     public func warm(_ event: Event, timestamp: Int64) {
-        for model in models {
-            model.evaluationEnabled = false
-            model.apply(event, fallbackTimestamp: timestamp)
-            model.evaluationEnabled = true
-        }
+        for engine in engines { engine.step(event, fallbackTimestamp: timestamp, mode: .train) }
         warmupEvents += 1
     }
 
@@ -97,14 +97,15 @@ public final class ReplayRun {
             current = Window(firstEvent: replayedEvents, lastEvent: replayedEvents, firstTimestamp: at, lastTimestamp: at,
                              samplers: Array(repeating: Score(), count: models.count))
         }
-        for (index, model) in models.enumerated() {
-            model.apply(event, fallbackTimestamp: timestamp)
-            if case .click = event, let evaluation = model.lastEvaluation {
+        var raised: [DriftAlert] = []
+        for (index, engine) in engines.enumerated() {
+            let step = engine.step(event, fallbackTimestamp: timestamp)
+            if let evaluation = step.evaluation {
                 current!.samplers[index].add(rank: evaluation.modelRank)
                 if index == 0 { current!.popular.add(rank: evaluation.popularRank) }
             }
+            raised += step.alerts
         }
-        let raised = configuration.drift.enabled ? monitor.observe(event, at: at, recommender: models[0]) : []
         alerts += raised
         replayedEvents += 1
         current!.lastEvent = replayedEvents

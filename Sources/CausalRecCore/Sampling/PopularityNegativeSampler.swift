@@ -5,7 +5,7 @@
 /// The alias table is rebuilt only every `refreshEvery` new exposures (O(items) each time), so a
 /// draw is O(1) while the distribution follows the stream with bounded staleness. Refresh points
 /// are counted in events, which keeps runs deterministic.
-public struct PopularityNegativeSampler: NegativeSampler {
+public struct PopularityNegativeSampler: ItemNegativeSampler {
     public let exponent: Double
     public let refreshEvery: Int
     public let maxAttempts: Int
@@ -36,27 +36,16 @@ public struct PopularityNegativeSampler: NegativeSampler {
         builtForItems = exposure.itemCount
     }
 
-    public mutating func sampleNegatives(for positives: UnsafeBufferPointer<PositiveExample>,
-                                         into negatives: UnsafeMutableBufferPointer<Int32>,
-                                         context: SamplingContext, random: inout Xoshiro256)
-    {
-        for index in 0..<positives.count {
-            let positive = positives[index]
-            negatives[index] = -1
-            if let table {
-                for _ in 0..<maxAttempts {
-                    let candidate = Int32(table.sample(&random))
-                    if candidate != positive.item && !context.history.hasClicked(user: positive.user, item: candidate) {
-                        negatives[index] = candidate
-                        break
-                    }
+    public mutating func negative(for positive: PositiveExample, context: SamplingContext, random: inout Xoshiro256) -> Int32 {
+        if let table {
+            for _ in 0..<maxAttempts {
+                let candidate = Int32(table.sample(&random))
+                if candidate != positive.item && !context.history.hasClicked(user: positive.user, item: candidate) {
+                    return candidate
                 }
             }
-            if negatives[index] < 0 {
-                negatives[index] = context.uniformNegative(user: positive.user, positive: positive.item,
-                                                           attempts: maxAttempts, random: &random)
-            }
         }
+        return context.uniformNegative(user: positive.user, positive: positive.item, attempts: maxAttempts, random: &random)
     }
 
     // MARK: State

@@ -57,25 +57,34 @@ public struct JSONWriter: Sendable {
     /// Finite floats in shortest round-trip form; NaN and infinities become null (JSON has none).
     public mutating func number(_ value: Float) {
         separate()
-        if value.isFinite {
-            bytes.append(contentsOf: value.description.utf8)
-        } else {
-            bytes.append(contentsOf: "null".utf8)
-        }
+        bytes.append(contentsOf: (value.isFinite ? value.description : "null").utf8)
     }
 
     public mutating func number(_ value: Double) {
         separate()
-        if value.isFinite {
-            bytes.append(contentsOf: value.description.utf8)
-        } else {
-            bytes.append(contentsOf: "null".utf8)
-        }
+        bytes.append(contentsOf: (value.isFinite ? value.description : "null").utf8)
     }
 
-    public mutating func bool(_ value: Bool) {
-        separate()
-        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+    // Members: a key and its value in one call.
+
+    public mutating func field(_ name: String, _ value: String) {
+        key(name)
+        string(value)
+    }
+
+    public mutating func field<T: BinaryInteger>(_ name: String, _ value: T) {
+        key(name)
+        integer(value)
+    }
+
+    public mutating func field(_ name: String, _ value: Double) {
+        key(name)
+        number(value)
+    }
+
+    public mutating func field(_ name: String, _ value: Float) {
+        key(name)
+        number(value)
     }
 
     public mutating func null() {

@@ -20,7 +20,7 @@ public enum StateCheck {
     /// No entry is in `excluded` (sorted).
     public static func disjoint(_ values: [Int32], from excluded: [Int32], _ what: @autoclosure () -> String) throws {
         guard !excluded.isEmpty else { return }
-        for value in values where excluded.withUnsafeBufferPointer({ InteractionHistory.contains(value, in: $0) }) {
+        for value in values where excluded.withUnsafeBufferPointer({ SortedRows.contains(value, in: $0) }) {
             throw StateReadError("\(what()): row \(value) is a free row")
         }
     }

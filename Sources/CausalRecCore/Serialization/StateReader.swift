@@ -117,39 +117,23 @@ public struct StateReader {
         position += count * 4
     }
 
-    public mutating func readFloatArray() throws -> [Float] {
-        let count = try readCount(elementSize: 4, "a float array")
-        var values = [Float](repeating: 0, count: count)
-        values.withUnsafeMutableBytes { target in
-            bytes.withUnsafeBytes { source in
-                target.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[position..<position + count * 4]))
-            }
-        }
-        position += count * 4
-        return values
-    }
+    public mutating func readFloatArray() throws -> [Float] { try readArray("a float array") }
+    public mutating func readDoubleArray() throws -> [Double] { try readArray("a double array") }
+    public mutating func readInt32Array() throws -> [Int32] { try readArray("an integer array") }
 
-    public mutating func readDoubleArray() throws -> [Double] {
-        let count = try readCount(elementSize: 8, "a double array")
-        var values = [Double](repeating: 0, count: count)
-        values.withUnsafeMutableBytes { target in
+    /// A count, then that many fixed-size values stored verbatim (little-endian hosts only, as
+    /// the writer).
+    private mutating func readArray<Element: BitwiseCopyable>(_ what: String) throws -> [Element] {
+        let size = MemoryLayout<Element>.stride
+        let count = try readCount(elementSize: size, what)
+        let start = position
+        let values = [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
             bytes.withUnsafeBytes { source in
-                target.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[position..<position + count * 8]))
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: source[start..<start + count * size]))
             }
+            initialized = count
         }
-        position += count * 8
-        return values
-    }
-
-    public mutating func readInt32Array() throws -> [Int32] {
-        let count = try readCount(elementSize: 4, "an integer array")
-        var values = [Int32](repeating: 0, count: count)
-        values.withUnsafeMutableBytes { target in
-            bytes.withUnsafeBytes { source in
-                target.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[position..<position + count * 4]))
-            }
-        }
-        position += count * 4
+        position += count * size
         return values
     }
 
@@ -159,12 +143,6 @@ public struct StateReader {
         values.reserveCapacity(count)
         for _ in 0..<count { values.append(try readInt()) }
         return values
-    }
-
-    public mutating func readRandom() throws -> Xoshiro256 {
-        let state = (try readUInt64(), try readUInt64(), try readUInt64(), try readUInt64())
-        guard state != (0, 0, 0, 0) else { throw StateReadError("a random generator state of all zeros") }
-        return Xoshiro256(state: state)
     }
 
     /// Counts and sums of the state never come near this, and two values within ±limit can be

@@ -77,11 +77,4 @@ public struct StateWriter {
         write(values.count)
         for value in values { write(value) }
     }
-
-    public mutating func write(_ random: Xoshiro256) {
-        write(random.state.0)
-        write(random.state.1)
-        write(random.state.2)
-        write(random.state.3)
-    }
 }

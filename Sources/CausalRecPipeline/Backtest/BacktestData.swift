@@ -45,6 +45,21 @@ struct BacktestData {
     /// The evaluation splits in the rows of `recommender` (which has recorded the training
     /// split), with its training positives as masks. Row numbering depends on what the
     /// recommender tracks, so each run maps for itself.
+    /// Steps the training split through `recommender` in record mode (ids, history, exposure;
+    /// no training) — the same per-event step as the live service — and returns its positives,
+    /// which the epochs then train on.
+    func recordTraining(into recommender: OnlineRecommender) -> [PositiveExample] {
+        let engine = StreamEngine(recommender: recommender)
+        var positives: [PositiveExample] = []
+        positives.reserveCapacity(train.positives.count)
+        for event in train.events {
+            if let positive = engine.step(event, fallbackTimestamp: DatasetSplit.baseTimestamp, mode: .record).positive {
+                positives.append(positive)
+            }
+        }
+        return positives
+    }
+
     func evaluationContext(for recommender: OnlineRecommender, threads: Int) -> EvaluationContext {
         let masks = (0..<recommender.users.count).map { ExcludedItems(sorted: recommender.history.clicked(by: Int32($0))) }
         var dropped: [String: Dropped] = [:]

@@ -1,3 +1,4 @@
+import CausalRecCore
 import Foundation
 
 /// A progress bar on stderr for long backtests: units done, training examples per second, and an
@@ -51,7 +52,7 @@ public final class BacktestProgress: @unchecked Sendable {
     }
 
     private func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        duration.inSeconds
     }
 
     static func format(_ seconds: Double) -> String {

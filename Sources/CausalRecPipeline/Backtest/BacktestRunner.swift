@@ -58,7 +58,7 @@ public final class BacktestRunner {
         let data = try BacktestData.load(options)
         let reference = OnlineRecommender(configuration: Self.recommenderConfiguration(
             options: options, sampler: SamplerConfiguration(), model: options.model, seed: 0))
-        for event in data.train.events { reference.record(event, fallbackTimestamp: DatasetSplit.baseTimestamp) }
+        _ = data.recordTraining(into: reference)
         let context = data.evaluationContext(for: reference, threads: options.model.threads)
         func read(_ path: String, rows: Int, lookup: (String) -> Int32?) throws -> (vectors: [[Float]], dimension: Int) {
             var vectors = [[Float]](repeating: [], count: rows)
@@ -91,7 +91,7 @@ public final class BacktestRunner {
         // The notes describe the plain registration (no impression tracking), as the floors use.
         let reference = OnlineRecommender(configuration: Self.recommenderConfiguration(
             options: options, sampler: SamplerConfiguration(), model: options.model, seed: options.firstSeed))
-        for event in data.train.events { reference.record(event, fallbackTimestamp: DatasetSplit.baseTimestamp) }
+        _ = data.recordTraining(into: reference)
         let referenceContext = data.evaluationContext(for: reference, threads: options.model.threads)
         notes = DataNotes(
             trainPositives: data.train.positives.count, users: referenceContext.users, items: referenceContext.items,
@@ -121,7 +121,7 @@ public final class BacktestRunner {
                 }
                 let untrained = OnlineRecommender(configuration: Self.recommenderConfiguration(
                     options: options, sampler: SamplerConfiguration(), model: options.model, seed: seed))
-                for event in data.train.events { untrained.record(event, fallbackTimestamp: DatasetSplit.baseTimestamp) }
+                _ = data.recordTraining(into: untrained)
                 let context = data.evaluationContext(for: untrained, threads: options.model.threads)
                 for split in context.splits {
                     floors.append(record(sampler: "untrained", seed: seed, split: split.name, epochs: 0,
@@ -189,13 +189,7 @@ public final class BacktestRunner {
         sampler.cnsdiff.seed = SplitMix64.mix(seed, 0xD1FF)
         let recommender = OnlineRecommender(configuration: Self.recommenderConfiguration(
             options: options, sampler: sampler, model: model, seed: seed))
-        var positives: [PositiveExample] = []
-        positives.reserveCapacity(data.train.positives.count)
-        for event in data.train.events {
-            if let positive = recommender.record(event, fallbackTimestamp: DatasetSplit.baseTimestamp) {
-                positives.append(positive)
-            }
-        }
+        var positives = data.recordTraining(into: recommender)
         let context = data.evaluationContext(for: recommender, threads: model.threads)
         let evaluator = context.evaluator
         let settings = BacktestRecord.Settings(
@@ -234,7 +228,7 @@ public final class BacktestRunner {
                 }
             }
         }
-        let seconds = Double(trainingTime.components.seconds) + Double(trainingTime.components.attoseconds) / 1e18
+        let seconds = trainingTime.inSeconds
         var sampleRandom = Xoshiro256(seed: 2_025)
         let sample = (0..<min(2_000, positives.count)).map { _ in positives[sampleRandom.nextIndex(below: positives.count)] }
         result.negatives = recommender.diagnoseNegatives(sample)

@@ -6,11 +6,14 @@ import Logging
 /// When and how the running service saves its state (DESIGN.md §5).
 ///
 /// A checkpoint captures the state and the input positions it reflects (between two batches,
-/// so they agree), then waits until the producer has delivered every output of those inputs,
-/// then writes the file atomically, then commits the same positions to the group. A crash at any
-/// point leaves the previous checkpoint intact, and every output of the events it covers
-/// delivered. When the flush cannot finish (broker outage) the checkpoint is postponed with
-/// exponential backoff; the state keeps advancing in memory and nothing is lost.
+/// so they agree), then waits until every output of those inputs is settled, then writes the
+/// file atomically, then commits the same positions to the group. A crash at any point leaves the
+/// previous checkpoint intact, and every output of the events it covers delivered. When the
+/// outputs cannot be settled in time (broker outage) the checkpoint is postponed with exponential
+/// backoff; the state keeps advancing in memory and nothing is lost.
+///
+/// Time comes in as `now` (a monotonic instant), so scheduling and backoff are tested without
+/// waiting.
 final class Checkpointer {
     let store: CheckpointStore
     let identity: CheckpointIdentity
@@ -18,16 +21,15 @@ final class Checkpointer {
     private let status: ServiceStatus
     private let metrics: ServiceMetrics
     private let logger: Logger
-    private let clock = ContinuousClock()
     private var lastWritten: ContinuousClock.Instant
     private var messagesAtLastCheckpoint = 0
-    private var retryAt: ContinuousClock.Instant?
-    private var consecutiveFailures = 0
+    private(set) var retryAt: ContinuousClock.Instant?
+    private(set) var consecutiveFailures = 0
     /// Wall-clock time of the newest checkpoint (written or restored), for its age.
     private(set) var lastWrittenWallMilliseconds: Int64?
 
     init(store: CheckpointStore, identity: CheckpointIdentity, policy: PipelineConfiguration.Checkpointing,
-         status: ServiceStatus, metrics: ServiceMetrics, logger: Logger)
+         status: ServiceStatus, metrics: ServiceMetrics, logger: Logger, now: ContinuousClock.Instant = .now)
     {
         self.store = store
         self.identity = identity
@@ -35,7 +37,7 @@ final class Checkpointer {
         self.status = status
         self.metrics = metrics
         self.logger = logger
-        lastWritten = clock.now
+        lastWritten = now
         status.update {
             $0.checkpointsEnabled = true
             $0.maxCheckpointAgeSeconds = policy.maxAgeSeconds
@@ -45,7 +47,7 @@ final class Checkpointer {
 
     /// Restores the newest checkpoint into `processor`; nil when the directory has none. Throws
     /// `CheckpointStore.RestoreRefusal` when one exists but cannot be used.
-    func restore(into processor: StreamProcessor) throws -> CheckpointMetadata? {
+    func restore(into processor: some CheckpointSource) throws -> CheckpointMetadata? {
         let restored = try store.restoreNewest(for: identity) { contents -> CheckpointMetadata in
             var positions: [KafkaTopicPartition: Int64] = [:]
             for entry in contents.metadata.offsets {
@@ -60,6 +62,7 @@ final class Checkpointer {
         guard let restored else { return nil }
         let metadata = restored.metadata
         lastWrittenWallMilliseconds = metadata.writtenAtMilliseconds
+        messagesAtLastCheckpoint = 0
         logger.info("restored checkpoint", metadata: [
             "file": "\((restored.path as NSString).lastPathComponent)",
             "applied": "\(metadata.appliedEvents)", "model_version": "\(metadata.modelVersion)",
@@ -70,26 +73,28 @@ final class Checkpointer {
         return metadata
     }
 
+    /// Whether a checkpoint is due: `every_events` messages or `every_seconds` since the last
+    /// one (and not while a failed one waits for its retry time).
     func isDue(now: ContinuousClock.Instant, messages: Int) -> Bool {
         let pending = messages - messagesAtLastCheckpoint
         guard pending > 0 else { return false }
         if let retryAt, now < retryAt { return false }
-        return pending >= policy.everyEvents || now - lastWritten >= .milliseconds(Int64(policy.everySeconds * 1_000))
+        return pending >= policy.everyEvents || now - lastWritten >= .seconds(fractional: policy.everySeconds)
     }
 
     func hasPendingMessages(_ messages: Int) -> Bool { messages > messagesAtLastCheckpoint }
 
-    /// Writes a checkpoint now. Returns false when it was postponed (outputs could not be
-    /// delivered within `flushTimeout`, or the file could not be written); throws only when an
-    /// output failed for good, which no retry can fix.
+    /// Writes a checkpoint now. Returns false when it was postponed (outputs not settled within
+    /// `flushTimeout`, or the file could not be written); throws only when an output failure
+    /// must stop the service.
     @discardableResult
-    func write(_ processor: StreamProcessor, sender: OutputSender, messages: Int, flushTimeout: Duration) throws -> Bool {
-        let started = clock.now
+    func write(_ processor: some CheckpointSource, messages: Int, flushTimeout: Duration, now: ContinuousClock.Instant = .now) throws -> Bool {
+        let started = ContinuousClock.now
         let captured = processor.captureState()
         do {
-            try sender.flush(timeout: flushTimeout)
+            try processor.settleOutputs(timeout: flushTimeout)
         } catch let error as KafkaError where error.kind == .flushTimedOut {
-            postpone("outputs are not delivered yet (\(error.message))")
+            postpone("outputs are not delivered yet (\(error.message))", now: now)
             status.update {
                 $0.brokerReachable = false
                 $0.brokerProblem = "outputs not delivered within \(flushTimeout)"
@@ -104,17 +109,17 @@ final class Checkpointer {
                 .map { CheckpointMetadata.PartitionOffset(partition: $0.key.partition, offset: $0.value) }
                 .sorted { $0.partition < $1.partition },
             appliedEvents: captured.applied, modelVersion: captured.modelVersion, generatorVersion: captured.generatorVersion,
-            sampler: processor.samplerName, dimension: processor.live.withExclusiveAccess { $0.model.dimension })
+            sampler: processor.samplerName, dimension: captured.dimension)
         let path: String
         do {
             path = try store.write(metadata: metadata, body: captured.body)
         } catch {
-            postpone("\(error)")
+            postpone("\(error)", now: now)
             return false
         }
         consecutiveFailures = 0
         retryAt = nil
-        lastWritten = clock.now
+        lastWritten = now
         lastWrittenWallMilliseconds = written
         messagesAtLastCheckpoint = messages
         status.update {
@@ -122,7 +127,7 @@ final class Checkpointer {
             $0.messagesSinceCheckpoint = 0
         }
         metrics.checkpoints.increment()
-        metrics.checkpointDuration.recordNanoseconds(Self.nanoseconds(clock.now - started))
+        metrics.checkpointDuration.record(ContinuousClock.now - started)
         logger.debug("checkpoint written", metadata: ["file": "\((path as NSString).lastPathComponent)", "bytes": "\(captured.body.count)",
                                                       "applied": "\(captured.applied)"])
         do {
@@ -144,15 +149,16 @@ final class Checkpointer {
         lastWrittenWallMilliseconds.map { max(0, Date().timeIntervalSince1970 - Double($0) / 1_000) }
     }
 
-    private func postpone(_ reason: String) {
-        consecutiveFailures += 1
-        let backoff = Duration.milliseconds(Int64(min(30_000, 500 * (1 << min(consecutiveFailures, 10)))))
-        retryAt = clock.now + backoff
-        metrics.checkpointFailures.increment()
-        logger.warning("checkpoint postponed, retrying in \(backoff): \(reason)")
+    /// The wait before retrying after the n-th failure in a row: 1, 2, 4 … s, at most 30 s.
+    static func backoff(afterFailures failures: Int) -> Duration {
+        .milliseconds(Int64(min(30_000, 500 * (1 << min(failures, 10)))))
     }
 
-    static func nanoseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+    private func postpone(_ reason: String, now: ContinuousClock.Instant) {
+        consecutiveFailures += 1
+        let backoff = Self.backoff(afterFailures: consecutiveFailures)
+        retryAt = now + backoff
+        metrics.checkpointFailures.increment()
+        logger.warning("checkpoint postponed, retrying in \(backoff): \(reason)")
     }
 }

@@ -77,21 +77,13 @@ public struct PipelineConfiguration: Sendable, Equatable {
     }
 
     /// The HTTP endpoint for /metrics, /health, /ready and /recommendations.
-    public struct HTTPEndpoint: Sendable, Equatable {
+    public struct HTTPSettings: Sendable, Equatable {
         public var enabled = true
         public var host = "127.0.0.1"
         public var port = 9464
         public var maxConnections = 64
         public var idleTimeoutSeconds = 30.0
         public var maxRequestBytes = 65_536
-
-        var limits: HTTPEndpointLimits {
-            var limits = HTTPEndpointLimits()
-            limits.maxConnections = maxConnections
-            limits.idleTimeout = .milliseconds(Int64(idleTimeoutSeconds * 1_000))
-            limits.maxRequestBytes = maxRequestBytes
-            return limits
-        }
     }
 
     /// How a rejected message is copied to the dead-letter topic.
@@ -114,7 +106,7 @@ public struct PipelineConfiguration: Sendable, Equatable {
     public var publishing = Publishing()
     public var progress = Progress()
     public var checkpoint = Checkpointing()
-    public var http = HTTPEndpoint()
+    public var http = HTTPSettings()
     public var drift = DriftConfiguration()
     public var deadLetter = DeadLetter()
 

@@ -114,7 +114,7 @@ public struct DemoRunner: Sendable {
                        scoredRequests: scored, modelTruth: scored > 0 ? modelTruth / Double(scored) : 0,
                        popularTruth: scored > 0 ? popularTruth / Double(scored) : 0,
                        recommendationsRead: published.count,
-                       seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                       seconds: elapsed.inSeconds)
     }
 
     struct PublishedList {

@@ -56,15 +56,17 @@ public struct ShiftEvaluation: Sendable {
                 configuration.seed = seed
                 configuration.model.seed = seed
                 let recommenderInstance = OnlineRecommender(configuration: configuration)
+                let engine = StreamEngine(recommender: recommenderInstance)
                 var simulator = ClickSimulator(configuration: simulatorConfiguration)
-                for _ in 0..<events { recommenderInstance.apply(simulator.next(), fallbackTimestamp: 0) }
+                for _ in 0..<events { engine.step(simulator.next(), fallbackTimestamp: 0) }
                 records.append(judge(recommenderInstance, simulator: simulator, name: sampler.name, seed: seed))
                 progress("seed \(seed) \(sampler.name): true NDCG@20 \(String(format: "%.4f", records.last!.trueNDCG20))")
             }
             // The most-popular floor on the same stream.
             var simulator = ClickSimulator(configuration: simulatorConfiguration)
             let reference = OnlineRecommender(configuration: recommender)
-            for _ in 0..<events { reference.record(simulator.next(), fallbackTimestamp: 0) }
+            let recording = StreamEngine(recommender: reference)
+            for _ in 0..<events { recording.step(simulator.next(), fallbackTimestamp: 0, mode: .record) }
             records.append(judge(reference, simulator: simulator, name: "mostpop", seed: seed, popularity: true))
         }
         return records

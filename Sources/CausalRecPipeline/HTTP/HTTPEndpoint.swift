@@ -1,22 +1,10 @@
+import CausalRecCore
 import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import ServiceLifecycle
 import Synchronization
-
-/// Limits of the HTTP endpoint: a client cannot hold it open, flood it, or send it megabytes.
-public struct HTTPEndpointLimits: Sendable, Equatable {
-    /// Connections open at once; more are closed as soon as they are accepted.
-    public var maxConnections = 64
-    /// A connection with no request in flight and nothing read or written this long is closed.
-    public var idleTimeout: Duration = .seconds(30)
-    /// Largest request (request line, headers and body); larger ones get 413 and are closed.
-    public var maxRequestBytes = 65_536
-    /// Threads that run `/recommendations` queries (each may wait for the model lock).
-    public var queryThreads = 2
-
-    public init() {}
-}
 
 /// The HTTP server of `causalrec run` (SwiftNIO, one event-loop thread): binds at start-up —
 /// a port in use stops the service with a message naming it — and serves `HTTPRoutes`.
@@ -25,7 +13,10 @@ public struct HTTPEndpointLimits: Sendable, Equatable {
 /// (it takes the model's lock, which a training batch may hold for a while), while `/health`,
 /// `/ready` and `/metrics` read only atomics and locked counters and are answered on the loop
 /// at once — so a long batch never makes the service look dead to its orchestrator.
-public final class HTTPEndpoint: Sendable {
+///
+/// A `Service`: bound by `start` (so a port in use stops start-up), then run in the service group,
+/// which closes it on graceful shutdown after the event loop (started after it) has drained.
+public final class HTTPEndpoint: Service, Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let queries: NIOThreadPool
     private let channel: any Channel
@@ -54,8 +45,7 @@ public final class HTTPEndpoint: Sendable {
         let queries = NIOThreadPool(numberOfThreads: max(1, limits.queryThreads))
         queries.start()
         let connections = ConnectionCount()
-        let idle = TimeAmount.nanoseconds(Int64(limits.idleTimeout.components.seconds) * 1_000_000_000
-            + limits.idleTimeout.components.attoseconds / 1_000_000_000)
+        let idle = TimeAmount.nanoseconds(limits.idleTimeout.inNanoseconds)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -91,6 +81,12 @@ public final class HTTPEndpoint: Sendable {
 
     /// The bound socket address (for checks that it is the configured interface).
     public var boundAddress: String? { channel.localAddress?.ipAddress }
+
+    /// Serves until the group shuts down gracefully (or the task is cancelled), then closes.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
+    }
 
     public func shutdown() async {
         try? await channel.close()

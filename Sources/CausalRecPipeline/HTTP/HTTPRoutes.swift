@@ -60,7 +60,7 @@ struct HTTPRoutes: Sendable {
 
     private func recommendations(_ query: [URLQueryItem]) -> HTTPReply {
         let started = ContinuousClock.now
-        defer { metrics.queryDuration.recordNanoseconds(Checkpointer.nanoseconds(ContinuousClock.now - started)) }
+        defer { metrics.queryDuration.record(ContinuousClock.now - started) }
         guard let user = query.first(where: { $0.name == "user" })?.value, !user.isEmpty else {
             return error(400, "the query needs user=<id>")
         }

@@ -12,10 +12,11 @@ final class DeadLetterRouter {
         self.topic = topic
     }
 
-    func route(_ message: KafkaMessage, reason: String) throws {
-        let record = DeadLetterRecord.make(key: message.key, payload: message.payload, reason: reason, sourceTopic: message.topic,
-                                           sourcePartition: message.partition, sourceOffset: message.offset,
-                                           limits: sender.deadLetterLimits)
+    func route(_ message: some InputMessage, reason: String) throws {
+        let record = message.withBytes { key, payload in
+            DeadLetterRecord.make(key: key, payload: payload, reason: reason, sourceTopic: message.topic,
+                                  sourcePartition: message.partition, sourceOffset: message.offset, limits: sender.deadLetterLimits)
+        }
         try sender.send(.deadLetter, topic: topic, key: record.key, value: record.value, headers: record.headers,
                         context: "input partition \(message.partition) offset \(message.offset)")
     }

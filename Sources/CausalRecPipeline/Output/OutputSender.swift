@@ -45,17 +45,17 @@ struct OutputFailure: Error, CustomStringConvertible {
 final class OutputSender {
     private let producer: any OutputProducer
     private let kinds: [String: OutputKind]
-    private let metrics: ServiceMetrics
+    private let metrics: OutputMetrics
     private let logger: Logger
     let deadLetterLimits: DeadLetterRecord.Limits
 
     init(producer: any OutputProducer, topics: PipelineConfiguration.Topics, deadLetterLimits: DeadLetterRecord.Limits,
-         metrics: ServiceMetrics, logger: Logger)
+         metrics: ServiceMetrics, outputMetrics: OutputMetrics? = nil, logger: Logger)
     {
         self.producer = producer
         kinds = [topics.recommendations: .recommendations, topics.alerts: .alerts, topics.deadLetter: .deadLetter]
         self.deadLetterLimits = deadLetterLimits
-        self.metrics = metrics
+        self.metrics = outputMetrics ?? OutputMetrics(factory: metrics.factory)
         self.logger = logger
     }
 
@@ -127,7 +127,7 @@ final class OutputSender {
 
     private func settle(_ failure: KafkaFailedDelivery, kind: OutputKind, context: String) throws -> Settlement {
         let action = OutputFailurePolicy.action(for: kind, failure: failure.error.produceFailure)
-        metrics.outputFailures[kind]?[action]?.increment()
+        metrics.failures[kind]?[action]?.increment()
         switch action {
         case .stop:
             logger.critical("output to '\(failure.topic)' failed for good; stopping so that nothing is lost: \(failure.error)")
@@ -148,25 +148,6 @@ final class OutputSender {
             }
             logger.warning("dead-letter record cut to \(reduced.value.count) bytes after the broker refused \(failure.value.count): \(failure.error)")
             return .replacement(key: reduced.key, value: reduced.value, headers: reduced.headers)
-        }
-    }
-}
-
-/// The producer calls the output path needs: a seam so the settling rules run against an
-/// in-memory double in tests.
-protocol OutputProducer: AnyObject {
-    func send(topic: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader]) throws
-    func flushCollectingFailures(timeout: Duration) throws -> [KafkaFailedDelivery]
-}
-
-extension KafkaProducer: OutputProducer {
-    func send(topic: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader]) throws {
-        try value.withUnsafeBytes { valueBuffer in
-            if let key {
-                try key.withUnsafeBytes { try send(topic: topic, key: $0, value: valueBuffer, headers: headers) }
-            } else {
-                try send(topic: topic, key: nil, value: valueBuffer, headers: headers)
-            }
         }
     }
 }

@@ -90,7 +90,7 @@ struct ReplayReport {
         writer.key("warmup_events"); writer.integer(run.configuration.drift.warmupEvents)
         writer.key("windows")
         writer.beginArray()
-        for measurement in run.monitor.history {
+        for measurement in (run.monitor?.history ?? []) {
             writer.beginObject()
             writer.key("end_event"); writer.integer(measurement.endEventIndex)
             for (metric, value) in measurement.values.sorted(by: { $0.key < $1.key }) {
@@ -231,7 +231,7 @@ struct ReplayReport {
                                  xLabel: "events replayed", yLabel: "distance")
         let drift = run.configuration.drift
         for (metric, label) in [("exposure_js", "exposure JS"), ("click_js", "clicked-item JS"), ("new_item_share", "new-item share")] {
-            let points = run.monitor.history.compactMap { measurement in
+            let points = (run.monitor?.history ?? []).compactMap { measurement in
                 measurement.values[metric].map { (Double(measurement.endEventIndex), $0) }
             }
             if !points.isEmpty { chart.series.append(.init(name: label, points: points)) }

@@ -98,7 +98,7 @@ public final class ReplayRunner {
         finishProgress()
 
         let report = ReplayReport(run: run, names: names, source: sourceDescription, invalid: invalid, invalidReasons: invalidReasons,
-                                  seconds: Self.seconds(ContinuousClock.now - started))
+                                  seconds: (ContinuousClock.now - started).inSeconds)
         try report.write(to: options.reportDirectory)
         return ReplaySummary(events: run.replayedEvents, invalid: invalid, alerts: run.alerts.count, lines: report.summaryLines())
     }
@@ -132,7 +132,7 @@ public final class ReplayRunner {
     private func showProgress(total: Int) {
         guard options.progress, ContinuousClock.now - lastProgress >= .milliseconds(500) else { return }
         lastProgress = .now
-        let elapsed = Self.seconds(ContinuousClock.now - started)
+        let elapsed = (ContinuousClock.now - started).inSeconds
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
         let share = total > 0 ? min(1, Double(done) / Double(total)) : 0
         let width = 24
@@ -151,9 +151,5 @@ public final class ReplayRunner {
 
     private func finishProgress() {
         if options.progress && isatty(STDERR_FILENO) == 1 { FileHandle.standardError.write(Data("\n".utf8)) }
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

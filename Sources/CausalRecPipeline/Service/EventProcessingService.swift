@@ -30,15 +30,31 @@ public final class EventProcessingService: Service, Sendable {
         self.bootstrapServers = bootstrapServers
         self.options = options
         self.logger = logger
-        live = LiveState(recommender: OnlineRecommender(configuration: configuration.recommender))
+        live = LiveState(makeEngine: Self.engineFactory(configuration))
+    }
+
+    /// A new engine with the configuration's recommender, drift monitor and click policy.
+    static func engineFactory(_ configuration: PipelineConfiguration) -> @Sendable () -> StreamEngine {
+        let recommender = configuration.recommender
+        let drift = configuration.drift.enabled ? configuration.drift : nil
+        let publishing = configuration.publishing
+        return {
+            StreamEngine(recommender: OnlineRecommender(configuration: recommender), drift: drift,
+                         clickPublication: publishing.onClick ? ClickPublicationPolicy(minimumIntervalSeconds: publishing.clickMinIntervalSeconds) : nil)
+        }
+    }
+
+    /// The routes of the HTTP endpoint over this service's state.
+    func makeRoutes() -> HTTPRoutes {
+        HTTPRoutes(metrics: metrics, status: status, live: live, maxK: configuration.events.maxK,
+                   samplerName: configuration.recommender.sampler.name)
     }
 
     /// Binds the HTTP endpoint of `http.listen` (nil when `http.enabled` is false). Call before
     /// `run`: a port in use throws, naming it, so start-up stops instead of running blind.
     public func startHTTPEndpoint() async throws -> HTTPEndpoint? {
         guard configuration.http.enabled else { return nil }
-        let routes = HTTPRoutes(metrics: metrics, status: status, live: live, maxK: configuration.events.maxSlateItems,
-                                samplerName: configuration.recommender.sampler.name)
+        let routes = makeRoutes()
         return try await HTTPEndpoint.start(host: configuration.http.host, port: configuration.http.port, routes: routes,
                                             limits: configuration.http.limits, logger: logger)
     }

@@ -46,9 +46,10 @@ public struct ProcessingOutcome: Sendable {
     public var processingSeconds: Double
 }
 
-/// The blocking event loop: restore the newest checkpoint, consume a batch, process it,
-/// checkpoint (or commit) at intervals, report progress, and on stop write a last checkpoint,
-/// commit and leave the group cleanly. Runs on a dedicated thread.
+/// The blocking event loop, on a dedicated thread: wire the clients and parts
+/// (`ServiceParts`), restore the newest checkpoint, then poll a batch, process it, checkpoint (or
+/// commit) at intervals, report progress — and on stop write a last checkpoint, settle every
+/// output, commit and leave the group cleanly.
 final class ProcessingLoop: Sendable {
     private let configuration: PipelineConfiguration
     private let bootstrapServers: String
@@ -73,240 +74,158 @@ final class ProcessingLoop: Sendable {
     }
 
     func run(stop: borrowing Atomic<Bool>) throws -> ProcessingOutcome {
-        let clock = ContinuousClock()
-        let started = clock.now
-        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: bootstrapServers)
-        producerConfiguration.properties = configuration.kafka.filter { !ProcessingLoop.consumerOnlyProperties.contains($0.key) }
-        producerConfiguration.lingerMilliseconds = configuration.producer.lingerMilliseconds
-        producerConfiguration.deliveryTimeoutMilliseconds = configuration.producer.deliveryTimeoutMilliseconds
-        producerConfiguration.queueFullDeadline = .milliseconds(configuration.producer.queueFullTimeoutMilliseconds)
-        producerConfiguration.clientID = "causalrec-\(configuration.groupID)"
-        let metrics = self.metrics
-        let topics = configuration.topics
-        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger) { report in
-            guard report.isDelivered else { return }
-            if let latency = report.latency {
-                metrics.publishLatency.recordNanoseconds(Checkpointer.nanoseconds(latency))
-            }
-            let kind: OutputKind = switch report.topicPartition.topic {
-            case topics.deadLetter: .deadLetter
-            case topics.alerts: .alerts
-            default: .recommendations
-            }
-            metrics.outputsDelivered[kind]?.increment()
-        }
-        let sender = OutputSender(producer: producer, topics: topics,
-                                  deadLetterLimits: DeadLetterRecord.Limits(maxPayloadBytes: configuration.deadLetter.maxPayloadBytes,
-                                                                            prefixBytes: configuration.deadLetter.prefixBytes),
-                                  metrics: metrics, logger: logger)
-
-        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: configuration.groupID)
-        consumerConfiguration.properties = configuration.kafka.filter { !ProcessingLoop.producerOnlyProperties.contains($0.key) }
-        consumerConfiguration.clientID = "causalrec-\(configuration.groupID)"
-        // The typed defaults yield to the file's kafka: map for the group timing settings.
-        if let value = configuration.kafka["session.timeout.ms"].flatMap(Int.init) { consumerConfiguration.sessionTimeoutMilliseconds = value }
-        if let value = configuration.kafka["heartbeat.interval.ms"].flatMap(Int.init) { consumerConfiguration.heartbeatIntervalMilliseconds = value }
-        if let value = configuration.kafka["max.poll.interval.ms"].flatMap(Int.init) { consumerConfiguration.maxPollIntervalMilliseconds = value }
-        if let value = configuration.kafka["auto.offset.reset"] { consumerConfiguration.autoOffsetReset = value }
-        let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger, maxBatchSize: configuration.consumer.batchSize)
-
-        let drift = configuration.drift.enabled ? DriftMonitor(configuration: configuration.drift) : nil
-        let samplerName = live.withExclusiveAccess { $0.samplerName }
-        let processor = StreamProcessor(
-            live: live, samplerName: samplerName,
-            decoder: EventDecoder(limits: configuration.events),
-            deadLetters: DeadLetterRouter(sender: sender, topic: configuration.topics.deadLetter),
-            publisher: RecommendationPublisher(sender: sender, topic: configuration.topics.recommendations,
-                                               samplerName: samplerName, policy: configuration.publishing),
-            sender: sender, consumer: consumer, drift: drift,
-            alerts: AlertPublisher(sender: sender, topic: configuration.topics.alerts),
-            counters: counters, metrics: metrics, status: status, maxMessages: options.maxMessages, logger: logger)
-
-        let checkpointer = try makeCheckpointer(consumer: consumer)
-        if let checkpointer {
-            if options.freshState {
-                logger.notice("--fresh-state: starting with an empty state (lineage \(checkpointer.store.lineage)) at the group's committed offsets; the checkpoints already in \(checkpointer.store.directory) are kept")
-            } else {
-                do {
-                    if try checkpointer.restore(into: processor) == nil {
-                        logger.info("no checkpoint to restore in \(checkpointer.store.directory): starting with an empty state at the group's committed offsets")
-                    }
-                } catch let refusal as CheckpointStore.RestoreRefusal {
-                    try? consumer.close()
-                    try? producer.close(timeout: .seconds(5))
-                    throw ConfigurationError(path: options.checkpointDirectory == nil ? "checkpoint.directory" : "--checkpoint-dir",
-                                             reason: "\(refusal); fix the configuration, or start with --fresh-state to begin a new state beside it (the file is kept)")
-                }
-            }
-        }
-        let flushTimeout = Duration.milliseconds(configuration.producer.flushTimeoutMilliseconds)
-        // A periodic checkpoint must not stall polling for long (the group would evict us).
-        let periodicFlushTimeout = min(flushTimeout, .seconds(5))
-        if let checkpointer {
-            processor.beforeRevoke = { [logger, counters] _ in
-                guard checkpointer.hasPendingMessages(counters.messages.load(ordering: .relaxed)) else { return }
-                do {
-                    try checkpointer.write(processor, sender: sender, messages: counters.messages.load(ordering: .relaxed),
-                                           flushTimeout: periodicFlushTimeout)
-                } catch {
-                    logger.error("checkpoint before revoke failed: \(error)")
-                }
-            }
-        }
-
-        // The hook captures the processor: break the cycle when the loop ends.
-        defer { processor.beforeRevoke = nil }
-
-        try consumer.subscribe(topics: [configuration.topics.events])
+        let started = ContinuousClock.now
+        let parts = try ServiceParts(configuration: configuration, bootstrapServers: bootstrapServers, options: options,
+                                     counters: counters, metrics: metrics, status: status, live: live, logger: logger)
+        try parts.restore()
+        try parts.consumer.subscribe(topics: [configuration.topics.events])
         logger.info("consuming", metadata: ["topic": "\(configuration.topics.events)", "group": "\(configuration.groupID)",
-                                             "brokers": "\(bootstrapServers)", "sampler": "\(samplerName)",
-                                             "checkpoints": "\(checkpointer.map { $0.store.directory } ?? "off")"])
-
-        var progress = ProgressReporter(interval: .seconds(configuration.progress.intervalSeconds), start: started)
-        var lastCommit = started
-        var lastMessage = started
-        var lastGauges = started
-        var lastProbe = started
-        var commitRetryAt = started
-        let commitInterval = Duration.milliseconds(configuration.consumer.commitIntervalMilliseconds)
-        let pollTimeout = Duration.milliseconds(configuration.consumer.pollTimeoutMilliseconds)
+                                             "brokers": "\(bootstrapServers)", "sampler": "\(parts.processor.samplerName)",
+                                             "checkpoints": "\(parts.checkpointer.map { $0.store.directory } ?? "off")"])
+        var progress = ProgressReporter(interval: .seconds(fractional: configuration.progress.intervalSeconds), start: started)
+        let flushTimeout = Duration.milliseconds(configuration.producer.flushTimeoutMilliseconds)
         var reason = ProcessingOutcome.StopReason.shutdownRequested
+        var activity = LoopActivity(start: started)
+        do {
+            reason = try loop(parts, stop: stop, progress: &progress, activity: &activity)
+            activity.loopEnded = .now
+            status.update { $0.stopping = true }
+            logger.info("stopping", metadata: ["reason": "\(reason.rawValue)"])
+            try shutDown(parts, flushTimeout: flushTimeout)
+        } catch {
+            // Leave without committing what was not settled; a restart re-reads it.
+            logger.error("event loop failed: \(error)")
+            try? parts.consumer.close()
+            try? parts.producer.close(timeout: .seconds(5))
+            throw error
+        }
+        updateGauges(parts)
+        let (evaluator, applied, modelVersion) = live.withExclusiveAccess {
+            ($0.recommender.evaluator, $0.recommender.applied.total, $0.recommender.modelVersion)
+        }
+        progress.report(now: .now, counters: counters, lag: 0, evaluator: evaluator, logger: logger)
+        return ProcessingOutcome(reason: reason, messages: counters.messages.load(ordering: .relaxed), appliedEvents: applied,
+                                 deadLettered: counters.deadLettered.load(ordering: .relaxed),
+                                 recommendationsPublished: counters.recommendationsPublished.load(ordering: .relaxed),
+                                 modelVersion: modelVersion, evaluator: evaluator, elapsed: .now - started,
+                                 processingSeconds: activity.firstMessage.map { (activity.loopEnded ?? .now) - $0 }?.inSeconds ?? 0)
+    }
+
+    /// When the loop last saw a message, and when processing began and ended.
+    private struct LoopActivity {
+        var lastMessage: ContinuousClock.Instant
         var firstMessage: ContinuousClock.Instant?
         var loopEnded: ContinuousClock.Instant?
 
-        do {
-            while !stop.load(ordering: .acquiring) {
-                let handled = try consumer.poll(timeout: pollTimeout, handler: processor)
-                let now = clock.now
-                if handled > 0 {
-                    lastMessage = now
-                    if firstMessage == nil { firstMessage = now }
-                }
-                if processor.budgetExhausted {
-                    reason = .maxEvents
-                    break
-                }
-                if let idle = options.idleExit, let assigned = processor.firstAssignment,
-                   now - max(lastMessage, assigned) >= idle
-                {
-                    reason = .idle
-                    break
-                }
-                let messages = counters.messages.load(ordering: .relaxed)
-                if let checkpointer {
-                    checkpointer.noteMessages(messages)
-                    if checkpointer.isDue(now: now, messages: messages) {
-                        try checkpointer.write(processor, sender: sender, messages: messages, flushTimeout: periodicFlushTimeout)
-                    }
-                } else if now - lastCommit >= commitInterval && now >= commitRetryAt {
-                    do {
-                        try processor.commit(flushTimeout: periodicFlushTimeout)
-                        lastCommit = now
-                    } catch let error as KafkaError where error.kind == .flushTimedOut {
-                        logger.warning("commit postponed: \(error.message)")
-                        commitRetryAt = now + .seconds(5)
-                    }
-                }
-                // librdkafka does not always report a broker that went away (an idle connection
-                // is closed quietly, a lost group is only a revoke), so a quiet consumer asks.
-                let quiet = now - max(lastMessage, lastProbe) >= .seconds(3)
-                if (!status.snapshot.brokerReachable || quiet) && now - lastProbe >= .seconds(2) {
-                    lastProbe = now
-                    probeBroker(consumer: consumer, processor: processor)
-                }
-                if now - lastGauges >= .milliseconds(500) {
-                    lastGauges = now
-                    updateGauges(processor: processor, checkpointer: checkpointer)
-                }
-                if progress.isDue(now) {
-                    let evaluator = live.withExclusiveAccess { $0.evaluator }
-                    progress.report(now: now, counters: counters, lag: processor.lag(), evaluator: evaluator, logger: logger)
-                }
-            }
-            loopEnded = clock.now
-            status.update { $0.stopping = true }
-            logger.info("stopping", metadata: ["reason": "\(reason.rawValue)"])
-            let messages = counters.messages.load(ordering: .relaxed)
-            if let checkpointer {
-                if checkpointer.hasPendingMessages(messages) {
-                    if !(try checkpointer.write(processor, sender: sender, messages: messages, flushTimeout: flushTimeout)) {
-                        logger.error("the final checkpoint could not be written; a restart resumes from the previous one and re-applies the events after it")
-                    }
-                }
-            } else {
-                try processor.commit(flushTimeout: flushTimeout)
-            }
-            try consumer.close(handler: processor)
-            try sender.flush(timeout: flushTimeout)
-            try producer.close(timeout: flushTimeout)
-        } catch {
-            // Leave without committing what was not delivered; a restart re-reads it.
-            logger.error("event loop failed: \(error)")
-            try? consumer.close()
-            try? producer.close(timeout: .seconds(5))
-            throw error
-        }
-        updateGauges(processor: processor, checkpointer: checkpointer)
-        let (evaluator, applied, modelVersion) = live.withExclusiveAccess { ($0.evaluator, $0.applied.total, $0.modelVersion) }
-        progress.report(now: clock.now, counters: counters, lag: 0, evaluator: evaluator, logger: logger)
-        let processing = firstMessage.map { (loopEnded ?? clock.now) - $0 } ?? .zero
-        return ProcessingOutcome(reason: reason, messages: counters.messages.load(ordering: .relaxed),
-                                 appliedEvents: applied,
-                                 deadLettered: counters.deadLettered.load(ordering: .relaxed),
-                                 recommendationsPublished: counters.recommendationsPublished.load(ordering: .relaxed),
-                                 modelVersion: modelVersion, evaluator: evaluator,
-                                 elapsed: clock.now - started,
-                                 processingSeconds: Double(processing.components.seconds) + Double(processing.components.attoseconds) / 1e18)
+        init(start: ContinuousClock.Instant) { lastMessage = start }
     }
 
-    private func makeCheckpointer(consumer: KafkaConsumer) throws -> Checkpointer? {
-        guard configuration.checkpoint.enabled else { return nil }
-        let directory = options.checkpointDirectory ?? configuration.checkpoint.directory
-        let store: CheckpointStore
-        do {
-            store = try CheckpointStore(directory: directory, keep: configuration.checkpoint.keep, logger: logger)
-        } catch {
-            throw ConfigurationError(path: options.checkpointDirectory == nil ? "checkpoint.directory" : "--checkpoint-dir",
-                                     reason: "\(error)")
+    /// Polls and processes until asked to stop, the budget is spent or the stream stays idle.
+    private func loop(_ parts: ServiceParts, stop: borrowing Atomic<Bool>, progress: inout ProgressReporter,
+                      activity: inout LoopActivity) throws -> ProcessingOutcome.StopReason
+    {
+        let pollTimeout = Duration.milliseconds(configuration.consumer.pollTimeoutMilliseconds)
+        // A periodic checkpoint must not stall polling for long (the group would evict us).
+        let periodicFlushTimeout = min(Duration.milliseconds(configuration.producer.flushTimeoutMilliseconds), .seconds(5))
+        var commits = PeriodicTask(every: .milliseconds(configuration.consumer.commitIntervalMilliseconds), start: activity.lastMessage)
+        var probes = PeriodicTask(every: .seconds(2), start: activity.lastMessage)
+        var gauges = PeriodicTask(every: .milliseconds(500), start: activity.lastMessage)
+        while !stop.load(ordering: .acquiring) {
+            let handled = try parts.consumer.poll(timeout: pollTimeout, handler: parts.handler)
+            let now = ContinuousClock.now
+            if handled > 0 {
+                activity.lastMessage = now
+                if activity.firstMessage == nil { activity.firstMessage = now }
+            }
+            if parts.processor.budgetExhausted { return .maxEvents }
+            if let idle = options.idleExit, let assigned = parts.handler.firstAssignment, now - max(activity.lastMessage, assigned) >= idle {
+                return .idle
+            }
+            let messages = counters.messages.load(ordering: .relaxed)
+            if let checkpointer = parts.checkpointer {
+                checkpointer.noteMessages(messages)
+                if checkpointer.isDue(now: now, messages: messages) {
+                    try checkpointer.write(parts.processor, messages: messages, flushTimeout: periodicFlushTimeout, now: now)
+                }
+            } else if commits.isDue(now) {
+                do {
+                    try parts.processor.commit(flushTimeout: periodicFlushTimeout)
+                    commits.done(now)
+                } catch let error as KafkaError where error.kind == .flushTimedOut {
+                    logger.warning("commit postponed: \(error.message)")
+                    commits.retry(after: .seconds(5), now: now)
+                }
+            }
+            // librdkafka does not always report a broker that went away (an idle connection is
+            // closed quietly, a lost group is only a revoke), so a quiet consumer asks.
+            let quiet = now - max(activity.lastMessage, probes.last) >= .seconds(3)
+            if (!parts.health.isReachable || quiet) && probes.isDue(now) {
+                probes.done(now)
+                probeBroker(parts)
+            }
+            if gauges.isDue(now) {
+                gauges.done(now)
+                updateGauges(parts)
+            }
+            if progress.isDue(now) {
+                let evaluator = live.withExclusiveAccess { $0.recommender.evaluator }
+                progress.report(now: now, counters: counters, lag: parts.processor.lag(), evaluator: evaluator, logger: logger)
+            }
         }
-        let identity = CheckpointIdentity(
-            brokers: bootstrapServers.split(separator: ",").map(String.init),
-            clusterID: consumer.clusterID(timeout: .seconds(5)),
-            topic: configuration.topics.events, group: configuration.groupID)
-        return Checkpointer(store: store, identity: identity, policy: configuration.checkpoint, status: status,
-                            metrics: metrics, logger: logger)
+        return .shutdownRequested
+    }
+
+    /// A last checkpoint (or commit), every output settled, then the group left cleanly.
+    private func shutDown(_ parts: ServiceParts, flushTimeout: Duration) throws {
+        let messages = counters.messages.load(ordering: .relaxed)
+        if let checkpointer = parts.checkpointer {
+            if checkpointer.hasPendingMessages(messages),
+               !(try checkpointer.write(parts.processor, messages: messages, flushTimeout: flushTimeout))
+            {
+                logger.error("the final checkpoint could not be written; a restart resumes from the previous one and re-applies the events after it")
+            }
+        } else {
+            try parts.processor.commit(flushTimeout: flushTimeout)
+        }
+        try parts.consumer.close(handler: parts.handler)
+        try parts.processor.settleOutputs(timeout: flushTimeout)
+        try parts.producer.close(timeout: flushTimeout)
     }
 
     /// A cheap metadata request: tells when an unreachable broker is back, or that a quiet one is gone.
-    private func probeBroker(consumer: KafkaConsumer, processor: StreamProcessor) {
+    private func probeBroker(_ parts: ServiceParts) {
         do {
-            _ = try consumer.topicMetadata(configuration.topics.events, timeout: .seconds(1))
-            processor.markBrokerReachable()
+            _ = try parts.consumer.topicMetadata(configuration.topics.events, timeout: .seconds(1))
+            parts.health.markReachable()
         } catch {
-            processor.markBrokerUnreachable("metadata request failed: \(error)")
+            parts.health.markUnreachable("metadata request failed: \(error)")
         }
     }
 
-    private func updateGauges(processor: StreamProcessor, checkpointer: Checkpointer?) {
-        let (modelVersion, denoiserVersion) = live.withExclusiveAccess { ($0.modelVersion, $0.generatorVersion) }
+    private func updateGauges(_ parts: ServiceParts) {
+        let (modelVersion, denoiserVersion) = live.withExclusiveAccess { ($0.recommender.modelVersion, $0.recommender.generatorVersion) }
         metrics.modelVersion.record(Double(modelVersion))
         metrics.denoiserVersion.record(Double(denoiserVersion))
-        metrics.lag.record(Double(processor.lag()))
-        if let age = checkpointer?.ageSeconds() { metrics.checkpointAge.record(age) }
+        metrics.lag.record(Double(parts.processor.lag()))
+        if let age = parts.checkpointer?.ageSeconds() { metrics.checkpointAge.record(age) }
+    }
+}
+
+/// Something the loop does every `interval` (or after `retry` when it failed).
+struct PeriodicTask {
+    let interval: Duration
+    private(set) var last: ContinuousClock.Instant
+    private var notBefore: ContinuousClock.Instant
+
+    init(every interval: Duration, start: ContinuousClock.Instant) {
+        self.interval = interval
+        last = start
+        notBefore = start
     }
 
-    /// librdkafka warns about (or rejects) consumer settings on a producer and vice versa.
-    static let consumerOnlyProperties: Set<String> = [
-        "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms", "auto.offset.reset",
-        "group.id", "group.instance.id", "partition.assignment.strategy", "enable.auto.commit",
-        "enable.auto.offset.store", "fetch.min.bytes", "fetch.max.bytes", "fetch.wait.max.ms",
-        "max.partition.fetch.bytes", "queued.min.messages", "queued.max.messages.kbytes",
-        "isolation.level", "enable.partition.eof", "check.crcs", "group.protocol",
-    ]
-    static let producerOnlyProperties: Set<String> = [
-        "linger.ms", "queue.buffering.max.ms", "queue.buffering.max.messages", "queue.buffering.max.kbytes",
-        "batch.num.messages", "batch.size", "compression.type", "compression.codec", "enable.idempotence",
-        "acks", "request.required.acks", "message.timeout.ms", "delivery.timeout.ms", "retries",
-        "message.send.max.retries", "transactional.id", "partitioner",
-    ]
+    func isDue(_ now: ContinuousClock.Instant) -> Bool { now - last >= interval && now >= notBefore }
+
+    mutating func done(_ now: ContinuousClock.Instant) { last = now }
+
+    mutating func retry(after delay: Duration, now: ContinuousClock.Instant) { notBefore = now + delay }
 }

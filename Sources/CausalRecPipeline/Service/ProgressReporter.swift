@@ -22,7 +22,7 @@ struct ProgressReporter {
                          evaluator: PrequentialEvaluator, logger: Logger)
     {
         let messages = counters.messages.load(ordering: .relaxed)
-        let seconds = Double((now - last).components.seconds) + Double((now - last).components.attoseconds) / 1e18
+        let seconds = (now - last).inSeconds
         let rate = seconds > 0 ? Double(messages - lastMessages) / seconds : 0
         var recent = HitRateWindow(firstEvent: 0, lastEvent: 0)
         for window in evaluator.windows.dropFirst(max(0, min(lastWindowCount, evaluator.windows.count) - 1)) {

@@ -82,7 +82,7 @@ public struct SimulatorPublisher {
             let due = start.advanced(by: .seconds(Double(sent) / rate))
             let wait = due - clock.now
             if wait > .milliseconds(1) {
-                Thread.sleep(forTimeInterval: Double(wait.components.attoseconds) / 1e18 + Double(wait.components.seconds))
+                Thread.sleep(forTimeInterval: wait.inSeconds)
             }
         }
         if let maxLead = pacing.maxLead, let consumed = pacing.consumed {

@@ -1,6 +1,5 @@
 import CRdKafka
 import Logging
-import Synchronization
 
 /// The object librdkafka's callbacks reach through the client's opaque pointer.
 ///
@@ -15,10 +14,6 @@ final class RDKafkaCallbacks: @unchecked Sendable {
     /// Set once, before the first poll (it needs the consumer object, which exists only after the
     /// client does), and only read afterwards on the same thread.
     var rebalance: ((rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> Void)?
-    /// The most recent client-level error (e.g. all brokers down), for health reporting.
-    let lastError = Mutex<(code: Int32, reason: String)?>(nil)
-    /// Count of `_ALL_BROKERS_DOWN`/transport errors since the last successful traffic.
-    let brokerFailureCount = Atomic<Int>(0)
     /// Set before the callbacks are installed, read-only afterwards: librdkafka's log lines and
     /// error reasons pass through it (a debug dump of the configuration would show secrets).
     var redactor = KafkaSecretRedactor(properties: [:])
@@ -50,10 +45,6 @@ final class RDKafkaCallbacks: @unchecked Sendable {
         rd_kafka_conf_set_error_cb(conf) { _, code, reason, opaque in
             guard let callbacks = RDKafkaCallbacks.from(opaque) else { return }
             let text = callbacks.redactor.redact(reason.map { String(cString: $0) } ?? "")
-            callbacks.lastError.withLock { $0 = (code, text) }
-            if code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN.rawValue || code == RD_KAFKA_RESP_ERR__TRANSPORT.rawValue {
-                callbacks.brokerFailureCount.add(1, ordering: .relaxed)
-            }
             callbacks.logger.debug("librdkafka error", metadata: ["code": "\(code)", "reason": "\(text)"])
         }
         if deliveryReport != nil {

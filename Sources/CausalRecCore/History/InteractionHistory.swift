@@ -37,8 +37,8 @@ public final class InteractionHistory {
     public func record(user: Int32, item: Int32) -> Bool {
         clickCounts[Int(item)] += 1
         totalClicks += 1
-        let inserted = Self.insert(item, into: &clickedByUser[Int(user)])
-        if tracksImpressions { Self.remove(item, from: &impressedByUser[Int(user)]) }
+        let inserted = SortedRows.insert(item, into: &clickedByUser[Int(user)])
+        if tracksImpressions { SortedRows.remove(item, from: &impressedByUser[Int(user)]) }
         return inserted
     }
 
@@ -74,13 +74,13 @@ public final class InteractionHistory {
     /// Records that `item` was shown to `user` (only with `tracksImpressions`).
     public func recordImpression(user: Int32, item: Int32) {
         guard tracksImpressions, !hasClicked(user: user, item: item) else { return }
-        Self.insert(item, into: &impressedByUser[Int(user)])
+        SortedRows.insert(item, into: &impressedByUser[Int(user)])
     }
 
     @inline(__always)
     public func hasClicked(user: Int32, item: Int32) -> Bool {
         guard Int(user) < clickedByUser.count else { return false }
-        return clickedByUser[Int(user)].withUnsafeBufferPointer { Self.contains(item, in: $0) }
+        return clickedByUser[Int(user)].withUnsafeBufferPointer { SortedRows.contains(item, in: $0) }
     }
 
     public func clicked(by user: Int32) -> [Int32] {
@@ -103,38 +103,6 @@ public final class InteractionHistory {
             selector.offer(score: clickCounts[index], item: Int32(index))
         }
         return selector.sortedDescending().map(\.item)
-    }
-
-    // MARK: Sorted-array sets
-
-    @inline(__always)
-    static func lowerBound(_ value: Int32, in sorted: UnsafeBufferPointer<Int32>) -> Int {
-        var low = 0
-        var high = sorted.count
-        while low < high {
-            let middle = (low &+ high) &>> 1
-            if sorted[middle] < value { low = middle &+ 1 } else { high = middle }
-        }
-        return low
-    }
-
-    @inline(__always)
-    public static func contains(_ value: Int32, in sorted: UnsafeBufferPointer<Int32>) -> Bool {
-        let index = lowerBound(value, in: sorted)
-        return index < sorted.count && sorted[index] == value
-    }
-
-    @discardableResult
-    static func insert(_ value: Int32, into sorted: inout [Int32]) -> Bool {
-        let index = sorted.withUnsafeBufferPointer { lowerBound(value, in: $0) }
-        if index < sorted.count && sorted[index] == value { return false }
-        sorted.insert(value, at: index)
-        return true
-    }
-
-    static func remove(_ value: Int32, from sorted: inout [Int32]) {
-        let index = sorted.withUnsafeBufferPointer { lowerBound(value, in: $0) }
-        if index < sorted.count && sorted[index] == value { sorted.remove(at: index) }
     }
 
     // MARK: State
@@ -200,23 +168,5 @@ public final class InteractionHistory {
         for item in 0..<itemCount where clickCounts[item] < listed[item] || clickCounts[item] > ceiling {
             throw StateReadError("item row \(item) has a click count of \(clickCounts[item]) but \(listed[item]) users list it")
         }
-    }
-}
-
-/// A user's clicked items as a sorted array, for exclusion while ranking.
-public struct ExcludedItems: Sendable {
-    public let sorted: [Int32]
-
-    public init(sorted: [Int32]) {
-        self.sorted = sorted
-    }
-
-    public static let none = ExcludedItems(sorted: [])
-
-    public var isEmpty: Bool { sorted.isEmpty }
-
-    @inline(__always)
-    public func contains(_ item: Int32) -> Bool {
-        sorted.withUnsafeBufferPointer { InteractionHistory.contains(item, in: $0) }
     }
 }

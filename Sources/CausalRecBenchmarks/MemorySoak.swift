@@ -43,16 +43,17 @@ public struct MemorySoak {
         simulatorConfiguration.churnEvery = churnEvery
         var simulator = ClickSimulator(configuration: simulatorConfiguration)
         let model = OnlineRecommender(configuration: recommender)
+        let engine = StreamEngine(recommender: model)
         let started = ContinuousClock.now
         for index in 1...events {
             let event = simulator.next()
-            model.apply(event, fallbackTimestamp: 0)
+            engine.step(event, fallbackTimestamp: 0)
             if index % reportEvery == 0 || index == events {
                 let elapsed = ContinuousClock.now - started
                 report(Sample(events: index, residentMegabytes: Self.residentMegabytes(), userRows: model.model.userCount,
                               itemRows: model.model.itemCount, activeUsers: model.activeUsers, activeItems: model.activeItems,
                               evictedUsers: model.evictedUsers, evictedItems: model.evictedItems,
-                              seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+                              seconds: elapsed.inSeconds))
             }
         }
     }

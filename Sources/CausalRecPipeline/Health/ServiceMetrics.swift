@@ -23,10 +23,8 @@ public final class ServiceMetrics: Sendable {
     let publishLatency: Metrics.Timer
     let queryDuration: Metrics.Timer
     let checkpointDuration: Metrics.Timer
-    /// Outputs the broker confirmed, by output.
-    let outputsDelivered: [OutputKind: CoreMetrics.Counter]
-    /// Outputs that failed, by output and by what was done about it (OutputFailurePolicy).
-    let outputFailures: [OutputKind: [OutputFailurePolicy.Action: CoreMetrics.Counter]]
+    /// Makes further metrics in this registry (the output path's own, `OutputMetrics`).
+    let factory: PrometheusMetricsFactory
     /// Input events refused because their time lies too far ahead of the broker's timestamp.
     let futureEvents: CoreMetrics.Counter
 
@@ -61,17 +59,9 @@ public final class ServiceMetrics: Sendable {
         publishLatency = Metrics.Timer(label: "causalrec_publish_latency_seconds", factory: factory)
         queryDuration = Metrics.Timer(label: "causalrec_query_duration_seconds", factory: factory)
         checkpointDuration = Metrics.Timer(label: "causalrec_checkpoint_duration_seconds", factory: factory)
-        outputsDelivered = Dictionary(uniqueKeysWithValues: OutputKind.allCases.map {
-            ($0, CoreMetrics.Counter(label: "causalrec_outputs_delivered_total", dimensions: [("output", $0.rawValue)], factory: factory))
-        })
-        outputFailures = Dictionary(uniqueKeysWithValues: OutputKind.allCases.map { kind in
-            (kind, Dictionary(uniqueKeysWithValues: OutputFailurePolicy.Action.allCases.map { action in
-                (action, CoreMetrics.Counter(label: "causalrec_output_failures_total",
-                                             dimensions: [("output", kind.rawValue), ("action", action.rawValue)], factory: factory))
-            }))
-        })
         futureEvents = CoreMetrics.Counter(label: "causalrec_future_events_total", factory: factory)
         brokerUp.record(1)
+        self.factory = factory
     }
 
     /// Prometheus text exposition of every metric.

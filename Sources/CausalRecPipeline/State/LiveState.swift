@@ -8,24 +8,31 @@ import NIOConcurrencyHelpers
 public final class LiveState: @unchecked Sendable {
     private let lock = NIOLock()
     // Guarded by `lock`.
-    private var recommender: OnlineRecommender
+    private var engine: StreamEngine
     /// The input partition each user's events arrive on (by user row; −1 = not seen), so a query
     /// can tell whether this instance owns the user.
     private var userPartitions: [Int32] = []
     private var assigned: Set<Int32> = []
+    /// A fresh engine with the service's settings (to restore a checkpoint into).
+    let makeEngine: @Sendable () -> StreamEngine
 
-    init(recommender: OnlineRecommender) {
-        self.recommender = recommender
+    init(makeEngine: @escaping @Sendable () -> StreamEngine) {
+        self.makeEngine = makeEngine
+        engine = makeEngine()
+    }
+
+    /// A state around a plain engine (no drift monitor, no click policy).
+    convenience init(configuration: RecommenderConfiguration) {
+        self.init { StreamEngine(recommender: OnlineRecommender(configuration: configuration)) }
     }
 
     /// Runs `body` with exclusive access (the event loop, checkpoints).
-    func withExclusiveAccess<Result>(_ body: (OnlineRecommender) throws -> Result) rethrows -> Result {
-        try lock.withLock { try body(recommender) }
+    func withExclusiveAccess<Result>(_ body: (StreamEngine) throws -> Result) rethrows -> Result {
+        try lock.withLock { try body(engine) }
     }
 
     /// Called with the lock held (inside `withExclusiveAccess`).
-    func noteUserPartition(user: String, partition: Int32) {
-        guard let row = recommender.userRow(ofKnown: user) else { return }
+    func noteUserPartition(row: Int32, partition: Int32) {
         let index = Int(row)
         if index >= userPartitions.count {
             userPartitions.append(contentsOf: repeatElement(-1, count: index + 1 - userPartitions.count))
@@ -46,6 +53,7 @@ public final class LiveState: @unchecked Sendable {
 
     public func query(user: String, k: Int, at timestamp: Int64) -> QueryAnswer {
         lock.withLock {
+            let recommender = engine.recommender
             if let row = recommender.userRow(ofKnown: user), Int(row) < userPartitions.count {
                 let partition = userPartitions[Int(row)]
                 if partition >= 0 && !assigned.contains(partition) { return .notOwned(partition: partition) }
@@ -70,15 +78,10 @@ public final class LiveState: @unchecked Sendable {
 
     /// Swaps in a completely restored state (before the first poll). A restore that fails part
     /// way never reaches here, so the live state is either the old one or the whole new one.
-    func replace(with restored: OnlineRecommender, userPartitions partitions: [Int32]) {
+    func replace(with restored: StreamEngine, userPartitions partitions: [Int32]) {
         lock.withLock {
-            recommender = restored
+            engine = restored
             userPartitions = partitions
         }
-    }
-
-    /// A fresh recommender with the live one's configuration (to restore a checkpoint into).
-    func makeEmptyRecommender() -> OnlineRecommender {
-        lock.withLock { OnlineRecommender(configuration: recommender.configuration) }
     }
 }

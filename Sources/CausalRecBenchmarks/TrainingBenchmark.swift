@@ -1,3 +1,4 @@
+import CausalRecPipeline
 import CausalRecCore
 
 /// BPR training throughput (triplets per second, negative sampling included) per sampler,
@@ -68,17 +69,18 @@ public struct TrainingBenchmark: Sendable {
             configuration.replayPerPositive = 0
             configuration.evaluateEveryNthClick = 0
             let recommender = OnlineRecommender(configuration: configuration)
+            let engine = StreamEngine(recommender: recommender)
             var examples: [PositiveExample] = []
             for (index, (user, item)) in pairs.enumerated() {
                 let timestamp = 1_700_000_000_000 + Int64(index)
                 if variant.sampler == .exposed {
                     // Give the exposed sampler something to draw: a shown-but-skipped neighbour.
                     let neighbour = pairs[(index + 1) % pairs.count].1
-                    recommender.record(.impression(Impression(user: user, items: [item, neighbour], timestamp: timestamp)),
-                                       fallbackTimestamp: 0)
+                    engine.step(.impression(Impression(user: user, items: [item, neighbour], timestamp: timestamp)),
+                                fallbackTimestamp: 0, mode: .record)
                 }
-                if let positive = recommender.record(.click(Click(user: user, item: item, timestamp: timestamp)),
-                                                     fallbackTimestamp: 0) {
+                if let positive = engine.step(.click(Click(user: user, item: item, timestamp: timestamp)), fallbackTimestamp: 0,
+                                              mode: .record).positive {
                     examples.append(positive)
                 }
             }

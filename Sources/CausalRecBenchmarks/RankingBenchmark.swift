@@ -46,6 +46,6 @@ public struct RankingBenchmark: Sendable {
 
     static func milliseconds(_ repetitions: Int, _ body: () -> Void) -> Double {
         let elapsed = ContinuousClock().measure(body)
-        return (Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15) / Double(repetitions)
+        return elapsed.inSeconds * 1e3 / Double(repetitions)
     }
 }

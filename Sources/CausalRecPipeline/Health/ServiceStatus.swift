@@ -1,3 +1,4 @@
+import CausalRecCore
 import Synchronization
 
 /// What `/health` and `/ready` report, updated by the event loop and read by the HTTP server.
@@ -40,6 +41,6 @@ public final class ServiceStatus: Sendable {
     /// Seconds since this status was created (a monotonic clock).
     public var nowSeconds: Double {
         let elapsed = ContinuousClock.now - started
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return elapsed.inSeconds
     }
 }

@@ -1,3 +1,4 @@
+import CausalRecPipeline
 import CausalRecCore
 import Foundation
 import Kafka
@@ -38,7 +39,7 @@ public struct StreamingBenchmark: Sendable {
         }
         let elapsed = clock.now - first
         try consumer.close()
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return elapsed.inSeconds
     }
 
     public func run() async throws -> [BenchmarkRecord] {

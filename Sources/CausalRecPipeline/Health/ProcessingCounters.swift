@@ -4,17 +4,9 @@ import Synchronization
 public final class ProcessingCounters: Sendable {
     /// Messages taken from the input topic and handled (valid or dead-lettered).
     public let messages = Atomic<Int>(0)
-    public let impressions = Atomic<Int>(0)
-    public let clicks = Atomic<Int>(0)
-    public let requests = Atomic<Int>(0)
     public let deadLettered = Atomic<Int>(0)
     public let recommendationsPublished = Atomic<Int>(0)
     public let modelVersion = Atomic<Int>(0)
-    public let commits = Atomic<Int>(0)
 
     public init() {}
-
-    public var validEvents: Int {
-        impressions.load(ordering: .relaxed) + clicks.load(ordering: .relaxed) + requests.load(ordering: .relaxed)
-    }
 }

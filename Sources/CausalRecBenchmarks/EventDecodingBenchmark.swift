@@ -54,7 +54,7 @@ public struct EventDecodingBenchmark: Sendable {
     static func rate(_ count: Int, _ body: () -> Void) -> Double {
         let clock = ContinuousClock()
         let elapsed = clock.measure(body)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         return Double(count) / seconds
     }
 }

@@ -1,5 +1,8 @@
+import CausalRecCore
+import CausalRecPipeline
 import CRdKafka
 import Foundation
+import Kafka
 
 /// The reference for consumer benchmarks: the plainest librdkafka consume loop — one
 /// `rd_kafka_consumer_poll` per message, count it, destroy it — on a manual assignment from the
@@ -13,7 +16,12 @@ public enum KafkaBareConsumeLoop {
     {
         let properties = ["bootstrap.servers": bootstrapServers, "group.id": "bare-\(UUID().uuidString)",
                           "enable.auto.commit": "false", "auto.offset.reset": "earliest"]
-        let conf = try RDKafkaConfig.make(properties)
+        let conf = rd_kafka_conf_new()
+        var setError = [CChar](repeating: 0, count: 512)
+        for (key, value) in properties where rd_kafka_conf_set(conf, key, value, &setError, setError.count) != RD_KAFKA_CONF_OK {
+            rd_kafka_conf_destroy(conf)
+            throw KafkaError(kind: .configuration, message: "bare consumer: \(key)")
+        }
         var errorBuffer = [CChar](repeating: 0, count: 512)
         guard let handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errorBuffer, errorBuffer.count) else {
             rd_kafka_conf_destroy(conf)
@@ -24,9 +32,10 @@ public enum KafkaBareConsumeLoop {
             rd_kafka_destroy(handle)
         }
         rd_kafka_poll_set_consumer(handle)
-        let list = RDKafkaTopicPartitionList.make((0..<partitions).map {
-            KafkaTopicPartitionOffset(topic: topic, partition: Int32($0), offset: KafkaOffset.beginning)
-        })
+        let list = rd_kafka_topic_partition_list_new(Int32(partitions))!
+        for partition in 0..<partitions {
+            rd_kafka_topic_partition_list_add(list, topic, Int32(partition)).pointee.offset = KafkaOffset.beginning
+        }
         defer { rd_kafka_topic_partition_list_destroy(list) }
         rd_kafka_assign(handle, list)
         let clock = ContinuousClock()
@@ -46,7 +55,6 @@ public enum KafkaBareConsumeLoop {
         guard count == expected, let first else {
             throw KafkaError(kind: .consume, message: "bare loop read \(count) of \(expected) messages")
         }
-        let elapsed = clock.now - first
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return (clock.now - first).inSeconds
     }
 }

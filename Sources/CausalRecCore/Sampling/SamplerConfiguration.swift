@@ -1,0 +1,67 @@
+/// The samplers that can be named in configuration.
+public enum SamplerKind: String, Sendable, Codable, CaseIterable {
+    case random
+    case popularity
+    case dns
+    case exposed
+    case cnsdiff
+}
+
+/// Which sampler, and its settings.
+public struct SamplerConfiguration: Sendable, Equatable, Codable {
+    public var kind: SamplerKind = .random
+    /// `popularity`: negatives ∝ exposure^α.
+    public var popularityExponent: Double = 0.75
+    /// `popularity`: rebuild the sampling table after this many new exposures.
+    public var popularityRefreshEvery: Int = 10_000
+    /// `dns`: uniform candidates scored per positive (the hardest is kept).
+    public var dnsCandidates: Int = 10
+    /// Draws before giving up on finding an item the user has not clicked.
+    public var maxAttempts: Int = 64
+    /// `cnsdiff`: the diffusion model and its regularisation.
+    public var cnsdiff = CNSDiffConfiguration()
+    /// The name reports use (a preset or ablation of a kind); nil = the kind's name.
+    public var variant: String?
+
+    public init(kind: SamplerKind = .random) {
+        self.kind = kind
+    }
+
+    public var name: String { variant ?? kind.rawValue }
+
+    /// The sampler names reports and `backtest --sampler` accept: the kinds, plus the CNSDiff
+    /// preset and ablations.
+    public static let names = SamplerKind.allCases.map(\.rawValue)
+        + ["cnsdiff-reference", "cnsdiff-no-intervention", "cnsdiff-no-invariance", "cnsdiff-no-curriculum"]
+
+    /// The configuration a name stands for (see `names`).
+    public static func named(_ name: String) -> SamplerConfiguration? {
+        if let kind = SamplerKind(rawValue: name) { return SamplerConfiguration(kind: kind) }
+        var configuration = SamplerConfiguration(kind: .cnsdiff)
+        configuration.variant = name
+        switch name {
+        case "cnsdiff-reference": configuration.cnsdiff = .reference
+        case "cnsdiff-no-intervention": configuration.cnsdiff.intervention = false
+        case "cnsdiff-no-invariance": configuration.cnsdiff.invarianceWeight = 0
+        case "cnsdiff-no-curriculum": configuration.cnsdiff.curriculum = false
+        default: return nil
+        }
+        return configuration
+    }
+
+    public func makeSampler(dimension: Int, environments: Int) -> any NegativeSampler {
+        switch kind {
+        case .random: UniformNegativeSampler(maxAttempts: maxAttempts)
+        case .popularity: PopularityNegativeSampler(exponent: popularityExponent, refreshEvery: popularityRefreshEvery,
+                                                    maxAttempts: maxAttempts)
+        case .dns: DynamicNegativeSampler(candidates: dnsCandidates, maxAttempts: maxAttempts)
+        case .exposed: ExposedNegativeSampler(maxAttempts: maxAttempts)
+        case .cnsdiff:
+            CNSDiffSampler(model: DiffusionModel(configuration: cnsdiff, dimension: dimension, environments: environments),
+                           name: name, maxAttempts: maxAttempts)
+        }
+    }
+
+    /// Whether the history must keep per-user impressions for this sampler.
+    public var needsImpressions: Bool { kind == .exposed }
+}

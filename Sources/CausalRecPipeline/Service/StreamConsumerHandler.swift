@@ -1,0 +1,89 @@
+import Kafka
+import Logging
+
+/// The consumer's side of the event loop: hands each batch to the processor and, on a
+/// rebalance, finishes the partitions going away — a checkpoint when events are pending, then a
+/// commit — before librdkafka hands them over (`KafkaConsumerHandler`'s ordering contract).
+/// It owns the order; the processor and the checkpointer know nothing of each other's timing.
+final class StreamConsumerHandler: KafkaConsumerHandler {
+    let processor: StreamProcessor
+    let checkpointer: Checkpointer?
+    private let counters: ProcessingCounters
+    private let health: BrokerHealth
+    private let status: ServiceStatus
+    private let checkpointFlushTimeout: Duration
+    private let logger: Logger
+    private(set) var firstAssignment: ContinuousClock.Instant?
+
+    init(processor: StreamProcessor, checkpointer: Checkpointer?, counters: ProcessingCounters, health: BrokerHealth,
+         status: ServiceStatus, checkpointFlushTimeout: Duration, logger: Logger)
+    {
+        self.status = status
+        self.processor = processor
+        self.checkpointer = checkpointer
+        self.counters = counters
+        self.health = health
+        self.checkpointFlushTimeout = checkpointFlushTimeout
+        self.logger = logger
+    }
+
+    func consume(_ batch: KafkaMessageBatch) throws {
+        try processor.process(batch)
+    }
+
+    func partitionsAssigned(_ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition: Int64] {
+        if firstAssignment == nil { firstAssignment = .now }
+        let starts = processor.assign(partitions)
+        publishAssignment()
+        logger.info("partitions assigned", metadata: [
+            "partitions": "\(Self.describe(partitions))",
+            "start": "\(partitions.sorted().map { "\($0.partition)@\(Self.describeStart(starts[$0]))" }.joined(separator: ","))",
+        ])
+        return starts
+    }
+
+    func partitionsWillBeRevoked(_ partitions: [KafkaTopicPartition], lost: Bool) {
+        logger.info("partitions revoked", metadata: ["partitions": "\(Self.describe(partitions))", "lost": "\(lost)"])
+        if !lost {
+            let messages = counters.messages.load(ordering: .relaxed)
+            if let checkpointer, checkpointer.hasPendingMessages(messages) {
+                do {
+                    try checkpointer.write(processor, messages: messages, flushTimeout: checkpointFlushTimeout)
+                } catch {
+                    logger.error("checkpoint before revoke failed: \(error)")
+                }
+            }
+            do {
+                try processor.commit(in: Set(partitions), flushTimeout: .seconds(10))
+            } catch {
+                // The next owner starts from the last successful commit: events since then are
+                // applied again there (at-least-once), never skipped.
+                logger.warning("commit on revoke failed; the next owner re-reads from the previous commit: \(error)")
+            }
+        }
+        processor.unassign(partitions)
+        publishAssignment()
+    }
+
+    /// `/ready` needs partitions: it reads their count from the status.
+    private func publishAssignment() {
+        let count = processor.assignedPartitions.count
+        status.update { $0.assignedPartitions = count }
+    }
+
+    func consumerError(_ error: KafkaError) {
+        health.note(error)
+    }
+
+    private static func describeStart(_ start: Int64?) -> String {
+        switch start {
+        case nil: "committed"
+        case KafkaOffset.beginning: "beginning"
+        case let offset?: "state:\(offset)"
+        }
+    }
+
+    private static func describe(_ partitions: [KafkaTopicPartition]) -> String {
+        partitions.sorted().map(\.description).joined(separator: ",")
+    }
+}

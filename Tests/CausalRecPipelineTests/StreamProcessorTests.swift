@@ -1,0 +1,261 @@
+import CausalRecCore
+@testable import CausalRecPipeline
+import Foundation
+import Kafka
+import Logging
+import Synchronization
+import Testing
+
+/// The service's promises about order, tested in memory: outputs go out in input order, every
+/// output is settled before the commit that covers its input, a checkpoint's positions are
+/// committed only after the file holding them is written, and a revoked partition is finished
+/// (checkpoint, commit) before it is handed over. The Kafka clients are replaced by doubles that
+/// write what they are asked into one log.
+@Suite("Stream processing order, with in-memory doubles")
+struct StreamProcessorTests {
+    /// What the doubles were asked to do, in order.
+    final class CallLog: @unchecked Sendable {
+        private let lock = NSLock()
+        private var entries: [String] = []
+
+        func append(_ entry: String) {
+            lock.lock()
+            entries.append(entry)
+            lock.unlock()
+        }
+
+        var calls: [String] {
+            lock.lock()
+            defer { lock.unlock() }
+            return entries
+        }
+
+        func index(of prefix: String) -> Int? { calls.firstIndex { $0.hasPrefix(prefix) } }
+        func lastIndex(of prefix: String) -> Int? { calls.lastIndex { $0.hasPrefix(prefix) } }
+    }
+
+    struct TestMessage: InputMessage {
+        var topic = "events"
+        var partition: Int32 = 0
+        var offset: Int64
+        var timestampMilliseconds: Int64? = 1_700_000_000_000
+        var payload: [UInt8]
+
+        init(offset: Int64, _ text: String, partition: Int32 = 0) {
+            self.offset = offset
+            self.partition = partition
+            payload = Array(text.utf8)
+        }
+
+        func withBytes<Result>(_ body: (UnsafeRawBufferPointer?, UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+            try payload.withUnsafeBytes { try body(nil, $0) }
+        }
+    }
+
+    final class LoggingProducer: OutputProducer {
+        let log: CallLog
+        var flushTimesOut = false
+
+        init(log: CallLog) { self.log = log }
+
+        func send(topic: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader]) throws {
+            log.append("send \(topic)")
+        }
+
+        func flushCollectingFailures(timeout: Duration) throws -> [KafkaFailedDelivery] {
+            if flushTimesOut { throw KafkaError(kind: .flushTimedOut, message: "1 message(s) still in flight after \(timeout)") }
+            log.append("flush")
+            return []
+        }
+    }
+
+    final class LoggingCommitter: OffsetCommitter {
+        let log: CallLog
+        private(set) var committed: [KafkaTopicPartitionOffset] = []
+        /// Runs as a commit is issued (to see what else is true at that moment).
+        var onCommit: (() -> Void)?
+
+        init(log: CallLog) { self.log = log }
+
+        func commit(_ offsets: [KafkaTopicPartitionOffset]) throws {
+            onCommit?()
+            log.append("commit \(offsets.map { "\($0.topicPartition.partition)@\($0.offset)" }.joined(separator: ","))")
+            committed += offsets
+        }
+
+        func cachedHighWatermark(_ partition: KafkaTopicPartition) -> Int64? { 10 }
+    }
+
+    struct Harness {
+        let log = CallLog()
+        let producer: LoggingProducer
+        let committer: LoggingCommitter
+        let processor: StreamProcessor
+        let counters = ProcessingCounters()
+        let metrics = ServiceMetrics()
+        let status = ServiceStatus()
+
+        init() {
+            producer = LoggingProducer(log: log)
+            committer = LoggingCommitter(log: log)
+            let configuration = PipelineConfiguration()
+            let logger = Logger(label: "order")
+            let sender = OutputSender(producer: producer, topics: configuration.topics, deadLetterLimits: .init(), metrics: metrics,
+                                      logger: logger)
+            processor = StreamProcessor(live: LiveState(configuration: RecommenderConfiguration()), samplerName: "random",
+                                        decoder: EventDecoder(), sender: sender, topics: configuration.topics, committer: committer,
+                                        health: BrokerHealth(status: status, metrics: metrics, logger: logger),
+                                        counters: counters, metrics: metrics, maxMessages: nil, logger: logger)
+        }
+
+        static let partition = KafkaTopicPartition(topic: "events", partition: 0)
+
+        /// A request, a malformed message, an impression, another request.
+        static let messages = [
+            TestMessage(offset: 0, #"{"type":"request","user":"u1","ts":1700000000000}"#),
+            TestMessage(offset: 1, #"{"type":"click","user":"#),
+            TestMessage(offset: 2, #"{"type":"impression","user":"u1","items":["a","b"],"ts":1700000000001}"#),
+            TestMessage(offset: 3, #"{"type":"request","user":"u2","ts":1700000000002}"#),
+        ]
+
+        func checkpointer(directory: String, everyEvents: Int = 100, everySeconds: Double = 60, now: ContinuousClock.Instant) throws -> Checkpointer {
+            var policy = PipelineConfiguration.Checkpointing()
+            policy.everyEvents = everyEvents
+            policy.everySeconds = everySeconds
+            let store = try CheckpointStore(directory: directory, keep: 3, logger: Logger(label: "order"))
+            return Checkpointer(store: store, identity: CheckpointIdentity(brokers: ["b:1"], clusterID: "c", topic: "events", group: "g"),
+                                policy: policy, status: status, metrics: metrics, logger: Logger(label: "order"), now: now)
+        }
+    }
+
+    static func temporaryDirectory() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("order-\(UUID().uuidString)").path
+    }
+
+    @Test("the ledger: a position per partition, only moved positions are committed, a revoke forgets what the group has")
+    func ledger() {
+        let first = KafkaTopicPartition(topic: "events", partition: 0)
+        let second = KafkaTopicPartition(topic: "events", partition: 1)
+        var ledger = OffsetLedger()
+        ledger.processed(first, offset: 4)
+        ledger.processed(second, offset: 9)
+        #expect(ledger.next == [first: 5, second: 10])
+        #expect(ledger.uncommitted(in: [first]).map(\.offset) == [5])
+        ledger.markCommitted(ledger.uncommitted(in: [first, second]))
+        #expect(ledger.uncommitted(in: [first, second]).isEmpty)
+        ledger.processed(first, offset: 5)
+        #expect(ledger.uncommitted(in: [first, second]).map(\.offset) == [6])
+        // After a revoke the group's offset may move on without us: the next commit names it again.
+        ledger.forgetCommitted([second])
+        #expect(ledger.uncommitted(in: [second]).map(\.offset) == [10])
+        #expect(ledger.next[second] == 10, "the state still holds the partition's events")
+        #expect(OffsetLedger(restoring: [first: 3]).uncommitted(in: [first]).map(\.offset) == [3])
+    }
+
+    @Test("outputs go out in input order, and every one is settled before the commit that covers its input")
+    func publishThenCommit() throws {
+        let harness = Harness()
+        _ = harness.processor.assign([Harness.partition])
+        try harness.processor.process(Harness.messages)
+        try harness.processor.commit(flushTimeout: .seconds(1))
+        #expect(harness.log.calls == ["send recommendations", "send events.dlq", "send recommendations", "flush", "commit 0@4"])
+        #expect(harness.counters.deadLettered.load(ordering: .relaxed) == 1)
+        #expect(harness.counters.recommendationsPublished.load(ordering: .relaxed) == 2)
+        // Nothing new: no second commit.
+        try harness.processor.commit(flushTimeout: .seconds(1))
+        #expect(harness.log.calls.filter { $0.hasPrefix("commit") }.count == 1)
+    }
+
+    @Test("outputs that cannot be settled in time: nothing is committed, and the next commit covers everything")
+    func flushTimeoutCommitsNothing() throws {
+        let harness = Harness()
+        _ = harness.processor.assign([Harness.partition])
+        try harness.processor.process(Harness.messages)
+        harness.producer.flushTimesOut = true
+        #expect(throws: KafkaError.self) { try harness.processor.commit(flushTimeout: .milliseconds(10)) }
+        #expect(harness.committer.committed.isEmpty)
+        harness.producer.flushTimesOut = false
+        try harness.processor.commit(flushTimeout: .seconds(1))
+        #expect(harness.committer.committed.map(\.offset) == [4])
+    }
+
+    @Test("checkpoint scheduling: due by events or by time, postponed with a growing backoff, then back to normal")
+    func checkpointScheduling() throws {
+        let harness = Harness()
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let start = ContinuousClock.now
+        let checkpointer = try harness.checkpointer(directory: directory, everyEvents: 3, everySeconds: 10, now: start)
+        _ = harness.processor.assign([Harness.partition])
+        #expect(!checkpointer.isDue(now: start + .seconds(100), messages: 0), "nothing to save")
+        #expect(!checkpointer.isDue(now: start + .seconds(1), messages: 2))
+        #expect(checkpointer.isDue(now: start + .seconds(1), messages: 3), "due by events")
+        #expect(checkpointer.isDue(now: start + .seconds(11), messages: 1), "due by time")
+
+        // Outputs that cannot be delivered postpone it: 1 s, then 2 s, then 4 s.
+        try harness.processor.process(Harness.messages)
+        harness.producer.flushTimesOut = true
+        var now = start + .seconds(11)
+        for expected in [1, 2, 4] {
+            #expect(try !checkpointer.write(harness.processor, messages: 4, flushTimeout: .milliseconds(10), now: now))
+            #expect(checkpointer.retryAt == now + .seconds(expected))
+            #expect(!checkpointer.isDue(now: now + .milliseconds(expected * 1_000 - 1), messages: 4))
+            now = now + .seconds(expected)
+            #expect(checkpointer.isDue(now: now, messages: 4))
+        }
+        #expect(harness.status.snapshot.brokerReachable == false)
+        #expect(checkpointer.store.files().isEmpty)
+
+        // Once outputs flow: written, the backoff forgotten, not due again until new events or time.
+        harness.producer.flushTimesOut = false
+        #expect(try checkpointer.write(harness.processor, messages: 4, flushTimeout: .seconds(1), now: now))
+        #expect(checkpointer.consecutiveFailures == 0 && checkpointer.retryAt == nil)
+        #expect(!checkpointer.isDue(now: now + .seconds(5), messages: 4))
+        #expect(checkpointer.isDue(now: now + .seconds(10), messages: 5))
+        #expect(checkpointer.store.files().count == 1)
+    }
+
+    @Test("a checkpoint settles outputs, then writes the file, then commits exactly the positions it holds")
+    func checkpointThenCommit() throws {
+        let harness = Harness()
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let checkpointer = try harness.checkpointer(directory: directory, now: .now)
+        _ = harness.processor.assign([Harness.partition])
+        try harness.processor.process(Harness.messages)
+        var filesAtCommit: Int?
+        harness.committer.onCommit = { filesAtCommit = checkpointer.store.files().count }
+        #expect(try checkpointer.write(harness.processor, messages: 4, flushTimeout: .seconds(1), now: .now))
+        let calls = harness.log.calls
+        #expect(calls.suffix(2) == ["flush", "commit 0@4"], "\(calls)")
+        #expect(filesAtCommit == 1, "the positions were committed before the checkpoint holding them was written")
+        let file = try #require(checkpointer.store.files().first)
+        let contents = try CheckpointFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: file.path))))
+        #expect(contents.metadata.offsets == [.init(partition: 0, offset: 4)])
+        #expect(contents.metadata.appliedEvents == 3)
+    }
+
+    @Test("a revoked partition is finished before it is handed over: checkpoint, commit, then forgotten")
+    func revoke() throws {
+        let harness = Harness()
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let checkpointer = try harness.checkpointer(directory: directory, now: .now)
+        let handler = StreamConsumerHandler(processor: harness.processor, checkpointer: checkpointer, counters: harness.counters,
+                                            health: BrokerHealth(status: harness.status, metrics: harness.metrics, logger: Logger(label: "order")),
+                                            status: harness.status, checkpointFlushTimeout: .seconds(1), logger: Logger(label: "order"))
+        let starts = handler.partitionsAssigned([Harness.partition])
+        #expect(starts.isEmpty, "a fresh state starts at the group's committed offsets")
+        #expect(harness.status.snapshot.assignedPartitions == 1)
+        try harness.processor.process(Harness.messages)
+        var ownedAtCommit: Set<KafkaTopicPartition> = []
+        harness.committer.onCommit = { ownedAtCommit = harness.processor.assignedPartitions }
+        handler.partitionsWillBeRevoked([Harness.partition], lost: false)
+        #expect(harness.log.calls.suffix(2) == ["flush", "commit 0@4"], "\(harness.log.calls)")
+        #expect(ownedAtCommit == [Harness.partition], "the partition was let go before its offsets were committed")
+        #expect(checkpointer.store.files().count == 1)
+        #expect(harness.status.snapshot.assignedPartitions == 0)
+        // Assigned again: the state's own position wins over whatever the group committed since.
+        #expect(handler.partitionsAssigned([Harness.partition]) == [Harness.partition: 4])
+    }
+}
