@@ -1,37 +1,45 @@
 #!/usr/bin/env bash
 # Regenerates the committed backtest results (results/<dataset>/). Needs ../shared/data beside the
-# checkout. Every sampler gets the same budget: Adam, batch 1024, dimension 64, learning rate 0.001,
-# L2 chosen from {0.01, 0.03, 0.1} on validation, up to 100 epochs with early stopping after 10
-# without a better validation NDCG@20, seeds 1–3; the tests are only reported. (An earlier grid,
-# lr {3e-4, 1e-3, 3e-3} × L2 {1e-4, 1e-3, 1e-2}, always picked lr 1e-3 and the largest L2, so the
-# grid moved towards stronger regularisation.) Interrupted runs continue where they stopped
-# (--resume keeps the finished (sampler, seed) pairs). A dataset whose committed folder comes from
-# another grid is re-run in results/.staging/<dataset> and replaces the folder only when complete,
-# so results of two grids never mix.
+# checkout. No tuning flags: every run uses the recommended protocol, which is what
+# `causalrec backtest --data DIR` runs by default (BacktestOptions.Recommended):
+#   Adam, batch 1024, dimension 64, learning rate 0.001, up to 100 epochs, early stop after 10
+#   without a better validation NDCG@20, seeds 1–3;
+#   grid chosen on validation, the same for every sampler: L2 ∈ {0.03, 0.1} × training exposure
+#   exponent γ ∈ {0, 0.15}; at every epoch the ranking exponent γ̃ ∈ {0, 0.1, 0.25, 0.5, 1, 2} over
+#   the exposure estimate or the training clicks, separately for users with fewer than 3 training
+#   clicks; peers beside it: mostpop and EASE (λ ∈ {10, 100, 1000, 3000, 10000, 30000} on validation).
+# The tests are only reported. Interrupted runs continue where they stopped (--resume keeps the
+# finished (sampler, seed) pairs). A dataset whose committed folder was made under another protocol
+# is re-run in results/.staging/<dataset>; when complete it replaces the folder and the old results
+# move to results/<dataset>/previous-protocol/, so two protocols never mix in one table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${DATA:-../shared/data}
 source results/binary.sh
-ours=random,popularity,dns,cnsdiff,cnsdiff-reference,cnsdiff-no-intervention,cnsdiff-no-invariance,cnsdiff-no-curriculum
-grid=(--grid-lr 0.001 --grid-l2 0.01,0.03,0.1)
-common=(--epochs 100 --patience 10 --seeds 3 --dim 64 --batch-size 1024 --optimizer adam --threads 2
-        "${grid[@]}" --quiet --resume)
+protocol="recommended protocol of 2026-12 (deconfounded grid, EASE peer)"
+samplers=${SAMPLERS:-random,popularity,dns,cnsdiff}
+common=(--seeds 3 --threads 2 --quiet --resume)
 
-# backtest DATASET ARGS...: runs into the committed folder if it was made with this grid, else
-# into the staging folder, moved over the committed one once every run has finished.
+# backtest DATASET ARGS...: runs into the committed folder if it holds this protocol's results,
+# else into the staging folder, moved over the committed one once every run has finished.
 backtest() {
   local name=$1; shift
   local destination=results/$name staging=results/.staging/$name out
-  if grep -q -- "${grid[*]}" "$destination/commands.txt" 2>/dev/null; then out=$destination; else out=$staging; fi
+  if [[ "$(cat "$destination/protocol.txt" 2>/dev/null)" == "$protocol" ]]; then out=$destination; else out=$staging; fi
   echo "+ causalrec backtest --data $data/$name $* ${common[*]} --out $out" >&2
   "$binary" backtest --data "$data/$name" "$@" "${common[@]}" --out "$out"
   if [[ $out == "$staging" ]]; then
-    rm -rf "$destination"
+    echo "$protocol" > "$staging/protocol.txt"
+    sed -i "s#results/.staging/#results/#g" "$staging/commands.txt" "$staging/README.md"
+    [[ -f $destination/log.md ]] && cp "$destination/log.md" "$staging/log.md"
+    if [[ -d $destination ]]; then
+      rm -rf "$destination/previous-protocol"
+      mv "$destination" "$staging/previous-protocol"
+    fi
     mv "$staging" "$destination"
-    sed -i "s#results/.staging/#results/#g" "$destination/commands.txt" "$destination/README.md"
   fi
 }
 
-backtest cnsdiff-food --sampler "$ours"
-backtest kuairec-sigformer --train train --valid valid --test test --sampler "$ours,exposed"
-backtest cnsdiff-kuairec-partial --train test_iid --test test_ood --valid-fraction 0.1 --sampler "$ours"
+backtest kuairec-sigformer --train train --valid valid --test test --sampler "$samplers,exposed"
+backtest cnsdiff-kuairec-partial --train test_iid --test test_ood --valid-fraction 0.1 --sampler "$samplers"
+backtest cnsdiff-food --sampler "$samplers"

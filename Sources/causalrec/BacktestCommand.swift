@@ -16,7 +16,7 @@ struct BacktestCommand: ParsableCommand {
     var sampler = "random"
 
     @Option(help: "Maximum epochs (1 = a single pass).")
-    var epochs = 30
+    var epochs = BacktestOptions.Recommended.epochs
 
     @Option(help: "Number of seeds (first-seed, first-seed+1, ...).")
     var seeds = 3
@@ -49,13 +49,34 @@ struct BacktestCommand: ParsableCommand {
     var lr: Float = 0.001
 
     @Option(help: "L2 weight (ignored with --grid-l2).")
-    var l2: Float = 0.0001
+    var l2: Float = 0.01
 
-    @Option(name: .customLong("grid-lr"), help: "Learning rates to try, comma-separated (chosen on validation).")
-    var gridLR: String?
+    @Option(name: .customLong("grid-lr"), help: "Learning rates to try, comma-separated (chosen on validation); empty = --lr.")
+    var gridLR = BacktestOptions.Recommended.learningRates
 
-    @Option(name: .customLong("grid-l2"), help: "L2 weights to try, comma-separated (chosen on validation).")
-    var gridL2: String?
+    @Option(name: .customLong("grid-l2"), help: "L2 weights to try, comma-separated (chosen on validation); empty = --l2.")
+    var gridL2 = BacktestOptions.Recommended.l2Weights
+
+    @Option(name: .customLong("training-exponents"), help: "γ of the deconfounded training score g(x)·r^γ to try, comma-separated (0 = plain BPR; chosen on validation).")
+    var trainingExponents = BacktestOptions.Recommended.trainingExponents
+
+    @Option(name: .customLong("ranking-exponents"), help: "γ̃ of the adjusted ranking g(x)·r^γ̃ to try at every epoch, comma-separated (0 = deconfounded; chosen on validation).")
+    var rankingExponents = BacktestOptions.Recommended.rankingExponents
+
+    @Option(help: "What the adjusted ranking may multiply by, comma-separated: exposure (the estimator), clicks (training click counts); chosen on validation with γ̃.")
+    var confounders = BacktestOptions.Recommended.confounders
+
+    @Option(name: .customLong("cold-start-clicks"), help: "Users with fewer training clicks get their own γ̃, chosen on validation (0 = one γ̃ for all).")
+    var coldStartClicks = BacktestOptions.Recommended.coldStartClicks
+
+    @Option(name: .customLong("exposure-source"), help: "What counts as exposure: impressions, clicks (interaction counts) or auto (impressions when the data has them).")
+    var exposureSource = "auto"
+
+    @Option(name: .customLong("ease-lambdas"), help: "EASE peer: λ values to try, comma-separated (chosen on validation); empty = no EASE.")
+    var easeLambdas = BacktestOptions.Recommended.easeLambdas
+
+    @Option(name: .customLong("ease-max-items"), help: "Refuse EASE above this many items (its matrix needs 8·n² bytes and O(n³) time).")
+    var easeMaxItems = 20_000
 
     @Option(name: .customLong("batch-size"), help: "Positives per training batch.")
     var batchSize = 1_024
@@ -67,7 +88,7 @@ struct BacktestCommand: ParsableCommand {
     var threads = 2
 
     @Option(help: "Epochs without a better validation NDCG@20 before stopping.")
-    var patience = 5
+    var patience = BacktestOptions.Recommended.patience
 
     @Option(name: .customLong("popularity-alpha"), help: "popularity sampler: exponent α.")
     var popularityAlpha = 0.75
@@ -134,15 +155,42 @@ struct BacktestCommand: ParsableCommand {
         options.seeds = seeds
         options.firstSeed = firstSeed
         options.includeFloors = !noFloors
-        func floats(_ text: String?) throws -> [Float] {
-            guard let text else { return [] }
-            return try text.split(separator: ",").map {
+        func floats(_ text: String) throws -> [Float] {
+            try text.split(separator: ",").map {
                 guard let value = Float(String($0).trimmingCharacters(in: .whitespaces)) else { throw ValidationError("'\($0)' is not a number") }
                 return value
             }
         }
         options.learningRates = try floats(gridLR)
         options.l2Weights = try floats(gridL2)
+        func exponents(_ text: String, _ option: String) throws -> [Double] {
+            let values = try text.split(separator: ",").map {
+                guard let value = Double(String($0).trimmingCharacters(in: .whitespaces)) else { throw ValidationError("\(option): '\($0)' is not a number") }
+                return value
+            }
+            guard let negative = values.first(where: { $0 < 0 }) else { return values }
+            throw ValidationError("\(option): \(negative) is negative; exposure exponents are 0 or more")
+        }
+        options.trainingExponents = try exponents(trainingExponents, "--training-exponents")
+        options.rankingExponents = try exponents(rankingExponents, "--ranking-exponents")
+        guard !options.trainingExponents.isEmpty, !options.rankingExponents.isEmpty else {
+            throw ValidationError("--training-exponents and --ranking-exponents need at least one value")
+        }
+        guard coldStartClicks >= 0, easeMaxItems >= 1 else { throw ValidationError("--cold-start-clicks must be 0 or more, --ease-max-items positive") }
+        options.coldStartClicks = coldStartClicks
+        options.confounders = try confounders.split(separator: ",").map {
+            let name = String($0).trimmingCharacters(in: .whitespaces)
+            guard let confounder = RankingVariant.Confounder(rawValue: name) else {
+                throw ValidationError("--confounders: '\(name)' is not one of exposure, clicks")
+            }
+            return confounder
+        }
+        guard !options.confounders.isEmpty else { throw ValidationError("--confounders needs at least one of exposure, clicks") }
+        options.easeLambdas = easeLambdas.isEmpty ? [] : try exponents(easeLambdas, "--ease-lambdas")
+        guard options.easeLambdas.allSatisfy({ $0 > 0 }) else { throw ValidationError("--ease-lambdas must be positive") }
+        options.easeMaxItems = easeMaxItems
+        guard let source = ExposureSource(rawValue: exposureSource) else { throw ValidationError("--exposure-source must be impressions, clicks or auto") }
+        options.exposureSource = source
 
         let runner = BacktestRunner(options: options, logger: logger, progress: BacktestProgress(enabled: !quiet))
         let command = (["causalrec"] + CommandLine.arguments.dropFirst()).joined(separator: " ")

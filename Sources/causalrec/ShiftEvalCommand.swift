@@ -21,8 +21,14 @@ struct ShiftEvalCommand: ParsableCommand {
     @Option(help: "Number of seeds.")
     var seeds = 3
 
+    @Option(name: .customLong("first-seed"), help: "First seed (e.g. 101 for a validation stream apart from the reported seeds 1–3).")
+    var firstSeed: UInt64 = 1
+
     @Option(help: "Write the records as JSON here.")
     var json: String?
+
+    @Option(help: "Pipeline configuration whose model, deconfounding and exposure settings the recommenders use (default: the defaults).")
+    var config: String?
 
     func run() throws {
         let configurations = try samplers.split(separator: ",").map { name -> SamplerConfiguration in
@@ -35,9 +41,15 @@ struct ShiftEvalCommand: ParsableCommand {
             throw ValidationError("need 0 < --shift-at < --events and --seeds ≥ 1")
         }
         var evaluation = ShiftEvaluation(samplers: configurations)
+        if let config {
+            let kept = evaluation.recommender.evaluateEveryNthClick
+            evaluation.recommender = try PipelineConfiguration.load(path: config).recommender
+            evaluation.recommender.evaluateEveryNthClick = kept
+        }
         evaluation.events = events
         evaluation.shiftAt = shiftAt
         evaluation.seeds = seeds
+        evaluation.firstSeed = firstSeed
         let records = evaluation.run { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         if let json {
             let encoder = JSONEncoder()

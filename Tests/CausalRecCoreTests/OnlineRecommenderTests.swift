@@ -1,4 +1,5 @@
 import CausalRecCore
+import Foundation
 import Testing
 
 @Suite("Online recommender")
@@ -34,5 +35,56 @@ struct OnlineRecommenderTests {
         #expect(answer.items.count == 40)
         #expect(Set(answer.items.map(\.item)).isDisjoint(with: (0..<10).map { "i\($0)" }))
         #expect(recommender.applied.impressions == 50 && recommender.applied.clicks == 10 && recommender.applied.requests == 0)
+    }
+
+    @Test("`ranking` says which path answered: model, adjusted, cold_start, most_exposed")
+    func rankingPaths() {
+        func recommender(ranking: Double, coldStart: Double) -> OnlineRecommender {
+            var configuration = RecommenderConfiguration()
+            configuration.deconfounding.onlineRankingExponents = []
+            configuration.deconfounding.onlineColdStartExponents = []
+            configuration.deconfounding.rankingExponent = ranking
+            configuration.deconfounding.coldStartExponent = coldStart
+            configuration.deconfounding.coldStartClicks = 3
+            let recommender = OnlineRecommender(configuration: configuration)
+            for index in 0..<30 {
+                recommender.step(.impression(Impression(user: "x", items: ["i\(index)", "i0"], timestamp: 1_700_000_000_000)), fallbackTimestamp: 0)
+            }
+            recommender.step(.click(Click(user: "cold", item: "i1", timestamp: 1_700_000_000_000)), fallbackTimestamp: 0)
+            for index in 2..<7 { recommender.step(.click(Click(user: "warm", item: "i\(index)", timestamp: 1_700_000_000_000)), fallbackTimestamp: 0) }
+            recommender.flushTraining()
+            return recommender
+        }
+        let adjusting = recommender(ranking: 1, coldStart: 4)
+        #expect(adjusting.recommend(user: "warm", k: 5, at: 0).source == .adjusted)
+        let cold = adjusting.recommend(user: "cold", k: 5, at: 0)
+        #expect(cold.source == .coldStart)
+        // γ̃ = 4 on i0's exposure (shown 30 times, every other item once or twice) puts it first.
+        #expect(cold.items.first?.item == "i0")
+        #expect(adjusting.recommend(user: "nobody", k: 5, at: 0).source == .mostExposed)
+        let plain = recommender(ranking: 0, coldStart: 0)
+        #expect(plain.recommend(user: "warm", k: 5, at: 0).source == .model)
+        #expect(plain.recommend(user: "cold", k: 5, at: 0).source == .model)
+    }
+
+    @Test("the online choice of γ̃ moves to exposure when clicks follow exposure")
+    func onlineChoiceFollowsExposure() {
+        var configuration = RecommenderConfiguration()
+        configuration.evaluateEveryNthClick = 1
+        configuration.deconfounding.onlineRankingExponents = [0, 0.5, 1, 2]
+        let recommender = OnlineRecommender(configuration: configuration)
+        var random = Xoshiro256(seed: 5)
+        var time: Int64 = 1_700_000_000_000
+        // 200 items; item k is shown ∝ 1/(k+1) and every click picks a shown item: exposure
+        // predicts clicks, the user embeddings (random users) do not.
+        for _ in 0..<3_000 {
+            time += 1_000
+            let user = "u\(random.nextIndex(below: 300))"
+            let slate = (0..<5).map { _ in "i\(Int(pow(200.0, random.nextUnitDouble())) - 1)" }
+            recommender.step(.impression(Impression(user: user, items: slate, timestamp: time)), fallbackTimestamp: 0)
+            recommender.step(.click(Click(user: user, item: slate[0], timestamp: time)), fallbackTimestamp: 0)
+        }
+        #expect(recommender.rankingExponent.observed > 1_000)
+        #expect(recommender.rankingExponent.chosen > 0)
     }
 }

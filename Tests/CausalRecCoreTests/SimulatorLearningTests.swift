@@ -21,6 +21,9 @@ struct SimulatorLearningTests {
         let events = 120_000
         var configuration = RecommenderConfiguration()
         configuration.evaluateEveryNthClick = 3
+        // Plain BPR: fitting the logged clicks is what this checks. The deconfounded default trades
+        // some of that hit rate for the true preferences (ShiftEvaluationTests).
+        configuration.deconfounding.trainingExponent = 0
         var simulatorConfiguration = SimulatorConfiguration()
         simulatorConfiguration.seed = 7
         let (trained, simulator) = Self.run(events: events, configuration: configuration, simulator: simulatorConfiguration)

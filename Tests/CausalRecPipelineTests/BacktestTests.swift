@@ -143,4 +143,89 @@ struct BacktestTests {
         #expect(throws: BacktestError.self) { try DatasetSplit.load(name: "bad", directory: directory) }
         #expect(throws: BacktestError.self) { try DatasetSplit.load(name: "missing", directory: directory) }
     }
+
+    @Test("the deconfounded grid: γ and γ̃ chosen on validation, EASE and mostpop as records named so")
+    func deconfoundedGridAndPeers() throws {
+        let directory = try Self.makeDataset(withExposures: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var options = Self.options(directory)
+        options.samplers = [SamplerConfiguration(kind: .random)]
+        options.trainingExponents = [0, 0.15]
+        options.rankingExponents = [0, 0.5, 2]
+        options.coldStartClicks = 3
+        options.easeLambdas = [1, 100]
+        let records = try BacktestRunner(options: options, logger: Self.logger, progress: BacktestProgress(enabled: false)).run()
+        #expect(Set(records.map(\.sampler)) == ["random", "mostpop", "untrained", "ease"])
+        let ease = records.filter { $0.sampler == "ease" }
+        #expect(ease.count == 2 * 3)
+        #expect(ease.allSatisfy { [1, 100].contains($0.settings?.easeLambda ?? -1) && $0.validationNDCG20 != nil })
+        let untrained = records.first { $0.sampler == "untrained" && $0.split == "test" }!.metrics["ndcg@20"]!
+        #expect(ease.first { $0.split == "test" }!.metrics["ndcg@20"]! > 2 * untrained)
+        for record in records where record.sampler == "random" {
+            let settings = try #require(record.settings)
+            #expect([0, 0.15].contains(settings.trainingExponent ?? -1))
+            let ranking = try #require(settings.ranking)
+            #expect([0, 0.5, 2].contains(ranking.exponent) && [0, 0.5, 2].contains(ranking.coldStartExponent))
+            #expect(ranking.coldStartClicks == 3)
+        }
+        // The JSON names the chosen ranking.
+        let json = try JSONSerialization.jsonObject(with: BacktestReport.encode(records)) as? [[String: Any]]
+        let random = try #require(json?.first { $0["sampler"] as? String == "random" })
+        let settings = try #require(random["settings"] as? [String: Any])
+        #expect(settings["training_exponent"] != nil && settings["ranking"] != nil)
+    }
+
+    @Test("EASE above the item limit is refused with a message naming the limit")
+    func easeRefusesLargeCatalogues() throws {
+        let directory = try Self.makeDataset()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var options = Self.options(directory)
+        options.easeLambdas = [10]
+        options.easeMaxItems = 50
+        do {
+            _ = try BacktestRunner(options: options, logger: Self.logger, progress: BacktestProgress(enabled: false)).run()
+            Issue.record("EASE ran over 100 items with a limit of 50")
+        } catch {
+            #expect("\(error)".contains("above the limit of 50 items (--ease-max-items)"))
+        }
+    }
+
+    @Test("EASE's closed form: B = I − P·diag(1/diag P), P = (XᵀX + λI)⁻¹, zero diagonal")
+    func easeClosedForm() throws {
+        let clicked: [[Int32]] = [[0, 1], [1, 2, 3], [0, 3], [2], [0, 1, 2, 3, 4], [4]]
+        let n = 5, lambda = 2.0
+        // P by Gauss–Jordan on [G + λI | I].
+        var a = [[Double]](repeating: [Double](repeating: 0, count: 2 * n), count: n)
+        for list in clicked { for i in list { for j in list { a[Int(i)][Int(j)] += 1 } } }
+        for i in 0..<n { a[i][i] += lambda; a[i][n + i] = 1 }
+        for column in 0..<n {
+            let pivot = a[column][column]
+            for j in 0..<(2 * n) { a[column][j] /= pivot }
+            for row in 0..<n where row != column {
+                let factor = a[row][column]
+                for j in 0..<(2 * n) { a[row][j] -= factor * a[column][j] }
+            }
+        }
+        let p = a.map { Array($0[n...]) }
+        let scorer = try EASEScorer(clicked: clicked, items: n, lambda: lambda, maxItems: 10)
+        for user in 0..<clicked.count {
+            var scores = [Float](repeating: 0, count: n)
+            scores.withUnsafeMutableBufferPointer { scorer.scores(for: Int32(user), into: $0) }
+            for j in 0..<n {
+                let expected = clicked[user].reduce(0.0) { sum, i in Int(i) == j ? sum : sum - p[Int(i)][j] / p[j][j] }
+                #expect(abs(Double(scores[j]) - expected) < 1e-5, "user \(user) item \(j)")
+            }
+        }
+    }
+
+    @Test("the chosen ranking: best γ̃ per cohort within the better confounder")
+    func chooseRanking() {
+        let variants = [RankingVariant(exponent: 0), RankingVariant(exponent: 1), RankingVariant(exponent: 0, confounder: .clicks),
+                        RankingVariant(exponent: 1, confounder: .clicks)]
+        // Users 0, 1 are cold (1 click), users 2, 3 warm (5 clicks).
+        let perVariant: [[Double]] = [[0.1, 0.1, 0.3, 0.3], [0.2, 0.2, 0.1, 0.1], [0.1, 0.1, 0.3, 0.3], [0.4, 0.4, 0.2, 0.2]]
+        let (chosen, ndcg) = BacktestRunner.chooseRanking(perVariant, variants: variants, clicks: [1, 1, 5, 5], coldStartClicks: 3)
+        #expect(chosen == RankingVariant(exponent: 0, coldStartExponent: 1, coldStartClicks: 3, confounder: .clicks))
+        #expect(abs(ndcg - 0.35) < 1e-12)
+    }
 }

@@ -60,12 +60,42 @@ struct ConfigurationTests {
             ("kafka:\n  session.timeout.ms: soon\n", "kafka.session.timeout.ms", "Invalid value"),
             ("consumer:\n  batch_size: 1000\n  batch_size: 10\n", "batch_size", "more than once"),
             ("model: [1, 2\n", "", "not valid YAML"),
+            ("deconfounding:\n  training_exponent: -0.1\n", "deconfounding.training_exponent", "must be between 0.0 and 8.0, got -0.1"),
+            ("deconfounding:\n  online_ranking_exponents: [0, -1]\n", "deconfounding.online_ranking_exponents[1]", "must be between"),
+            ("deconfounding:\n  online_ranking_exponents: [0, high]\n", "deconfounding.online_ranking_exponents[1]", "must be a number"),
+            ("deconfounding:\n  online_ranking_exponents: [0, 1, 1]\n", "deconfounding.online_ranking_exponents", "lists a value twice"),
+            ("deconfounding:\n  cold_start_clicks: 0\n  cold_start_exponent: 1\n", "deconfounding.cold_start_clicks", "must be at least 1"),
+            ("deconfounding:\n  gamma: 1\n", "deconfounding.gamma", "is not a known setting"),
+            ("deconfounding:\n  propensity_clip: 0.5\n", "deconfounding.propensity_clip", "must be between 1.0"),
         ]
         for entry in cases {
             let found = error(entry.yaml)
             #expect(found?.path == entry.path, "\(entry.yaml) → \(found?.description ?? "accepted")")
             #expect(found?.reason.contains(entry.reason) == true, "\(entry.yaml) → \(found?.description ?? "accepted")")
         }
+    }
+
+    @Test("deconfounding settings: a single number or a list, empty lists switch the online choice off")
+    func deconfoundingSettings() throws {
+        let parsed = try PipelineConfiguration.parse(yaml: """
+        deconfounding:
+          training_exponent: 0.15
+          ranking_exponent: 0.5
+          online_ranking_exponents: []
+          cold_start_clicks: 3
+          online_cold_start_exponents: 1
+          propensity_weight_exponent: 0.5
+          propensity_clip: 20
+        """).recommender.deconfounding
+        #expect(parsed.trainingExponent == 0.15)
+        #expect(parsed.rankingExponent == 0.5)
+        #expect(parsed.onlineRankingExponents.isEmpty)
+        #expect(parsed.coldStartClicks == 3)
+        #expect(parsed.onlineColdStartExponents == [1])
+        #expect(parsed.propensityWeightExponent == 0.5 && parsed.propensityClip == 20)
+        #expect(parsed.trainingLink == .eluPlusOne)
+        let defaults = PipelineConfiguration().recommender.deconfounding
+        #expect(defaults.trainingLink == .eluPlusOne && !defaults.adjustsRanking)
     }
 
     @Test("cnsdiff presets and settings")

@@ -117,6 +117,15 @@ struct ReplayTests {
         #expect(samplers.map { $0["sampler"] as? String } == ["random", "popularity"])
         #expect(samplers.allSatisfy { ($0["evaluated"] as? Int) == clicks })
         #expect((json["windows"] as? [Any])?.count == 6)
+        // The peers: most-clicked so far and decayed popularity (its half-life chosen on the first part).
+        let decayed = try #require(json["decayed_popularity"] as? [String: Any])
+        #expect((decayed["candidates"] as? [Any])?.count == 5)
+        #expect((decayed["evaluated"] as? Int) == clicks && (decayed["half_life_clicks"] as? Int).map { $0 > 0 } == true)
+        #expect((json["mostpop"] as? [String: Any])?["evaluated"] as? Int == clicks)
+        let ranking = try #require(samplers[0]["ranking_exponent"] as? [String: Any])
+        #expect((ranking["candidates"] as? [Any])?.count == RecommenderConfiguration().deconfounding.onlineRankingExponents.count)
+        let markdown = try String(contentsOfFile: report + "/report.md", encoding: .utf8)
+        #expect(markdown.contains("| mostpop (clicks so far) (peer) |") && markdown.contains("decayed popularity (half-life"))
         #expect(try String(contentsOfFile: report + "/hit-rate.svg", encoding: .utf8).hasPrefix("<svg"))
 
         // The same stream in one file gives the same scores: the merge restored the order.

@@ -15,11 +15,13 @@ extension OnlineRecommender {
 
     private func recommendation(user identifier: String, k: Int, at timestamp: Int64, updatingCaches: Bool) -> Recommendation {
         if let user = users.row(for: identifier), history.clickCount(of: user) > 0 {
-            let ranked = ranker.topK(user: user, k: k, model: model, excluding: exclusions(for: user))
+            let (exponent, cold) = servedExponent(for: user)
+            let ranked = rankForUser(user, k: k, exponent: exponent, updatingCaches: updatingCaches)
             if !ranked.isEmpty {
                 return Recommendation(user: identifier,
                                       items: ranked.map { ScoredItem(item: items.identifier(of: $0.item), score: $0.score) },
-                                      modelVersion: modelVersion, source: .model, timestamp: timestamp)
+                                      modelVersion: modelVersion, source: exponent > 0 ? (cold ? .coldStart : .adjusted) : .model,
+                                      timestamp: timestamp)
             }
         }
         let popular = mostExposed(limit: k, updatingCache: updatingCaches)
@@ -53,8 +55,32 @@ extension OnlineRecommender {
         return result
     }
 
+    /// γ̃ for `user` now: the cold-start one below `coldStartClicks` clicks (second: true).
+    func servedExponent(for user: Int32) -> (exponent: Double, cold: Bool) {
+        if history.clickCount(of: user) < configuration.deconfounding.coldStartClicks { return (coldStartExponent.chosen, true) }
+        return (rankingExponent.chosen, false)
+    }
+
+    /// The user's top-K by g(x)·r^γ̃ (by x when γ̃ = 0).
+    private func rankForUser(_ user: Int32, k: Int, exponent: Double, updatingCaches: Bool) -> [TopKSelector<Float>.Entry] {
+        guard exponent > 0 else { return ranker.topK(user: user, k: k, model: model, excluding: exclusions(for: user)) }
+        let current = currentAdjustment(updatingCaches: updatingCaches)
+        return ranker.topK(user: user, k: k, model: model, excluding: exclusions(for: user)) { scores, count in
+            current.adjust(scores, count: count, exponent: exponent)
+        }
+    }
+
+    /// The exposure adjustment brought up to date (and kept, when the caller may change state).
+    private func currentAdjustment(updatingCaches: Bool) -> ExposureAdjustment {
+        var current = adjustment
+        current.refresh(from: exposure, floor: configuration.deconfounding.exposureFloor, refreshEvery: configuration.popularityRefreshEvery)
+        if updatingCaches { adjustment = current }
+        return current
+    }
+
     /// Where the model (and the most-clicked list) ranked `item` for `user` just before learning
-    /// the click: the test of test-then-train, recorded in the evaluator.
+    /// the click: the test of test-then-train, recorded in the evaluator. With candidate ranking
+    /// exponents, each is tested too and the online choice learns from it.
     func evaluate(user: Int32, item: Int32, eventIndex: Int) -> ClickEvaluation {
         let k = configuration.evaluationK
         let clicked = ExcludedItems(sorted: history.clicked(by: user))
@@ -62,7 +88,18 @@ extension OnlineRecommender {
         if clicked.isEmpty {
             modelRank = mostExposed(limit: k).firstIndex(of: item)
         } else {
-            modelRank = ranker.topK(user: user, k: k, model: model, excluding: exclusions(for: user)).firstIndex { $0.item == item }
+            let (exponent, cold) = servedExponent(for: user)
+            modelRank = rankForUser(user, k: k, exponent: exponent, updatingCaches: true).firstIndex { $0.item == item }
+            var selector = cold ? coldStartExponent : rankingExponent
+            if !selector.candidates.isEmpty {
+                let excluded = exclusions(for: user)
+                let raw = ranker.rawScores(user: user, model: model)
+                let adjustment = currentAdjustment(updatingCaches: true)
+                selector.record(hits: selector.candidates.map {
+                    adjustment.rank(of: item, rawScores: raw, count: model.itemCount, exponent: $0, k: k, excluding: excluded) != nil
+                })
+                if cold { coldStartExponent = selector } else { rankingExponent = selector }
+            }
         }
         let popularRank = mostClicked(limit: k, excluding: clicked).firstIndex(of: item)
         evaluator.record(eventIndex: eventIndex, modelHit: modelRank != nil, popularHit: popularRank != nil)

@@ -30,11 +30,15 @@ extension OnlineRecommender {
                 writer.write(positive.user)
                 writer.write(positive.item)
                 writer.write(positive.timestamp)
+                writer.write(positive.exposure)
             }
         }
         writer.write(replay.next)
         mostExposedCache.writeState(to: &writer)
         mostClickedCache.writeState(to: &writer)
+        adjustment.writeState(to: &writer)
+        rankingExponent.writeState(to: &writer)
+        coldStartExponent.writeState(to: &writer)
         writer.beginSection("RETN")
         writer.write(applied.forgets)
         writer.write(userLastSeen)
@@ -80,12 +84,14 @@ extension OnlineRecommender {
         try evaluator.readState(from: &reader)
         var lists: [[PositiveExample]] = []
         for what in ["queued positives", "replayed positives"] {
-            let count = try reader.readCount(elementSize: 16, what)
+            let count = try reader.readCount(elementSize: 20, what)
             var positives: [PositiveExample] = []
             positives.reserveCapacity(count)
             for _ in 0..<count {
                 let positive = PositiveExample(user: try reader.readInt32(), item: try reader.readInt32(),
-                                               timestamp: try reader.readTime("the time of a positive"))
+                                               timestamp: try reader.readTime("the time of a positive"),
+                                               exposure: try reader.readFiniteFloat("the exposure of a positive"))
+                guard positive.exposure >= 0 else { throw StateReadError("\(what): a negative exposure") }
                 guard positive.user >= 0, Int(positive.user) < users.count, positive.item >= 0, Int(positive.item) < items.count else {
                     throw StateReadError("\(what): a positive names a row that does not exist")
                 }
@@ -105,6 +111,9 @@ extension OnlineRecommender {
         }
         try mostExposedCache.readState(from: &reader)
         try mostClickedCache.readState(from: &reader)
+        try adjustment.readState(from: &reader, itemCount: items.count)
+        try rankingExponent.readState(from: &reader)
+        try coldStartExponent.readState(from: &reader)
         try reader.beginSection("RETN")
         applied.forgets = try reader.readCounter("applied forgets")
         userLastSeen = try reader.readIntArray()

@@ -79,9 +79,13 @@ extension OnlineRecommender {
             }
         }
         triplets.removeAll(keepingCapacity: true)
+        let deconfounding = configuration.deconfounding
+        let weighted = deconfounding.trainingExponent > 0 || deconfounding.propensityWeightExponent > 0
         for index in 0..<count {
-            triplets.append(TrainingTriplet(user: positives[index].user, positive: positives[index].item,
-                                            negative: negatives[index], mix: generates ? mixingWeights[index] : 0))
+            var triplet = TrainingTriplet(user: positives[index].user, positive: positives[index].item,
+                                          negative: negatives[index], mix: generates ? mixingWeights[index] : 0)
+            if weighted && triplet.negative >= 0 { weigh(&triplet, positive: positives[index], deconfounding) }
+            triplets.append(triplet)
         }
         let cnsdiff = configuration.sampler.cnsdiff
         let contrastive = generates && cnsdiff.contrastiveWeight > 0
@@ -90,9 +94,26 @@ extension OnlineRecommender {
             : nil
         lastTrainingLoss = triplets.withUnsafeBufferPointer { batch in
             syntheticVectors.withUnsafeBufferPointer { vectors in
-                trainer.train(batch, synthetic: generates ? vectors.baseAddress : nil, contrastive: contrastive)
+                trainer.train(batch, synthetic: generates ? vectors.baseAddress : nil, contrastive: contrastive,
+                              link: deconfounding.trainingLink)
             }
         }
         modelVersion += 1
+    }
+
+    /// The exposure weights of one example: r^γ for the positive (its exposure when clicked, or
+    /// the current one offline) and for the negative (now), and (1/r_i)^exponent, clipped, as the
+    /// example's weight when propensity weighting is on.
+    private func weigh(_ triplet: inout TrainingTriplet, positive: PositiveExample, _ deconfounding: DeconfoundingConfiguration) {
+        let floor = deconfounding.exposureFloor
+        let positiveExposure = positive.exposure > 0 ? Double(positive.exposure) : max(exposure.relativeExposure(of: positive.item), floor)
+        let negativeExposure = max(exposure.relativeExposure(of: triplet.negative), floor)
+        if deconfounding.trainingExponent > 0 {
+            triplet.positiveWeight = Float(_pow(positiveExposure, deconfounding.trainingExponent))
+            triplet.negativeWeight = Float(_pow(negativeExposure, deconfounding.trainingExponent))
+        }
+        if deconfounding.propensityWeightExponent > 0 {
+            triplet.weight = Float(min(deconfounding.propensityClip, _pow(1 / positiveExposure, deconfounding.propensityWeightExponent)))
+        }
     }
 }

@@ -39,6 +39,11 @@ public final class OnlineRecommender {
     var impressionsSeen = false
     var mostExposedCache = RankedCache()
     var mostClickedCache = RankedCache()
+    /// Log relative exposure per item, for ranking by intervention (PDA's adjusted ranking).
+    var adjustment = ExposureAdjustment()
+    /// γ̃ for users with enough clicks, and for users with few.
+    public internal(set) var rankingExponent: RankingExponentSelector
+    public internal(set) var coldStartExponent: RankingExponentSelector
 
     // Retention (DESIGN.md §4): event time each row was last named, ids waiting for admission.
     var userLastSeen: [Int] = []
@@ -72,6 +77,11 @@ public final class OnlineRecommender {
         evaluator = PrequentialEvaluator(k: configuration.evaluationK, sampleEvery: max(1, configuration.evaluateEveryNthClick),
                                          windowSize: configuration.evaluationWindow)
         replay = RingBuffer(capacity: configuration.replayCapacity)
+        let deconfounding = configuration.deconfounding
+        rankingExponent = RankingExponentSelector(candidates: deconfounding.onlineRankingExponents,
+                                                  fallback: deconfounding.rankingExponent, horizon: deconfounding.onlineHorizon)
+        coldStartExponent = RankingExponentSelector(candidates: deconfounding.onlineColdStartExponents,
+                                                    fallback: deconfounding.coldStartExponent, horizon: deconfounding.onlineHorizon)
         pending.reserveCapacity(configuration.trainingBatchSize)
     }
 
@@ -155,7 +165,11 @@ public final class OnlineRecommender {
             exposure.record(item: item, at: time)
         }
         applied.clicks += 1
-        let positive = PositiveExample(user: user, item: item, timestamp: time)
+        // The exposure at the click's time, for the deconfounded score (offline splits have no
+        // time: `.record` leaves it for training to take the training counts).
+        let stamped: Float = mode == .record || configuration.deconfounding.trainingExponent <= 0 && configuration.deconfounding.propensityWeightExponent <= 0
+            ? 0 : Float(max(exposure.relativeExposure(of: item), configuration.deconfounding.exposureFloor))
+        let positive = PositiveExample(user: user, item: item, timestamp: time, exposure: stamped)
         step.positive = positive
         guard mode != .record else { return }
         pending.append(positive)

@@ -13,8 +13,12 @@ public struct ScoredItem: Sendable, Equatable {
 public struct Recommendation: Sendable, Equatable {
     /// Where the ranking came from.
     public enum Source: String, Sendable, Equatable {
-        /// The user's embedding scored against every item.
+        /// The user's embedding scored against every item (deconfounded: exposure left out).
         case model
+        /// The model's score times the item's current exposure to the power γ̃ (PDA's adjusted ranking).
+        case adjusted
+        /// A user with few clicks: the adjusted ranking with the cold-start exponent.
+        case coldStart = "cold_start"
         /// The user has no clicks yet: the most exposed items (score = propensity).
         case mostExposed = "most_exposed"
     }

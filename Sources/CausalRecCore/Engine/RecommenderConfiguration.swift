@@ -26,6 +26,8 @@ public struct RecommenderConfiguration: Sendable, Equatable {
     public var seed: UInt64 = 42
     /// Which users and items get rows, and when rows are given back.
     public var retention = RetentionConfiguration()
+    /// Exposure as a confounder in training and ranking.
+    public var deconfounding = DeconfoundingConfiguration()
 
     public init() {}
 }

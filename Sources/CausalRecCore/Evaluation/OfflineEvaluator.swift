@@ -107,9 +107,39 @@ public struct OfflineEvaluator {
     }
 
     public func evaluate(_ scorer: some ItemScorer, on split: EvaluationSplit) -> RankingMetrics {
+        evaluate(scorer, on: split, variants: [RankingVariant()], adjustment: nil)[0].metrics
+    }
+
+    /// Several rankings from one scoring pass: each variant ranks the same raw scores, adjusted
+    /// by the current exposure with its exponents (`ExposureAdjustment`) — cheaper than a pass
+    /// per variant, since scoring dominates. Per-user NDCG@20 comes back in user order, so callers
+    /// can choose exponents per cohort (users with few clicks, users with many).
+    public func evaluate(_ scorer: some ItemScorer, on split: EvaluationSplit, variants: [RankingVariant],
+                         adjustment: ExposureAdjustment?) -> [(metrics: RankingMetrics, userNDCG20: [Double])]
+    {
+        evaluate(scorer, on: split, variants: variants, adjustments: adjustment.map { [.exposure: $0] } ?? [:])
+    }
+
+    /// `evaluate(_:on:variants:adjustment:)` with one adjustment per confounder the variants name.
+    public func evaluate(_ scorer: some ItemScorer, on split: EvaluationSplit, variants: [RankingVariant],
+                         adjustments: [RankingVariant.Confounder: ExposureAdjustment]) -> [(metrics: RankingMetrics, userNDCG20: [Double])]
+    {
         let users = split.relevant.keys.sorted()
         let itemCount = scorer.itemCount
-        var results = [UserResult](repeating: UserResult(), count: users.count)
+        // Each distinct (confounder, γ̃ > 0) multiplies g(x) by fixed factors r^γ̃: computed once
+        // here, so a user costs one g(x) pass plus one multiply-and-select per distinct ranking.
+        var factorKeys: [AdjustmentKey] = []
+        var factors: [[Float]] = []
+        for variant in variants {
+            for exponent in [variant.exponent, variant.coldStartExponent] where exponent > 0 {
+                let key = AdjustmentKey(confounder: variant.confounder, exponent: exponent)
+                guard !factorKeys.contains(key), let adjustment = adjustments[variant.confounder] else { continue }
+                factorKeys.append(key)
+                factors.append(adjustment.factors(exponent: exponent, count: itemCount))
+            }
+        }
+        // One flat buffer (variant-major): threads write disjoint elements, never a shared array.
+        var results = [UserResult](repeating: UserResult(), count: variants.count * users.count)
         results.withUnsafeMutableBufferPointer { output in
             let shared = UncheckedSendableBox(output)
             let batch = scorer.makeBatchScorer()
@@ -117,7 +147,16 @@ public struct OfflineEvaluator {
             let work: (Int) -> Void = { part in
                 let rowStride = max(itemCount, 1)
                 let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * rowStride)
-                defer { scores.deallocate() }
+                let linked = UnsafeMutablePointer<Float>.allocate(capacity: rowStride)
+                let adjusted = UnsafeMutablePointer<Float>.allocate(capacity: rowStride)
+                defer {
+                    scores.deallocate()
+                    linked.deallocate()
+                    adjusted.deallocate()
+                }
+                // Per user: the result of each ranking computed so far (index into factorKeys, or
+                // -1 for the raw ranking), reused by every variant that ranks the same way.
+                var computed: [(key: Int, result: UserResult)] = []
                 // Parts take whole blocks of users, so the result does not depend on the split.
                 let blocks = (users.count + block - 1) / block
                 let firstBlock = blocks * part / threads
@@ -135,29 +174,62 @@ public struct OfflineEvaluator {
                     }
                     for index in start..<end {
                         let user = users[index]
-                        let row = UnsafeBufferPointer(start: scores + (index - start) * rowStride, count: itemCount)
+                        let raw = scores + (index - start) * rowStride
                         let mask = Int(user) < masks.count ? masks[Int(user)] : .none
-                        let top = ItemRanker.select(scores: row, k: 20, excluding: mask).map(\.item)
-                        let relevant = split.relevant[user]!
-                        var result = UserResult()
-                        result.recall10 = RankingMetrics.recall(ranked: top, relevant: relevant, k: 10)
-                        result.ndcg10 = RankingMetrics.ndcg(ranked: top, relevant: relevant, k: 10)
-                        result.recall20 = RankingMetrics.recall(ranked: top, relevant: relevant, k: 20)
-                        result.ndcg20 = RankingMetrics.ndcg(ranked: top, relevant: relevant, k: 20)
-                        if !top.isEmpty {
-                            result.popularity = top.reduce(0.0) { $0 + Double(Int($1) < popularity.count ? popularity[Int($1)] : 0) }
-                                / Double(top.count)
+                        computed.removeAll(keepingCapacity: true)
+                        var linkedReady = false
+                        for (variantIndex, variant) in variants.enumerated() {
+                            let exponent = variant.exponent(clicks: mask.sorted.count)
+                            let key = exponent > 0 ? factorKeys.firstIndex(of: AdjustmentKey(confounder: variant.confounder, exponent: exponent)) ?? -1 : -1
+                            let result: UserResult
+                            if let done = computed.first(where: { $0.key == key }) {
+                                result = done.result
+                            } else {
+                                var row = UnsafeBufferPointer(start: UnsafePointer(raw), count: itemCount)
+                                if key >= 0 {
+                                    if !linkedReady {
+                                        for item in 0..<itemCount { linked[item] = ScoreLink.eluPlusOne.value(raw[item]) }
+                                        linkedReady = true
+                                    }
+                                    factors[key].withUnsafeBufferPointer { weight in
+                                        for item in 0..<itemCount { adjusted[item] = linked[item] * weight[item] }
+                                    }
+                                    row = UnsafeBufferPointer(start: UnsafePointer(adjusted), count: itemCount)
+                                }
+                                result = userResult(row: row, user: user, mask: mask, relevant: split.relevant[user]!)
+                                computed.append((key, result))
+                            }
+                            shared.value[variantIndex * users.count + index] = result
                         }
-                        result.top = top
-                        shared.value[index] = result
                     }
                 }
             }
             ParallelWork.run(parts: threads, work)
         }
+        return variants.indices.map { variant in
+            let slice = Array(results[(variant * users.count)..<((variant + 1) * users.count)])
+            return (aggregate(slice, itemCount: itemCount), slice.map(\.ndcg20))
+        }
+    }
+
+    private func userResult(row: UnsafeBufferPointer<Float>, user: Int32, mask: ExcludedItems, relevant: ExcludedItems) -> UserResult {
+        let top = ItemRanker.select(scores: row, k: 20, excluding: mask).map(\.item)
+        var result = UserResult()
+        result.recall10 = RankingMetrics.recall(ranked: top, relevant: relevant, k: 10)
+        result.ndcg10 = RankingMetrics.ndcg(ranked: top, relevant: relevant, k: 10)
+        result.recall20 = RankingMetrics.recall(ranked: top, relevant: relevant, k: 20)
+        result.ndcg20 = RankingMetrics.ndcg(ranked: top, relevant: relevant, k: 20)
+        if !top.isEmpty {
+            result.popularity = top.reduce(0.0) { $0 + Double(Int($1) < popularity.count ? popularity[Int($1)] : 0) } / Double(top.count)
+        }
+        result.top = top
+        return result
+    }
+
+    private func aggregate(_ results: [UserResult], itemCount: Int) -> RankingMetrics {
         var metrics = RankingMetrics()
-        metrics.users = users.count
-        guard !users.isEmpty else { return metrics }
+        metrics.users = results.count
+        guard !results.isEmpty else { return metrics }
         var appearances = [Double](repeating: 0, count: itemCount)
         for result in results {
             metrics.recall10 += result.recall10
@@ -167,7 +239,7 @@ public struct OfflineEvaluator {
             metrics.averagePopularity20 += result.popularity
             for item in result.top { appearances[Int(item)] += 1 }
         }
-        let count = Double(users.count)
+        let count = Double(results.count)
         metrics.recall10 /= count
         metrics.ndcg10 /= count
         metrics.recall20 /= count

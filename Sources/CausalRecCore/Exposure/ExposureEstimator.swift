@@ -105,6 +105,12 @@ public final class ExposureEstimator {
         return weights[Int(item)] / totalWeight
     }
 
+    /// e_i relative to the mean item (p_i · item rows): 1 for an average item, 0 for one never
+    /// shown. The deconfounded learner's exposure weights are powers of it.
+    public func relativeExposure(of item: Int32) -> Double {
+        propensity(of: item) * Double(weights.count)
+    }
+
     /// The item's environment: 0 (least exposed) ..< environmentCount (most exposed). Items never
     /// exposed are in environment 0.
     public func environment(of item: Int32) -> Int {

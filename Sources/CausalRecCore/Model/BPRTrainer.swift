@@ -6,13 +6,26 @@ public struct TrainingTriplet: Sendable, Equatable {
     /// λ of a mixed negative z = λ·g + (1 − λ)·q_negative, g being this example's row of the
     /// synthetic vectors passed to `train`; 0 = the real negative alone.
     public var mix: Float
+    /// Exposure weights w of the deconfounded score g(x)·w of the positive and the negative.
+    public var positiveWeight: Float
+    public var negativeWeight: Float
+    /// The example's weight in the loss (propensity weighting).
+    public var weight: Float
 
-    public init(user: Int32, positive: Int32, negative: Int32, mix: Float = 0) {
+    public init(user: Int32, positive: Int32, negative: Int32, mix: Float = 0, positiveWeight: Float = 1,
+                negativeWeight: Float = 1, weight: Float = 1)
+    {
         self.user = user
         self.positive = positive
         self.negative = negative
         self.mix = mix
+        self.positiveWeight = positiveWeight
+        self.negativeWeight = negativeWeight
+        self.weight = weight
     }
+
+    /// Plain BPR: no exposure weights, no example weight.
+    var isPlain: Bool { positiveWeight == 1 && negativeWeight == 1 && weight == 1 }
 }
 
 /// Mini-batch BPR (Rendle et al. 2009): loss = −log σ(ŝ(u,i) − ŝ(u,j)).
@@ -88,7 +101,7 @@ public final class BPRTrainer {
     /// examples with a mixing weight.
     @discardableResult
     public func train(_ triplets: UnsafeBufferPointer<TrainingTriplet>, synthetic: UnsafePointer<Float>? = nil,
-                      contrastive: ContrastiveTerm? = nil) -> Float
+                      contrastive: ContrastiveTerm? = nil, link: ScoreLink = .identity) -> Float
     {
         guard !triplets.isEmpty else { return 0 }
         // The contrastive term's item gradients are computed up front from the old weights and
@@ -98,7 +111,7 @@ public final class BPRTrainer {
             extra = contrastive.gradients(triplets: triplets, synthetic: synthetic, model: model)
         }
         ParallelWork.run(parts: threads) { owner in
-            accumulateUsers(triplets, synthetic: synthetic, owner: owner)
+            accumulateUsers(triplets, synthetic: synthetic, link: link, owner: owner)
         }
         let extraGradients = extra
         ParallelWork.run(parts: threads) { owner in
@@ -122,7 +135,7 @@ public final class BPRTrainer {
 
     /// Phase 1 for the users one thread owns.
     private func accumulateUsers(_ triplets: UnsafeBufferPointer<TrainingTriplet>, synthetic: UnsafePointer<Float>?,
-                                 owner me: Int)
+                                 link: ScoreLink, owner me: Int)
     {
         let worker = workers[me]
         let stride = model.stride
@@ -150,19 +163,43 @@ public final class BPRTrainer {
                     VectorKernels.mix(triplet.mix, synthetic + index * stride, keep, qj, into: worker.mixed, length: stride)
                     qj = UnsafePointer(worker.mixed)
                 }
-                var x = VectorKernels.dotDifference(p, qi, qj, length: stride)
-                if useBias { x += bias[Int(triplet.positive)] - keep * bias[Int(triplet.negative)] }
-                if sampled < Self.lossSample {
-                    loss += Double(softplus(-x))
-                    sampled += 1
-                }
-                let g = -sigmoid(-x)
                 let slot = worker.userSlots.slot(for: triplet.user)
-                VectorKernels.axpyDifference(g, qi, qj, worker.userGradients.row(slot), length: stride)
+                let coefficients: (positive: Float, negative: Float)
+                if link == .identity && triplet.isPlain {
+                    var x = VectorKernels.dotDifference(p, qi, qj, length: stride)
+                    if useBias { x += bias[Int(triplet.positive)] - keep * bias[Int(triplet.negative)] }
+                    if sampled < Self.lossSample {
+                        loss += Double(softplus(-x))
+                        sampled += 1
+                    }
+                    let g = -sigmoid(-x)
+                    VectorKernels.axpyDifference(g, qi, qj, worker.userGradients.row(slot), length: stride)
+                    coefficients = (g, -g)
+                } else {
+                    // The deconfounded score s = g(x)·w on each side; the loss −weight·log σ(s_i − s_j).
+                    var xi = VectorKernels.dot(p, qi, length: stride)
+                    var xj = VectorKernels.dot(p, qj, length: stride)
+                    if useBias {
+                        xi += bias[Int(triplet.positive)]
+                        xj += keep * bias[Int(triplet.negative)]
+                    }
+                    let delta = link.value(xi) * triplet.positiveWeight - link.value(xj) * triplet.negativeWeight
+                    if sampled < Self.lossSample {
+                        loss += Double(softplus(-delta) * triplet.weight)
+                        sampled += 1
+                    }
+                    let d = -sigmoid(-delta) * triplet.weight
+                    let ci = d * link.derivative(xi) * triplet.positiveWeight
+                    let cj = -d * link.derivative(xj) * triplet.negativeWeight
+                    VectorKernels.axpy(ci, qi, worker.userGradients.row(slot), length: stride)
+                    VectorKernels.axpy(cj, qj, worker.userGradients.row(slot), length: stride)
+                    coefficients = (ci, cj)
+                }
                 lists[owner(of: triplet.positive)].append(
-                    ItemContribution(example: Int32(index), item: triplet.positive, user: triplet.user, coefficient: g))
+                    ItemContribution(example: Int32(index), item: triplet.positive, user: triplet.user, coefficient: coefficients.positive))
                 lists[owner(of: triplet.negative)].append(
-                    ItemContribution(example: Int32(index), item: triplet.negative, user: triplet.user, coefficient: -g * keep))
+                    ItemContribution(example: Int32(index), item: triplet.negative, user: triplet.user,
+                                     coefficient: coefficients.negative * keep))
             }
         }
         worker.loss = loss

@@ -8,6 +8,7 @@ import Darwin
 
 // The core avoids Foundation; these thin wrappers name the libm functions it needs.
 @inline(__always) func _log(_ x: Double) -> Double { log(x) }
+@inline(__always) func _exp2(_ x: Double) -> Double { exp2(x) }
 @inline(__always) func _exp(_ x: Double) -> Double { exp(x) }
 @inline(__always) func _cos(_ x: Double) -> Double { cos(x) }
 @inline(__always) func _expf(_ x: Float) -> Float { expf(x) }

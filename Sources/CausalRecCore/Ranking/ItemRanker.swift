@@ -13,14 +13,20 @@ public final class ItemRanker {
         scores.deallocate()
     }
 
-    public func topK(user: Int32, k: Int, model: MatrixFactorization, excluding excluded: ExcludedItems) -> [TopKSelector<Float>.Entry] {
-        topK(query: UnsafePointer(model.users.row(user)), k: k, model: model, excluding: excluded)
+    /// The user's top-K; `adjust` may transform the raw scores (count of them) in place first.
+    public func topK(user: Int32, k: Int, model: MatrixFactorization, excluding excluded: ExcludedItems,
+                     adjust: ((UnsafeMutablePointer<Float>, Int) -> Void)? = nil) -> [TopKSelector<Float>.Entry] {
+        topK(query: UnsafePointer(model.users.row(user)), k: k, model: model, excluding: excluded, adjust: adjust)
     }
 
-    /// Top-K for an arbitrary query vector (`model.stride` floats).
-    public func topK(query: UnsafePointer<Float>, k: Int, model: MatrixFactorization, excluding excluded: ExcludedItems) -> [TopKSelector<Float>.Entry] {
+    /// The raw scores ⟨p_u, q_i⟩ + b_i of every item, valid until the next call.
+    public func rawScores(user: Int32, model: MatrixFactorization) -> UnsafePointer<Float> {
+        score(query: UnsafePointer(model.users.row(user)), model: model)
+        return UnsafePointer(scores)
+    }
+
+    private func score(query: UnsafePointer<Float>, model: MatrixFactorization) {
         let count = model.itemCount
-        guard count > 0, k > 0 else { return [] }
         if count > capacity {
             scores.deallocate()
             capacity = max(count, capacity * 2)
@@ -31,6 +37,15 @@ public final class ItemRanker {
                                     bias: model.configuration.useItemBias ? bias.baseAddress : nil,
                                     into: scores)
         }
+    }
+
+    /// Top-K for an arbitrary query vector (`model.stride` floats).
+    public func topK(query: UnsafePointer<Float>, k: Int, model: MatrixFactorization, excluding excluded: ExcludedItems,
+                     adjust: ((UnsafeMutablePointer<Float>, Int) -> Void)? = nil) -> [TopKSelector<Float>.Entry] {
+        let count = model.itemCount
+        guard count > 0, k > 0 else { return [] }
+        score(query: query, model: model)
+        adjust?(scores, count)
         return Self.select(scores: UnsafeBufferPointer(start: scores, count: count), k: k, excluding: excluded)
     }
 

@@ -1,7 +1,9 @@
 /// Test-then-train over one ordered event stream with several samplers side by side: every
 /// sampler has its own model; each click is first ranked by every model (hit@K, NDCG@K) and then
-/// learned. Scores are kept per window of `windowEvents` valid events, with the most-clicked-so-far
-/// list as a floor, and a drift monitor watches the stream (its hit stream is the first sampler's).
+/// learned. Scores are kept per window of `windowEvents` valid events, with two peers beside the
+/// models — the most-clicked-so-far list and decayed popularity (several half-lives, one chosen on
+/// the stream's first part) — and a drift monitor watches the stream (its hit stream is the first
+/// sampler's).
 /// Pure and deterministic: the same events and configuration give the same report.
 public final class ReplayRun {
     public struct Configuration: Sendable {
@@ -9,6 +11,10 @@ public final class ReplayRun {
         public var samplers: [SamplerConfiguration]
         public var windowEvents: Int
         public var drift: DriftConfiguration
+        /// Half-lives (in clicks) of the decayed-popularity peer.
+        public var decayedHalfLives: [Int] = [1_000, 3_000, 10_000, 30_000, 100_000]
+        /// Share of the replayed events whose windows choose the peer's half-life.
+        public var peerSelectionShare = 0.2
 
         public init(recommender: RecommenderConfiguration, samplers: [SamplerConfiguration], windowEvents: Int,
                     drift: DriftConfiguration)
@@ -54,6 +60,8 @@ public final class ReplayRun {
         /// One per sampler, in the order of the configuration.
         public var samplers: [Score]
         public var popular = Score()
+        /// The decayed-popularity peer, one per half-life.
+        public var decayed: [Score]
     }
 
     public let configuration: Configuration
@@ -66,9 +74,11 @@ public final class ReplayRun {
     public private(set) var replayedEvents = 0
     public private(set) var warmupEvents = 0
     private var current: Window?
+    private var decayedPopularity: DecayedPopularity
 
     public init(configuration: Configuration) {
         self.configuration = configuration
+        decayedPopularity = DecayedPopularity(halfLives: configuration.decayedHalfLives)
         engines = configuration.samplers.enumerated().map { index, sampler in
             var recommender = configuration.recommender
             recommender.sampler = sampler
@@ -85,8 +95,28 @@ public final class ReplayRun {
 
     /// Learns from an event without scoring it (e.g. a training log before the scored one).
     public func warm(_ event: Event, timestamp: Int64) {
-        for engine in engines { engine.step(event, fallbackTimestamp: timestamp, mode: .train) }
+        for (index, engine) in engines.enumerated() {
+            let step = engine.step(event, fallbackTimestamp: timestamp, mode: .train)
+            if index == 0 { learnDecayed(step) }
+        }
         warmupEvents += 1
+    }
+
+    private func decayedRanks(of event: Event) -> [Int?]? {
+        guard case let .click(click) = event else { return nil }
+        let recommender = engines[0].recommender
+        guard let item = recommender.items.row(for: click.item) else {
+            return Array(repeating: nil, count: configuration.decayedHalfLives.count)
+        }
+        let excluded = recommender.users.row(for: click.user).map { recommender.exclusions(for: $0) } ?? ExcludedItems(sorted: [])
+        return decayedPopularity.ranks(of: item, k: k, excluding: excluded)
+    }
+
+    private func learnDecayed(_ step: EventStep) {
+        for row in step.evictedItems { decayedPopularity.clear(item: row) }
+        if step.kind == .click, step.positive != nil || step.evaluation != nil, let item = step.itemRows.first {
+            decayedPopularity.record(click: item)
+        }
     }
 
     /// Test-then-train one event; returns the drift alerts it raised.
@@ -95,15 +125,22 @@ public final class ReplayRun {
         let at = event.timestamp ?? timestamp
         if current == nil {
             current = Window(firstEvent: replayedEvents, lastEvent: replayedEvents, firstTimestamp: at, lastTimestamp: at,
-                             samplers: Array(repeating: Score(), count: models.count))
+                             samplers: Array(repeating: Score(), count: models.count),
+                             decayed: Array(repeating: Score(), count: configuration.decayedHalfLives.count))
         }
+        // The peer ranks the click before anyone learns it, over the rows the first model knows.
+        let peerRanks = decayedRanks(of: event)
         var raised: [DriftAlert] = []
         for (index, engine) in engines.enumerated() {
             let step = engine.step(event, fallbackTimestamp: timestamp)
             if let evaluation = step.evaluation {
                 current!.samplers[index].add(rank: evaluation.modelRank)
-                if index == 0 { current!.popular.add(rank: evaluation.popularRank) }
+                if index == 0 {
+                    current!.popular.add(rank: evaluation.popularRank)
+                    for (candidate, rank) in (peerRanks ?? []).enumerated() { current!.decayed[candidate].add(rank: rank) }
+                }
             }
+            if index == 0 { learnDecayed(step) }
             raised += step.alerts
         }
         alerts += raised
@@ -126,14 +163,36 @@ public final class ReplayRun {
         current = nil
     }
 
-    /// Scores over the whole replay: one per sampler, then the popularity floor.
-    public func totals() -> (samplers: [Score], popular: Score) {
+    /// Scores over the whole replay: one per sampler, the popularity floor, and the decayed
+    /// popularity peer under each half-life.
+    public func totals() -> (samplers: [Score], popular: Score, decayed: [Score]) {
         var samplers = Array(repeating: Score(), count: models.count)
         var popular = Score()
+        var decayed = Array(repeating: Score(), count: configuration.decayedHalfLives.count)
         for window in windows + (current.map { [$0] } ?? []) {
             for index in samplers.indices { samplers[index].merge(window.samplers[index]) }
             popular.merge(window.popular)
+            for index in decayed.indices { decayed[index].merge(window.decayed[index]) }
         }
-        return (samplers, popular)
+        return (samplers, popular, decayed)
+    }
+
+    /// The decayed-popularity half-life the report shows: the best NDCG over the windows that end
+    /// within the first `peerSelectionShare` of the replay (at least the first window); ties go to
+    /// the longer half-life.
+    public var chosenHalfLifeIndex: Int {
+        let limit = max(Int(Double(replayedEvents) * configuration.peerSelectionShare), 1)
+        let all = windows + (current.map { [$0] } ?? [])
+        var scores = Array(repeating: Score(), count: configuration.decayedHalfLives.count)
+        for (position, window) in all.enumerated() where position == 0 || window.lastEvent <= limit {
+            for index in scores.indices { scores[index].merge(window.decayed[index]) }
+        }
+        var best = 0
+        for index in scores.indices.dropFirst() {
+            let better = scores[index].ndcg > scores[best].ndcg
+                || (scores[index].ndcg == scores[best].ndcg && configuration.decayedHalfLives[index] > configuration.decayedHalfLives[best])
+            if better { best = index }
+        }
+        return best
     }
 }

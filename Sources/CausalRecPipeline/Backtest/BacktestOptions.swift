@@ -25,8 +25,36 @@ public struct BacktestOptions: Sendable {
     public var learningRates: [Float] = []
     public var l2Weights: [Float] = []
     public var includeFloors = true
+    /// γ of the deconfounded training score g(x)·r^γ tried for every sampler (a grid axis).
+    public var trainingExponents: [Double] = [0]
+    /// γ̃ of the adjusted ranking g(x)·r̃^γ̃, chosen on validation at every epoch (no retraining).
+    public var rankingExponents: [Double] = [0]
+    /// What the adjusted ranking may multiply by (chosen on validation with γ̃).
+    public var confounders: [RankingVariant.Confounder] = [.exposure, .clicks]
+    /// Users with fewer training clicks get their own γ̃ (chosen on validation from the same
+    /// list); 0 = one γ̃ for everyone.
+    public var coldStartClicks = 0
+    /// EASE beside the samplers: λ chosen on validation; refused above `easeMaxItems` items.
+    public var easeLambdas: [Double] = []
+    public var easeMaxItems = 20_000
+    /// What counts as exposure (for the deconfounded score, the adjusted ranking, the environments).
+    public var exposureSource: ExposureSource = .auto
     /// Seed of the validation carve-out (shared by all runs, so all see the same split).
     public var splitSeed: UInt64 = 20_251_129
+
+    /// The recommended protocol: what `causalrec backtest --data DIR` runs without tuning flags and
+    /// what the committed results report (the command line's defaults, as text).
+    public enum Recommended {
+        public static let epochs = 100
+        public static let patience = 10
+        public static let learningRates = "0.001"
+        public static let l2Weights = "0.03,0.1"
+        public static let trainingExponents = "0,0.15"
+        public static let rankingExponents = "0,0.1,0.25,0.5,1,2"
+        public static let confounders = "exposure,clicks"
+        public static let coldStartClicks = 3
+        public static let easeLambdas = "10,100,1000,3000,10000,30000"
+    }
 
     public init(dataDirectory: String) {
         self.dataDirectory = dataDirectory
@@ -34,16 +62,24 @@ public struct BacktestOptions: Sendable {
         datasetName = trimmed.split(separator: "/").last.map(String.init) ?? trimmed
     }
 
-    /// The hyper-parameter grid as model configurations.
-    var grid: [ModelConfiguration] {
+    /// One point of the hyper-parameter grid.
+    struct GridPoint {
+        var model: ModelConfiguration
+        var trainingExponent: Double
+    }
+
+    /// The hyper-parameter grid: learning rates × L2 weights × training exponents.
+    var grid: [GridPoint] {
         let rates = learningRates.isEmpty ? [model.learningRate] : learningRates
         let weights = l2Weights.isEmpty ? [model.l2] : l2Weights
         return rates.flatMap { rate in
-            weights.map { weight in
-                var configuration = model
-                configuration.learningRate = rate
-                configuration.l2 = weight
-                return configuration
+            weights.flatMap { weight in
+                trainingExponents.map { exponent in
+                    var configuration = model
+                    configuration.learningRate = rate
+                    configuration.l2 = weight
+                    return GridPoint(model: configuration, trainingExponent: exponent)
+                }
             }
         }
     }
@@ -60,13 +96,20 @@ public struct BacktestRecord: Sendable, Codable, Equatable {
         public var threads: Int
         public var popularityAlpha: Double?
         public var dnsCandidates: Int?
+        /// γ of training, γ̃ of ranking (and for users with fewer than `coldStartClicks` clicks).
+        public var trainingExponent: Double?
+        public var ranking: RankingVariant?
+        /// EASE's λ (the peer's records only).
+        public var easeLambda: Double?
 
         enum CodingKeys: String, CodingKey {
-            case dimension, optimizer, l2, threads
+            case dimension, optimizer, l2, threads, ranking
             case learningRate = "learning_rate"
             case batchSize = "batch_size"
             case popularityAlpha = "popularity_alpha"
             case dnsCandidates = "dns_candidates"
+            case trainingExponent = "training_exponent"
+            case easeLambda = "ease_lambda"
         }
     }
 

@@ -8,7 +8,7 @@ import Logging
 /// floors computed by the same metric code.
 public final class BacktestRunner {
     public let options: BacktestOptions
-    private let logger: Logger
+    let logger: Logger
     private let progress: BacktestProgress
     /// Records of an earlier, interrupted run: (sampler, seed) pairs found here are not run again.
     public var completed: [BacktestRecord] = []
@@ -49,6 +49,7 @@ public final class BacktestRunner {
         configuration.replayPerPositive = 0
         configuration.replayCapacity = 0
         configuration.evaluateEveryNthClick = 0
+        configuration.exposure.source = options.exposureSource
         return configuration
     }
 
@@ -131,6 +132,19 @@ public final class BacktestRunner {
             }
         }
 
+        if !options.easeLambdas.isEmpty && !seeds.allSatisfy({ done("ease", $0) }) {
+            let peer = try ease(reference: reference, context: referenceContext)
+            for seed in seeds where !done("ease", seed) {
+                let batch = peer.map { entry in
+                    var copy = entry
+                    copy.seed = seed
+                    return copy
+                }
+                records += batch
+                try onRecords(batch)
+            }
+        }
+
         for sampler in options.samplers {
             for seed in seeds {
                 if done(sampler.name, seed) {
@@ -138,8 +152,8 @@ public final class BacktestRunner {
                     continue
                 }
                 var best: RunResult?
-                for model in options.grid {
-                    let result = train(data: data, sampler: sampler, model: model, seed: seed)
+                for point in options.grid {
+                    let result = train(data: data, sampler: sampler, point: point, seed: seed)
                     if best == nil || result.validationNDCG20 > best!.validationNDCG20 { best = result }
                 }
                 guard let best else { continue }
@@ -162,7 +176,7 @@ public final class BacktestRunner {
         return records
     }
 
-    private func record(sampler: String, seed: UInt64, split: String, epochs: Int, metrics: RankingMetrics,
+    func record(sampler: String, seed: UInt64, split: String, epochs: Int, metrics: RankingMetrics,
                         settings: BacktestRecord.Settings?) -> BacktestRecord
     {
         BacktestRecord(dataset: options.datasetName, sampler: sampler, seed: seed, split: split, epochs: epochs,
@@ -181,25 +195,46 @@ public final class BacktestRunner {
     }
 
     /// Trains for up to `epochs` epochs, keeping the test metrics of the epoch with the best
-    /// validation NDCG@20 (early stop after `patience` epochs without improvement).
-    private func train(data: BacktestData, sampler: SamplerConfiguration, model: ModelConfiguration, seed: UInt64) -> RunResult {
+    /// validation NDCG@20 (early stop after `patience` epochs without improvement). At every
+    /// epoch the ranking exponent γ̃ (per cohort with `coldStartClicks`) is chosen on validation.
+    private func train(data: BacktestData, sampler: SamplerConfiguration, point: BacktestOptions.GridPoint, seed: UInt64) -> RunResult {
+        let model = point.model
         var sampler = sampler
         // The curriculum runs over the whole epoch budget, as the released code's epoch/maxEpoch.
         sampler.cnsdiff.curriculumPositives = max(1, data.train.positives.count * options.epochs)
         sampler.cnsdiff.seed = SplitMix64.mix(seed, 0xD1FF)
-        let recommender = OnlineRecommender(configuration: Self.recommenderConfiguration(
-            options: options, sampler: sampler, model: model, seed: seed))
+        var configuration = Self.recommenderConfiguration(options: options, sampler: sampler, model: model, seed: seed)
+        configuration.deconfounding.trainingExponent = point.trainingExponent
+        let recommender = OnlineRecommender(configuration: configuration)
         var positives = data.recordTraining(into: recommender)
         let context = data.evaluationContext(for: recommender, threads: model.threads)
         let evaluator = context.evaluator
-        let settings = BacktestRecord.Settings(
+        // What the adjusted ranking multiplies by: the exposure estimate at the end of the training
+        // split (impressions, or the training clicks where the split has none), or the training
+        // click counts (popularity as the confounder).
+        let floor = configuration.deconfounding.exposureFloor
+        var exposureAdjustment = ExposureAdjustment()
+        exposureAdjustment.refresh(from: recommender.exposure, floor: floor, refreshEvery: 1)
+        let adjustments: [RankingVariant.Confounder: ExposureAdjustment] = [
+            .exposure: exposureAdjustment, .clicks: ExposureAdjustment(counts: recommender.history.clickCounts, floor: floor),
+        ]
+        let variants = options.confounders.flatMap { confounder in
+            options.rankingExponents.map { RankingVariant(exponent: $0, confounder: confounder) }
+        }
+        let validationClicks = context.validation.relevant.keys.sorted().map { recommender.history.clickCount(of: $0) }
+        var settings = BacktestRecord.Settings(
             dimension: model.dimension, optimizer: model.optimizer.rawValue, learningRate: model.learningRate, l2: model.l2,
             batchSize: options.batchSize, threads: model.threads,
             popularityAlpha: sampler.kind == .popularity ? sampler.popularityExponent : nil,
-            dnsCandidates: sampler.kind == .dns ? sampler.dnsCandidates : nil)
+            dnsCandidates: sampler.kind == .dns ? sampler.dnsCandidates : nil,
+            trainingExponent: point.trainingExponent)
         var shuffle = Xoshiro256(seed: SplitMix64.mix(seed, 0x5348_5546))
         var result = RunResult(epoch: 0, validationNDCG20: -1, metrics: [], settings: settings, trainSeconds: 0, samplesPerSecond: 0)
         var sinceBest = 0
+        // Early stopping watches the model itself too: an adjusted ranking can lead from the first
+        // epoch (it leans on popularity) while the deconfounded score is still improving.
+        let plainVariant = variants.firstIndex { $0.exponent == 0 && $0.coldStartExponent == 0 }
+        var bestPlain = -1.0
         var trainingTime = Duration.zero
         var trained = 0
         let clock = ContinuousClock()
@@ -211,14 +246,27 @@ public final class BacktestRunner {
                 positives.withUnsafeBufferPointer { recommender.train(on: $0) }
             }
             trained += positives.count
-            let validation = evaluator.evaluate(recommender.model, on: context.validation)
-            progress.step(label: "\(options.datasetName) \(sampler.name) seed \(seed) lr \(model.learningRate) l2 \(model.l2) epoch \(epoch)/\(options.epochs)",
-                          examples: positives.count, validationNDCG: validation.ndcg20)
-            if validation.ndcg20 > result.validationNDCG20 {
+            let perVariant = evaluator.evaluate(recommender.model, on: context.validation, variants: variants, adjustments: adjustments)
+            let (ranking, validationNDCG) = Self.chooseRanking(perVariant.map(\.userNDCG20), variants: variants,
+                                                                clicks: validationClicks, coldStartClicks: options.coldStartClicks)
+            progress.step(label: "\(options.datasetName) \(sampler.name) seed \(seed) lr \(model.learningRate) l2 \(model.l2) γ \(point.trainingExponent) epoch \(epoch)/\(options.epochs)",
+                          examples: positives.count, validationNDCG: validationNDCG)
+            var improved = false
+            if let plainVariant {
+                let plain = perVariant[plainVariant].metrics.ndcg20
+                if plain > bestPlain { bestPlain = plain; improved = true }
+            }
+            if validationNDCG > result.validationNDCG20 {
+                improved = true
                 result.epoch = epoch
-                result.validationNDCG20 = validation.ndcg20
-                result.metrics = [(context.validation.name, validation)]
-                    + context.tests.map { ($0.name, evaluator.evaluate(recommender.model, on: $0)) }
+                result.validationNDCG20 = validationNDCG
+                settings.ranking = ranking
+                result.settings = settings
+                result.metrics = ([context.validation] + context.tests).map {
+                    ($0.name, evaluator.evaluate(recommender.model, on: $0, variants: [ranking], adjustments: adjustments)[0].metrics)
+                }
+            }
+            if improved {
                 sinceBest = 0
             } else {
                 sinceBest += 1

@@ -118,6 +118,24 @@ final class ConfigurationSection {
         return result
     }
 
+    /// A number or a list of numbers, each in `range` (a list may be empty only if `allowEmpty`).
+    func numberList(_ key: String, default defaultValue: [Double], range: ClosedRange<Double>, allowEmpty: Bool = true) throws -> [Double] {
+        guard let value = node(key) else { return defaultValue }
+        let elements = value.sequence.map(Array.init) ?? [value]
+        if elements.isEmpty && !allowEmpty { throw error(key, "must not be an empty list", value) }
+        return try elements.enumerated().map { index, element in
+            let where_ = value.sequence == nil ? Self.join(path, key) : "\(Self.join(path, key))[\(index)]"
+            guard element.scalar != nil, element.bool == nil, let number = element.float, number.isFinite else {
+                throw ConfigurationError(path: where_, reason: "must be a number, not \(Self.describe(element))", line: element.mark?.line)
+            }
+            guard range.contains(number) else {
+                throw ConfigurationError(path: where_, reason: "must be between \(range.lowerBound) and \(range.upperBound), got \(number)",
+                                         line: element.mark?.line)
+            }
+            return number
+        }
+    }
+
     /// A string or a list of strings.
     func stringList(_ key: String) throws -> [String]? {
         guard let value = node(key) else { return nil }

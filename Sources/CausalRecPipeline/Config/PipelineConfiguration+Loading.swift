@@ -121,6 +121,7 @@ extension PipelineConfiguration {
         recommender.replayCapacity = try modelSection.integer("replay_capacity", default: recommender.replayCapacity, range: 0...100_000_000, unit: "positives")
         recommender.model = model
         try modelSection.finish()
+        try readDeconfounding(document)
 
         let samplerSection = try document.section("sampler")
         let samplerName = try samplerSection.string("name", default: recommender.sampler.name)

@@ -53,12 +53,43 @@ struct ReplayReport {
             writer.key("sampler"); writer.string(name)
             score(totals.samplers[index], into: &writer)
             writer.key("model_version"); writer.integer(run.models[index].modelVersion)
+            for (key, selector) in [("ranking_exponent", run.models[index].rankingExponent),
+                                    ("cold_start_exponent", run.models[index].coldStartExponent)] {
+                writer.key(key)
+                writer.beginObject()
+                writer.key("chosen"); writer.number(selector.chosen)
+                writer.key("candidates")
+                writer.beginArray()
+                for (candidate, rate) in zip(selector.candidates, selector.hitRates) {
+                    writer.beginObject()
+                    writer.key("exponent"); writer.number(candidate)
+                    writer.key("recent_hit_rate"); writer.number(rate)
+                    writer.endObject()
+                }
+                writer.endArray()
+                writer.endObject()
+            }
             writer.endObject()
         }
         writer.endArray()
         writer.key("mostpop")
         writer.beginObject()
         score(totals.popular, into: &writer)
+        writer.endObject()
+        writer.key("decayed_popularity")
+        writer.beginObject()
+        writer.key("half_life_clicks"); writer.integer(halfLives[chosen])
+        writer.key("chosen_on_share"); writer.number(run.configuration.peerSelectionShare)
+        score(totals.decayed[chosen], into: &writer)
+        writer.key("candidates")
+        writer.beginArray()
+        for (index, halfLife) in halfLives.enumerated() {
+            writer.beginObject()
+            writer.key("half_life_clicks"); writer.integer(halfLife)
+            score(totals.decayed[index], into: &writer)
+            writer.endObject()
+        }
+        writer.endArray()
         writer.endObject()
         writer.key("windows")
         writer.beginArray()
@@ -80,6 +111,10 @@ struct ReplayReport {
             writer.key("mostpop")
             writer.beginObject()
             score(window.popular, into: &writer)
+            writer.endObject()
+            writer.key("decayed_popularity")
+            writer.beginObject()
+            score(window.decayed[chosen], into: &writer)
             writer.endObject()
             writer.endObject()
         }
@@ -120,6 +155,13 @@ struct ReplayReport {
         return writer.bytes
     }
 
+    private var halfLives: [Int] { run.configuration.decayedHalfLives }
+    private var chosen: Int { run.chosenHalfLifeIndex }
+
+    /// The peers' row names in tables and charts.
+    private var decayedName: String { "decayed popularity (half-life \(halfLives[chosen]) clicks)" }
+    private static let mostPopularName = "mostpop (clicks so far)"
+
     private func score(_ score: ReplayRun.Score, into writer: inout JSONWriter) {
         writer.key("evaluated"); writer.integer(score.evaluated)
         writer.key("hit_rate@\(k)"); writer.number(score.hitRate)
@@ -134,6 +176,7 @@ struct ReplayReport {
             "\(name): hit_rate@\(k) \(Self.f(totals.samplers[index].hitRate)) ndcg@\(k) \(Self.f(totals.samplers[index].ndcg)) over \(totals.samplers[index].evaluated) clicks"
         }
         lines.append("mostpop: hit_rate@\(k) \(Self.f(totals.popular.hitRate)) ndcg@\(k) \(Self.f(totals.popular.ndcg))")
+        lines.append("\(decayedName): hit_rate@\(k) \(Self.f(totals.decayed[chosen].hitRate)) ndcg@\(k) \(Self.f(totals.decayed[chosen].ndcg))")
         lines.append("events \(run.replayedEvents) (+\(run.warmupEvents) warm-up), invalid \(invalid), drift alerts \(run.alerts.count)")
         return lines
     }
@@ -148,6 +191,10 @@ struct ReplayReport {
         \(run.warmupEvents > 0 ? " after \(run.warmupEvents) warm-up events learned without scoring" : ""); \(invalid) invalid \
         events skipped; windows of \(run.configuration.windowEvents) events; \(Self.seconds(seconds)).
 
+        The rows marked peer have no model: the most-clicked items so far, and popularity decayed
+        with the half-life (in clicks) that scored best on the first \(Int(run.configuration.peerSelectionShare * 100)) % of the replay \
+        (candidates \(halfLives.map(String.init).joined(separator: ", "))).
+
         | sampler | clicks scored | hit-rate@\(k) | NDCG@\(k) | model version |
         |---|---:|---:|---:|---:|
 
@@ -156,7 +203,10 @@ struct ReplayReport {
             let score = totals.samplers[index]
             text += "| \(name) | \(score.evaluated) | \(Self.f(score.hitRate)) | \(Self.f(score.ndcg)) | \(run.models[index].modelVersion) |\n"
         }
-        text += "| mostpop (clicks so far) | \(totals.popular.evaluated) | \(Self.f(totals.popular.hitRate)) | \(Self.f(totals.popular.ndcg)) | – |\n\n"
+        for (name, score) in [(Self.mostPopularName, totals.popular), (decayedName, totals.decayed[chosen])] {
+            text += "| \(name) (peer) | \(score.evaluated) | \(Self.f(score.hitRate)) | \(Self.f(score.ndcg)) | – |\n"
+        }
+        text += "\n"
         text += "![hit rate per window](hit-rate.svg)\n\n![NDCG per window](ndcg.svg)\n\n![exposure shift](exposure-shift.svg)\n\n"
         text += "## Drift alerts\n\n"
         if run.alerts.isEmpty {
@@ -183,7 +233,9 @@ struct ReplayReport {
             let score = totals.samplers[index]
             rows += "<tr><td>\(e(name))</td><td>\(score.evaluated)</td><td>\(Self.f(score.hitRate))</td><td>\(Self.f(score.ndcg))</td><td>\(run.models[index].modelVersion)</td></tr>\n"
         }
-        rows += "<tr><td>mostpop (clicks so far)</td><td>\(totals.popular.evaluated)</td><td>\(Self.f(totals.popular.hitRate))</td><td>\(Self.f(totals.popular.ndcg))</td><td>–</td></tr>\n"
+        for (name, score) in [(Self.mostPopularName, totals.popular), (decayedName, totals.decayed[chosen])] {
+            rows += "<tr><td>\(e(name)) (peer)</td><td>\(score.evaluated)</td><td>\(Self.f(score.hitRate))</td><td>\(Self.f(score.ndcg))</td><td>–</td></tr>\n"
+        }
         var alerts = ""
         for alert in run.alerts {
             alerts += "<tr><td>\(alert.eventIndex)</td><td>\(e(alert.metric))</td><td>\(e(alert.method))</td><td>\(Self.f(alert.value))</td><td>\(Self.f(alert.threshold))</td><td>\(e(alert.severity))</td></tr>\n"
@@ -221,6 +273,10 @@ struct ReplayReport {
         }
         chart.series.append(.init(name: "mostpop", points: run.windows.filter { $0.popular.evaluated > 0 }.map {
             (Double($0.lastEvent), $0.popular[keyPath: value])
+        }, dashed: true))
+        let chosen = self.chosen
+        chart.series.append(.init(name: "decayed popularity", points: run.windows.filter { $0.decayed[chosen].evaluated > 0 }.map {
+            (Double($0.lastEvent), $0.decayed[chosen][keyPath: value])
         }, dashed: true))
         chart.markers = alertMarkers
         return chart
