@@ -11,8 +11,10 @@ import PackageDescription
 let numericSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
 #if arch(x86_64)
 let cpuBaseline: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])] + numericSettings
+let cKernelSettings: [CSetting] = [.unsafeFlags(["-march=x86-64-v3", "-O3"])]
 #else
 let cpuBaseline: [SwiftSetting] = numericSettings
+let cKernelSettings: [CSetting] = [.unsafeFlags(["-O3"])]
 #endif
 
 let package = Package(
@@ -54,9 +56,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Counts heap allocations for `causalrec bench` (interposes malloc; the executable only).
+        .target(name: "CAllocationCounter"),
+        // Integer SIMD kernels Swift's vector types do not lower well (vpmaddubsw / vpmaddwd).
+        .target(name: "CVectorKernels", cSettings: cKernelSettings),
         .target(
             name: "CausalRecCore",
-            dependencies: ["COpenBLAS"],
+            dependencies: ["COpenBLAS", "CVectorKernels"],
             swiftSettings: cpuBaseline
         ),
         .target(
@@ -80,7 +86,7 @@ let package = Package(
         // The benchmarks of `causalrec bench` and `soak` (not library API).
         .target(
             name: "CausalRecBenchmarks",
-            dependencies: ["CausalRecPipeline", "CausalRecCore", "Kafka", "CRdKafka",
+            dependencies: ["CausalRecPipeline", "CausalRecCore", "Kafka", "CRdKafka", "CAllocationCounter",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: cpuBaseline
         ),

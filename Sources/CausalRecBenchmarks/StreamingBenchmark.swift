@@ -1,3 +1,4 @@
+import CAllocationCounter
 import CausalRecPipeline
 import CausalRecCore
 import Foundation
@@ -74,7 +75,9 @@ public struct StreamingBenchmark: Sendable {
         serviceConfiguration.checkpoint.enabled = false
         let service = EventProcessingService(configuration: serviceConfiguration, bootstrapServers: bootstrap,
                                              options: RunOptions(maxMessages: total), logger: logger)
+        let allocationsBefore = cac_allocation_count()
         try await service.run()
+        let allocations = cac_allocation_count() - allocationsBefore
         guard let outcome = service.outcome, outcome.messages == total else {
             throw KafkaError(kind: .consume, message: "the service did not consume all \(total) events")
         }
@@ -84,6 +87,8 @@ public struct StreamingBenchmark: Sendable {
                             reference: bareRate, referenceName: "bare librdkafka poll loop, same topic"),
             BenchmarkRecord(name: "end_to_end.service", value: Double(total) / outcome.processingSeconds, unit: "events/s",
                             reference: bareRate, referenceName: "bare librdkafka poll loop, same topic"),
+            BenchmarkRecord(name: "end_to_end.allocations_per_event", value: Double(allocations) / Double(total),
+                            unit: "heap allocations per event (whole run of the service, start-up and shutdown included; all threads)"),
         ]
     }
 }

@@ -31,6 +31,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         var records: [BenchmarkRecord] = []
+        if selected("machine") { records += MachineLimitsBenchmark().run() }
         if selected("decode") { records += EventDecodingBenchmark(messages: messages).run() }
         let training = TrainingBenchmark.defaultVariants.filter { selected("train.\($0.sampler.rawValue).\($0.optimizer.rawValue).\($0.threads)t") }
         if !training.isEmpty {
@@ -41,6 +42,7 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if selected("denoiser") { records += DenoiserBenchmark().run() }
         if selected("topk") { records += RankingBenchmark().run() }
+        if selected("engine") { records += EngineBenchmark().run() }
         if selected("consume") || selected("end_to_end") {
             var logger = CommandSupport.makeLogger()
             logger.logLevel = .warning

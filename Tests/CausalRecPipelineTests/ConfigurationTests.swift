@@ -66,6 +66,7 @@ struct ConfigurationTests {
             ("deconfounding:\n  online_ranking_exponents: [0, 1, 1]\n", "deconfounding.online_ranking_exponents", "lists a value twice"),
             ("deconfounding:\n  cold_start_clicks: 0\n  cold_start_exponent: 1\n", "deconfounding.cold_start_clicks", "must be at least 1"),
             ("deconfounding:\n  gamma: 1\n", "deconfounding.gamma", "is not a known setting"),
+            ("ranking:\n  approximate_candidates: 0\n", "ranking.approximate_candidates", "must be between 1 and"),
             ("deconfounding:\n  propensity_clip: 0.5\n", "deconfounding.propensity_clip", "must be between 1.0"),
         ]
         for entry in cases {

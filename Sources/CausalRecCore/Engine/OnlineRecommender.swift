@@ -28,7 +28,7 @@ public final class OnlineRecommender {
     let trainer: BPRTrainer
     var sampler: any NegativeSampler
     var random: Xoshiro256
-    let ranker = ItemRanker()
+    let ranker: ItemRanker
     var pending: [PositiveExample] = []
     var replay: RingBuffer<PositiveExample>
     var batch: [PositiveExample] = []
@@ -37,6 +37,8 @@ public final class OnlineRecommender {
     var syntheticVectors: [Float] = []
     var mixingWeights: [Float] = []
     var impressionsSeen = false
+    /// The buffer `EventStep.itemRows` is filled in (see `step`).
+    var itemRowsBuffer: [Int32] = []
     var mostExposedCache = RankedCache()
     var mostClickedCache = RankedCache()
     /// Log relative exposure per item, for ranking by intervention (PDA's adjusted ranking).
@@ -77,6 +79,7 @@ public final class OnlineRecommender {
         evaluator = PrequentialEvaluator(k: configuration.evaluationK, sampleEvery: max(1, configuration.evaluateEveryNthClick),
                                          windowSize: configuration.evaluationWindow)
         replay = RingBuffer(capacity: configuration.replayCapacity)
+        ranker = ItemRanker(approximation: configuration.approximateRanking)
         let deconfounding = configuration.deconfounding
         rankingExponent = RankingExponentSelector(candidates: deconfounding.onlineRankingExponents,
                                                   fallback: deconfounding.rankingExponent, horizon: deconfounding.onlineHorizon)
@@ -105,6 +108,12 @@ public final class OnlineRecommender {
         let stamped = event.timestamp ?? fallbackTimestamp
         let time = clock.admit(stamped)
         var step = EventStep(kind: EventStep.Kind(event), time: time)
+        // The rows buffer is reused from event to event: once the caller has dropped the previous
+        // step it is uniquely referenced again and filling it allocates nothing.
+        step.itemRows = itemRowsBuffer
+        itemRowsBuffer = []
+        step.itemRows.removeAll(keepingCapacity: true)
+        defer { itemRowsBuffer = step.itemRows }
         switch event {
         case let .impression(impression):
             applyImpression(impression, at: time, into: &step)
@@ -149,7 +158,7 @@ public final class OnlineRecommender {
     private func applyClick(_ click: Click, at time: Int64, mode: StepMode, into step: inout EventStep) {
         let admittedItem = admittedItem(click.item, at: time)
         let admittedUser = admittedUser(click.user, at: time)
-        if let admittedItem { step.itemRows = [admittedItem] }
+        if let admittedItem { step.itemRows.append(admittedItem) }
         step.userRow = admittedUser
         guard let item = admittedItem, let user = admittedUser else {
             applied.clicks += 1

@@ -28,6 +28,8 @@ public struct RecommenderConfiguration: Sendable, Equatable {
     public var retention = RetentionConfiguration()
     /// Exposure as a confounder in training and ranking.
     public var deconfounding = DeconfoundingConfiguration()
+    /// The 8-bit pre-scan of large catalogues.
+    public var approximateRanking = ApproximateRanking()
 
     public init() {}
 }

@@ -206,11 +206,13 @@ struct EventParser {
         return value
     }
 
-    private func checkIdentifier(_ value: String, name: String) throws(EventRejection) {
+    /// `name` is built only for the message of a rejection (an interpolated name per slate item
+    /// cost an allocation per item on the hot path).
+    private func checkIdentifier(_ value: String, name: @autoclosure () -> String) throws(EventRejection) {
         let length = value.utf8.count
-        if length == 0 { throw EventRejection("Field \(name) is an empty string.") }
+        if length == 0 { throw EventRejection("Field \(name()) is an empty string.") }
         if length > limits.maxIdentifierBytes {
-            throw EventRejection("Field \(name) is \(length) bytes long, above the \(limits.maxIdentifierBytes)-byte limit.")
+            throw EventRejection("Field \(name()) is \(length) bytes long, above the \(limits.maxIdentifierBytes)-byte limit.")
         }
     }
 
@@ -218,6 +220,7 @@ struct EventParser {
         guard scanner.peek() == UInt8(ascii: "[") else { throw typeError(.items, expected: "an array of strings") }
         scanner.index += 1
         var items: [String] = []
+        items.reserveCapacity(8)
         scanner.skipWhitespace()
         if scanner.peek() == UInt8(ascii: "]") {
             throw EventRejection("Field 'items' is an empty array.")

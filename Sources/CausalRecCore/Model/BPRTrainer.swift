@@ -293,6 +293,7 @@ public final class BPRTrainer {
         for (slot, row) in worker.itemSlots.touched.enumerated() {
             step(row: row, weights: items.row(row), gradient: worker.itemGradients.row(Int32(slot)),
                  optimizer: model.itemOptimizer, l2: l2, stride: stride)
+            model.changedItems.mark(row)
             if configuration.useItemBias {
                 model.applyBiasGradient(item: row, gradient: worker.biasGradients[slot] + l2 * model.itemBias[Int(row)])
             }

@@ -30,6 +30,8 @@ public final class MatrixFactorization {
     public let users: EmbeddingTable
     public let items: EmbeddingTable
     public let itemBias = FloatVector()
+    /// Item rows (or biases) written since the quantized ranking copy last synchronised.
+    public let changedItems = ChangedRows()
     let userOptimizer: SparseAdam
     let itemOptimizer: SparseAdam
     let biasOptimizer: ScalarAdam
@@ -69,6 +71,7 @@ public final class MatrixFactorization {
         let old = items.rowCount
         guard count > old else { return }
         items.grow(to: count)
+        changedItems.grow(to: count)
         itemOptimizer.grow(to: count)
         biasOptimizer.grow(to: count)
         itemBias.grow(to: count)
@@ -90,6 +93,7 @@ public final class MatrixFactorization {
         itemOptimizer.resetRow(row)
         biasOptimizer.resetRow(Int(row))
         itemBias[Int(row)] = 0
+        changedItems.mark(row)
     }
 
     @inline(__always)
@@ -126,6 +130,8 @@ public final class MatrixFactorization {
         try itemOptimizer.readState(from: &reader, "item optimizer")
         try biasOptimizer.readState(from: &reader, "bias optimizer")
         try reader.endSection()
+        changedItems.grow(to: items.rowCount)
+        changedItems.markAll()
         guard userOptimizer.firstMoment.rowCount == users.rowCount,
               itemOptimizer.firstMoment.rowCount == items.rowCount,
               itemBias.count == items.rowCount, biasOptimizer.firstMoment.count == items.rowCount

@@ -122,6 +122,7 @@ extension PipelineConfiguration {
         recommender.model = model
         try modelSection.finish()
         try readDeconfounding(document)
+        try readRanking(document)
 
         let samplerSection = try document.section("sampler")
         let samplerName = try samplerSection.string("name", default: recommender.sampler.name)

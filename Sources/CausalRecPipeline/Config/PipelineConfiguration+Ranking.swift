@@ -32,4 +32,16 @@ extension PipelineConfiguration {
         recommender.deconfounding = settings
         try section.finish()
     }
+
+    /// The `ranking` section: when large catalogues are pre-scanned in 8 bits.
+    mutating func readRanking(_ document: ConfigurationSection) throws {
+        let section = try document.section("ranking")
+        var settings = recommender.approximateRanking
+        settings.minimumItems = try section.integer("approximate_min_items", default: settings.minimumItems, range: 0...Int(Int32.max),
+                                                    unit: "items")
+        settings.candidates = try section.integer("approximate_candidates", default: settings.candidates, range: 1...1_000_000,
+                                                  unit: "items")
+        recommender.approximateRanking = settings
+        try section.finish()
+    }
 }
