@@ -1,5 +1,5 @@
 import CausalRecCore
-import CausalRecPipeline
+@testable import CausalRecPipeline
 import Foundation
 import Testing
 
@@ -29,6 +29,16 @@ struct ConfigurationTests {
         #expect(configuration.kafka["max.poll.interval.ms"] == "30000")
         #expect(configuration.topics.deadLetter == "events.dlq")
         #expect(configuration.recommender.model.dimension == 64)
+    }
+
+    @Test("the producer is idempotent unless the kafka: map switches it off")
+    func idempotenceFromTheMap() throws {
+        var configuration = PipelineConfiguration()
+        #expect(KafkaClients.producerConfiguration(configuration, bootstrapServers: "b:1").idempotent)
+        configuration.kafka["enable.idempotence"] = "false"
+        #expect(!KafkaClients.producerConfiguration(configuration, bootstrapServers: "b:1").idempotent)
+        configuration.kafka["enable.idempotence"] = "true"
+        #expect(KafkaClients.producerConfiguration(configuration, bootstrapServers: "b:1").idempotent)
     }
 
     @Test("an empty file means all defaults")

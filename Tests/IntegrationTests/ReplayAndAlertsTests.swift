@@ -37,7 +37,11 @@ struct ReplayAndAlertsTests {
                                         windowEvents: 1_000, reportDirectory: directory)
             options.progress = false
             let summary = try ReplayRunner(options: options, logger: TestKafka.logger).run()
-            #expect(summary.lines.count == 4)
+            // One line per sampler, the two peers (mostpop, decayed popularity), then the totals.
+            #expect(summary.lines.count == 5)
+            #expect(summary.lines.map { String($0.prefix(while: { $0 != ":" && $0 != " " })) }.prefix(3) == ["random", "popularity", "mostpop"])
+            #expect(summary.lines[3].hasPrefix("decayed"))
+            #expect(summary.lines[4].hasPrefix("events "))
             return try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/report.json"))) as? [String: Any])
         }
 

@@ -8,7 +8,7 @@ import Synchronization
 public enum TestKafka {
     public static let logger: Logger = {
         var logger = Logger(label: "kafka-tests")
-        logger.logLevel = .warning
+        logger.logLevel = ProcessInfo.processInfo.environment["KAFKA_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         return logger
     }()
 

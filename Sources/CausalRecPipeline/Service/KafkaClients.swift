@@ -10,6 +10,10 @@ enum KafkaClients {
         producer.deliveryTimeoutMilliseconds = configuration.producer.deliveryTimeoutMilliseconds
         producer.queueFullDeadline = .milliseconds(configuration.producer.queueFullTimeoutMilliseconds)
         producer.clientID = "causalrec-\(configuration.groupID)"
+        // Idempotent by default; the kafka: map may switch it off (the typed field would otherwise win).
+        if let value = configuration.kafka["enable.idempotence"] {
+            producer.idempotent = !["false", "f", "0"].contains(value.lowercased())
+        }
         return producer
     }
 
