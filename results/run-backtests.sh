@@ -18,12 +18,14 @@ data=${DATA:-../shared/data}
 source results/binary.sh
 protocol="recommended protocol of 2026-12 (deconfounded grid, EASE peer)"
 samplers=${SAMPLERS:-random,popularity,dns,cnsdiff}
+datasets=,${DATASETS:-kuairec-sigformer,cnsdiff-kuairec-partial,cnsdiff-food},
 common=(--seeds 3 --threads 2 --quiet --resume)
 
 # backtest DATASET ARGS...: runs into the committed folder if it holds this protocol's results,
 # else into the staging folder, moved over the committed one once every run has finished.
 backtest() {
   local name=$1; shift
+  [[ $datasets == *",$name,"* ]] || return 0
   local destination=results/$name staging=results/.staging/$name out
   if [[ "$(cat "$destination/protocol.txt" 2>/dev/null)" == "$protocol" ]]; then out=$destination; else out=$staging; fi
   echo "+ causalrec backtest --data $data/$name $* ${common[*]} --out $out" >&2
