@@ -8,9 +8,10 @@
 #   exponent γ ∈ {0, 0.15}; at every epoch the ranking exponent γ̃ ∈ {0, 0.1, 0.25, 0.5, 1, 2} over
 #   the exposure estimate or the training clicks, separately for users with fewer than 3 training
 #   clicks; peers beside it: mostpop and EASE (λ ∈ {10, 100, 1000, 3000, 10000, 30000} on validation).
-# The tests are only reported. Interrupted runs continue where they stopped (--resume keeps the
-# finished (sampler, seed) pairs). A dataset whose committed folder was made under another protocol
-# is re-run in results/.staging/<dataset>; when complete it replaces the folder and the old results
+# SAMPLERS=a,b and DATASETS=x,y narrow a run (e.g. to add cnsdiff later: SAMPLERS=cnsdiff, resumed into
+# the committed folder, which already holds this protocol). The tests are only reported.
+# Interrupted runs continue where they stopped (--resume keeps the finished (sampler, seed) pairs).
+# A dataset whose committed folder was made under another protocol is re-run in results/.staging/<dataset>; when complete it replaces the folder and the old results
 # move to results/<dataset>/previous-protocol/, so two protocols never mix in one table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,12 +29,13 @@ backtest() {
   [[ $datasets == *",$name,"* ]] || return 0
   local destination=results/$name staging=results/.staging/$name out
   if [[ "$(cat "$destination/protocol.txt" 2>/dev/null)" == "$protocol" ]]; then out=$destination; else out=$staging; fi
+  # The research log goes in before the run: the README the run writes ends with it.
+  if [[ $out == "$staging" && -f $destination/log.md ]]; then mkdir -p "$staging" && cp "$destination/log.md" "$staging/log.md"; fi
   echo "+ causalrec backtest --data $data/$name $* ${common[*]} --out $out" >&2
   "$binary" backtest --data "$data/$name" "$@" "${common[@]}" --out "$out"
   if [[ $out == "$staging" ]]; then
     echo "$protocol" > "$staging/protocol.txt"
     sed -i "s#results/.staging/#results/#g" "$staging/commands.txt" "$staging/README.md"
-    [[ -f $destination/log.md ]] && cp "$destination/log.md" "$staging/log.md"
     if [[ -d $destination ]]; then
       rm -rf "$destination/previous-protocol"
       mv "$destination" "$staging/previous-protocol"

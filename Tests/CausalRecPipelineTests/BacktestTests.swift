@@ -190,6 +190,22 @@ struct BacktestTests {
         }
     }
 
+    @Test("a split named twice (the validation split listed as a test, a test repeated) is refused, not merged")
+    func splitNamedTwice() throws {
+        let directory = try Self.makeDataset()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for tests in [[Self.options(directory).validSplit], ["test", "test"]] {
+            var options = Self.options(directory)
+            options.testSplits = tests
+            do {
+                _ = try BacktestRunner(options: options, logger: Self.logger, progress: BacktestProgress(enabled: false)).run()
+                Issue.record("tests \(tests) were accepted")
+            } catch {
+                #expect("\(error)".contains("is named twice"), "\(error)")
+            }
+        }
+    }
+
     @Test("EASE's closed form: B = I − P·diag(1/diag P), P = (XᵀX + λI)⁻¹, zero diagonal")
     func easeClosedForm() throws {
         let clicked: [[Int32]] = [[0, 1], [1, 2, 3], [0, 3], [2], [0, 1, 2, 3, 4], [4]]

@@ -27,6 +27,16 @@ struct BacktestData {
     var validationCarved: Int?
 
     static func load(_ options: BacktestOptions) throws -> BacktestData {
+        // Results are keyed by split name: a name used twice (a test split repeated, or the
+        // validation split also listed as a test) would make two splits one.
+        let validName = options.validFraction == nil ? options.validSplit : "valid_carved"
+        var seen: Set<String> = [options.trainSplit, validName]
+        for name in options.testSplits {
+            guard seen.insert(name).inserted else {
+                throw BacktestError.invalidOption(
+                    "the split '\(name)' is named twice (train '\(options.trainSplit)', validation '\(validName)', tests \(options.testSplits.joined(separator: ", "))); every split must be a different one")
+            }
+        }
         var train = try DatasetSplit.load(name: options.trainSplit, directory: options.dataDirectory)
         var validation: DatasetSplit
         var carved: Int?
