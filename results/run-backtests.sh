@@ -11,8 +11,9 @@
 # SAMPLERS=a,b and DATASETS=x,y narrow a run (e.g. to add cnsdiff later: SAMPLERS=cnsdiff, resumed into
 # the committed folder, which already holds this protocol). The tests are only reported.
 # Interrupted runs continue where they stopped (--resume keeps the finished (sampler, seed) pairs).
-# A dataset whose committed folder was made under another protocol is re-run in results/.staging/<dataset>; when complete it replaces the folder and the old results
-# move to results/<dataset>/previous-protocol/, so two protocols never mix in one table.
+# A dataset whose committed folder was made under another protocol is re-run in
+# results/.staging/<dataset>; when complete it replaces the folder and the old results move to
+# results/<dataset>/previous-protocol/, so two protocols never mix in one table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${DATA:-../shared/data}
