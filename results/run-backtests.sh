@@ -7,7 +7,8 @@
 #   grid chosen on validation, the same for every sampler: L2 ∈ {0.03, 0.1} × training exposure
 #   exponent γ ∈ {0, 0.15}; at every epoch the ranking exponent γ̃ ∈ {0, 0.1, 0.25, 0.5, 1, 2} over
 #   the exposure estimate or the training clicks, separately for users with fewer than 3 training
-#   clicks; peers beside it: mostpop and EASE (λ ∈ {10, 100, 1000, 3000, 10000, 30000} on validation).
+#   clicks; peers beside it: mostpop and EASE (λ ∈ {10, 100, 1000, 3000, 10000, 30000, 100000, 300000}
+#   on validation).
 # SAMPLERS=a,b and DATASETS=x,y narrow a run (e.g. to add cnsdiff later: SAMPLERS=cnsdiff, resumed into
 # the committed folder, which already holds this protocol). The tests are only reported.
 # Interrupted runs continue where they stopped (--resume keeps the finished (sampler, seed) pairs).

@@ -53,7 +53,7 @@ public struct BacktestOptions: Sendable {
         public static let rankingExponents = "0,0.1,0.25,0.5,1,2"
         public static let confounders = "exposure,clicks"
         public static let coldStartClicks = 3
-        public static let easeLambdas = "10,100,1000,3000,10000,30000"
+        public static let easeLambdas = "10,100,1000,3000,10000,30000,100000,300000"
     }
 
     public init(dataDirectory: String) {
