@@ -15,11 +15,7 @@ public struct ExposureAdjustment: Sendable, Equatable {
     /// count over the mean count of all items, floored.
     public init(counts: [Int32], floor: Double) {
         let mean = counts.isEmpty ? 1 : max(Double(counts.reduce(0) { $0 + Int($1) }) / Double(counts.count), .leastNonzeroMagnitude)
-        let logFloor = Float(_log(floor))
-        logExposure = counts.map { count in
-            let relative = Double(count) / mean
-            return relative > floor ? Float(_log(relative)) : logFloor
-        }
+        logExposure = Self.flooredLogs(count: counts.count, floor: floor) { Double(counts[$0]) / mean }
         version = Int.max
     }
 
@@ -27,12 +23,17 @@ public struct ExposureAdjustment: Sendable, Equatable {
     public mutating func refresh(from exposure: ExposureEstimator, floor: Double, refreshEvery: Int) {
         let current = exposure.recordedCount
         guard version < 0 || current - version >= refreshEvery || logExposure.count != exposure.itemCount else { return }
-        let logFloor = Float(_log(floor))
-        logExposure = (0..<exposure.itemCount).map { item in
-            let relative = exposure.relativeExposure(of: Int32(item))
-            return relative > floor ? Float(_log(relative)) : logFloor
-        }
+        logExposure = Self.flooredLogs(count: exposure.itemCount, floor: floor) { exposure.relativeExposure(of: Int32($0)) }
         version = current
+    }
+
+    /// log max(r, floor) for each item's relative exposure r.
+    private static func flooredLogs(count: Int, floor: Double, relative: (Int) -> Double) -> [Float] {
+        let logFloor = Float(_log(floor))
+        return (0..<count).map { item in
+            let value = relative(item)
+            return value > floor ? Float(_log(value)) : logFloor
+        }
     }
 
     /// Turns raw scores x into g(x) · r^γ̃ in place (γ̃ > 0), or leaves them (γ̃ = 0: the order
