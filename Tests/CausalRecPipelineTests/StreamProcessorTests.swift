@@ -95,7 +95,7 @@ struct StreamProcessorTests {
         let metrics = ServiceMetrics()
         let status = ServiceStatus()
 
-        init() {
+        init(wallClock: @escaping () -> Int64 = StreamProcessor.systemMilliseconds) {
             producer = LoggingProducer(log: log)
             committer = LoggingCommitter(log: log)
             let configuration = PipelineConfiguration()
@@ -105,7 +105,7 @@ struct StreamProcessorTests {
             processor = StreamProcessor(live: LiveState(configuration: RecommenderConfiguration()), samplerName: "random",
                                         decoder: EventDecoder(), sender: sender, topics: configuration.topics, committer: committer,
                                         health: BrokerHealth(status: status, metrics: metrics, logger: logger),
-                                        counters: counters, metrics: metrics, maxMessages: nil, logger: logger)
+                                        counters: counters, metrics: metrics, maxMessages: nil, logger: logger, wallClock: wallClock)
         }
 
         static let partition = KafkaTopicPartition(topic: "events", partition: 0)
@@ -164,6 +164,28 @@ struct StreamProcessorTests {
         // Nothing new: no second commit.
         try harness.processor.commit(flushTimeout: .seconds(1))
         #expect(harness.log.calls.filter { $0.hasPrefix("commit") }.count == 1)
+    }
+
+    @Test("an event ahead of the consumer's clock is dead-lettered even when its broker timestamp agrees with it")
+    func aheadOfTheConsumersClock() throws {
+        let now: Int64 = 1_700_000_000_000
+        let harness = Harness(wallClock: { now })
+        _ = harness.processor.assign([Harness.partition])
+        let ahead = now + 23 * 3_600_000
+        var forged = TestMessage(offset: 0, #"{"type":"impression","user":"f","items":["Z"],"ts":\#(ahead)}"#)
+        forged.timestampMilliseconds = ahead
+        var untimed = TestMessage(offset: 1, #"{"type":"impression","user":"g","items":["Z"]}"#)
+        untimed.timestampMilliseconds = ahead
+        var slightlyAhead = TestMessage(offset: 2, #"{"type":"impression","user":"h","items":["A"],"ts":\#(now + 300_000)}"#)
+        slightlyAhead.timestampMilliseconds = now
+        let farAhead = TestMessage(offset: 3, #"{"type":"impression","user":"h","items":["Z"],"ts":99000000000000}"#)
+        try harness.processor.process([forged, untimed, slightlyAhead, farAhead])
+        #expect(harness.log.calls == ["send events.dlq", "send events.dlq", "send events.dlq"])
+        #expect(harness.counters.deadLettered.load(ordering: .relaxed) == 3)
+        let applied = harness.processor.live.withExclusiveAccess { $0.recommender.applied.impressions }
+        #expect(applied == 1)
+        let exposition = String(decoding: harness.metrics.exposition(), as: UTF8.self)
+        #expect(exposition.contains("causalrec_future_events_total 3"))
     }
 
     @Test("outputs that cannot be settled in time: nothing is committed, and the next commit covers everything")

@@ -1,8 +1,11 @@
 /// Checkpoint state: everything the recommender's future outputs depend on, written and read in
 /// one fixed layout, and checked across components on the way in.
 extension OnlineRecommender {
-    /// Version of the checkpoint body layout this build writes and reads.
-    public static let stateLayoutVersion = 3
+    /// Version of the checkpoint body layout this build writes. Layout 4 added the event clock's
+    /// sources; this build still reads layout 3 (`readableStateLayouts`), so an upgrade resumes
+    /// from the checkpoints of the previous release.
+    public static let stateLayoutVersion = 4
+    public static let readableStateLayouts: ClosedRange<Int> = 3...4
 
     /// Everything the recommender's future outputs depend on, in the layout `readState` reads:
     /// ids, embeddings and optimizer state, exposure, history, the sampler (with the denoiser),
@@ -65,8 +68,12 @@ extension OnlineRecommender {
 
     /// Replaces this (freshly made) recommender's state with a stored one. The configuration
     /// must agree on what shapes the state (dimension, sampler, exposure environments); learning
-    /// rates and other settings may change between runs.
-    public func readState(from reader: inout StateReader) throws {
+    /// rates and other settings may change between runs. `layout` is the stored layout version
+    /// (one of `readableStateLayouts`).
+    public func readState(from reader: inout StateReader, layout: Int = stateLayoutVersion) throws {
+        guard Self.readableStateLayouts.contains(layout) else {
+            throw StateReadError("state layout \(layout) is not one this build reads (\(Self.readableStateLayouts))")
+        }
         try reader.beginSection("RECO")
         try reader.expect(try reader.readString(), equals: sampler.name, "sampler.name")
         modelVersion = Int64(try reader.readCounter("model_version"))
@@ -145,7 +152,7 @@ extension OnlineRecommender {
         }
         waitingUsers = waiting[0]
         waitingItems = waiting[1]
-        try clock.readState(from: &reader)
+        try clock.readState(from: &reader, layout: layout)
         eventsSinceSweep = try reader.readCounter("events since the last sweep")
         evictedUsers = try reader.readCounter("evicted users")
         evictedItems = try reader.readCounter("evicted items")

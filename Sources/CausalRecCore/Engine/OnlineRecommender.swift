@@ -95,6 +95,9 @@ public final class OnlineRecommender {
     /// event that carries none and arrives without a transport timestamp either.
     public var latestTimestamp: Int64 { clock.latest }
 
+    /// Events applied at the clock's time instead of their own, later one (see `EventClock`).
+    public var eventsHeldBack: Int { clock.heldBack }
+
     /// The row of a known user or item id (nil when never seen).
     public func userRow(ofKnown identifier: String) -> Int32? { users.row(for: identifier) }
     public func itemRow(ofKnown identifier: String) -> Int32? { items.row(for: identifier) }
@@ -106,7 +109,7 @@ public final class OnlineRecommender {
     @discardableResult
     public func step(_ event: Event, fallbackTimestamp: Int64, mode: StepMode = .testThenTrain) -> EventStep {
         let stamped = event.timestamp ?? fallbackTimestamp
-        let time = clock.admit(stamped)
+        let time = clock.admit(stamped, from: event.user)
         var step = EventStep(kind: EventStep.Kind(event), time: time)
         // The rows buffer is reused from event to event: once the caller has dropped the previous
         // step it is uniquely referenced again and filling it allocates nothing.

@@ -51,8 +51,8 @@ public final class StreamEngine {
 
     /// Restores into this (freshly made) engine; its settings must agree with the stored ones
     /// on what shapes the state (drift on or off, click publication on or off).
-    public func readState(from reader: inout StateReader) throws {
-        try recommender.readState(from: &reader)
+    public func readState(from reader: inout StateReader, layout: Int = OnlineRecommender.stateLayoutVersion) throws {
+        try recommender.readState(from: &reader, layout: layout)
         try reader.beginSection("ENGN")
         try reader.expect(try reader.readBool(), equals: drift != nil, "drift.enabled")
         try drift?.readState(from: &reader)

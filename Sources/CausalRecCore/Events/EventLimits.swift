@@ -1,4 +1,4 @@
-/// Bounds an event must respect to be accepted (DESIGN.md §2 and the walking-skeleton issue).
+/// Bounds an event must respect to be accepted (the event schema in README.md).
 public struct EventLimits: Sendable, Equatable, Codable {
     /// Largest accepted message, in bytes.
     public var maxEventBytes: Int = 65_536
@@ -8,8 +8,10 @@ public struct EventLimits: Sendable, Equatable, Codable {
     public var maxSlateItems: Int = 1_000
     /// Largest `k` a request may ask for.
     public var maxK: Int = 1_000
-    /// How far an event's `ts` may lie ahead of its message's broker timestamp, in seconds.
-    public var maxFutureSkewSeconds: Double = 86_400
+    /// How far an event's time may lie ahead of the consumer's clock (and its `ts` ahead of its
+    /// message's broker timestamp), in seconds. Ten minutes: clocks of a healthy fleet agree far
+    /// better, and the event clock's own step (`EventClock.maxStep`) is the same.
+    public var maxFutureSkewSeconds: Double = 600
     /// Nesting depth of unknown fields the decoder will skip.
     public var maxNestingDepth: Int = 32
 

@@ -19,10 +19,10 @@ struct CheckpointBody {
 
     /// Reads `body` into a new engine made by `makeEngine`; throws `StateReadError` naming what
     /// is wrong.
-    static func decode(_ body: [UInt8], makeEngine: () -> StreamEngine) throws -> CheckpointBody {
+    static func decode(_ body: [UInt8], layout: Int = OnlineRecommender.stateLayoutVersion, makeEngine: () -> StreamEngine) throws -> CheckpointBody {
         let engine = makeEngine()
         var reader = StateReader(body)
-        try engine.readState(from: &reader)
+        try engine.readState(from: &reader, layout: layout)
         try reader.beginSection("PIPE")
         let userPartitions = try LiveState.readUserPartitions(from: &reader, userCount: engine.recommender.users.count)
         try reader.endSection()

@@ -8,7 +8,7 @@ protocol CheckpointSource: AnyObject {
     func captureState() -> CheckpointCapture
     func settleOutputs(timeout: Duration) throws
     func commitCheckpointed(_ positions: [KafkaTopicPartition: Int64]) throws
-    func restoreState(body: [UInt8], positions: [KafkaTopicPartition: Int64]) throws
+    func restoreState(body: [UInt8], layout: Int, positions: [KafkaTopicPartition: Int64]) throws
 }
 
 /// A state captured for a checkpoint: the body, the input positions it reflects, and what the

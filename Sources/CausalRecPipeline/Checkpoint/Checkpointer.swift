@@ -53,10 +53,10 @@ final class Checkpointer {
             for entry in contents.metadata.offsets {
                 positions[KafkaTopicPartition(topic: contents.metadata.identity.topic, partition: entry.partition)] = entry.offset
             }
-            guard contents.metadata.stateLayout == OnlineRecommender.stateLayoutVersion else {
-                throw StateReadError("its state layout \(contents.metadata.stateLayout) is not this build's \(OnlineRecommender.stateLayoutVersion)")
+            guard OnlineRecommender.readableStateLayouts.contains(contents.metadata.stateLayout) else {
+                throw StateReadError("its state layout \(contents.metadata.stateLayout) is not one this build reads (\(OnlineRecommender.readableStateLayouts))")
             }
-            try processor.restoreState(body: contents.body, positions: positions)
+            try processor.restoreState(body: contents.body, layout: contents.metadata.stateLayout, positions: positions)
             return contents.metadata
         }
         guard let restored else { return nil }

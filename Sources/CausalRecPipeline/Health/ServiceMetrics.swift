@@ -27,6 +27,9 @@ public final class ServiceMetrics: Sendable {
     let factory: PrometheusMetricsFactory
     /// Input events refused because their time lies too far ahead of the broker's timestamp.
     let futureEvents: CoreMetrics.Counter
+    /// Events applied at the event clock's time instead of their own, later one (a run ahead of
+    /// the stream not yet confirmed as time moving on).
+    let heldBackEvents: CoreMetrics.Counter
 
     enum EventKind: String, CaseIterable {
         case impression, click, request, forget, invalid
@@ -60,6 +63,7 @@ public final class ServiceMetrics: Sendable {
         queryDuration = Metrics.Timer(label: "causalrec_query_duration_seconds", factory: factory)
         checkpointDuration = Metrics.Timer(label: "causalrec_checkpoint_duration_seconds", factory: factory)
         futureEvents = CoreMetrics.Counter(label: "causalrec_future_events_total", factory: factory)
+        heldBackEvents = CoreMetrics.Counter(label: "causalrec_events_held_back_total", factory: factory)
         brokerUp.record(1)
         self.factory = factory
     }

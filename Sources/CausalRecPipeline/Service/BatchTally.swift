@@ -9,6 +9,8 @@ struct BatchTally {
     var forgets = 0
     var invalid = 0
     var recommendations = 0
+    /// Events the event clock applied at its current time instead of their own, later one.
+    var heldBack = 0
 
     mutating func count(_ kind: EventStep.Kind) {
         switch kind {
@@ -28,6 +30,7 @@ struct BatchTally {
         if clicks > 0 { metrics.events[.click]?.increment(by: clicks) }
         if requests > 0 { metrics.events[.request]?.increment(by: requests) }
         if forgets > 0 { metrics.events[.forget]?.increment(by: forgets) }
+        if heldBack > 0 { metrics.heldBackEvents.increment(by: heldBack) }
         if invalid > 0 {
             metrics.events[.invalid]?.increment(by: invalid)
             metrics.deadLettered.increment(by: invalid)

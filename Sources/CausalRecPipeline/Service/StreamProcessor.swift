@@ -1,6 +1,11 @@
 import CausalRecCore
 import Kafka
 import Logging
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Turns input messages into state changes and outputs, on the event-loop thread.
 ///
@@ -26,6 +31,10 @@ final class StreamProcessor: CheckpointSource {
     private let health: BrokerHealth
     private let logger: Logger
     private let maxFutureSkewMilliseconds: Int64
+    /// This consumer's wall clock (epoch milliseconds), read once per batch: no event may run
+    /// further ahead of it than `maxFutureSkewMilliseconds`.
+    private let wallClock: () -> Int64
+    private var batchWallTime: Int64 = 0
     private(set) var ledger = OffsetLedger()
     /// Set when the state came from a checkpoint: partitions start at its positions (or at the
     /// beginning when the checkpoint has none for them), not at the group's committed offsets.
@@ -36,7 +45,7 @@ final class StreamProcessor: CheckpointSource {
 
     init(live: LiveState, samplerName: String, decoder: EventDecoder, sender: OutputSender, topics: PipelineConfiguration.Topics,
          committer: any OffsetCommitter, health: BrokerHealth, counters: ProcessingCounters, metrics: ServiceMetrics,
-         maxMessages: Int?, logger: Logger)
+         maxMessages: Int?, logger: Logger, wallClock: @escaping () -> Int64 = StreamProcessor.systemMilliseconds)
     {
         self.live = live
         self.samplerName = samplerName
@@ -52,6 +61,13 @@ final class StreamProcessor: CheckpointSource {
         remainingBudget = maxMessages
         maxFutureSkewMilliseconds = Int64(decoder.limits.maxFutureSkewSeconds * 1_000)
         self.logger = logger
+        self.wallClock = wallClock
+    }
+
+    static func systemMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000 + Int64(now.tv_nsec) / 1_000_000
     }
 
     var budgetExhausted: Bool { remainingBudget.map { $0 <= 0 } ?? false }
@@ -63,7 +79,10 @@ final class StreamProcessor: CheckpointSource {
     func process<Batch: Sequence>(_ messages: Batch) throws -> Int where Batch.Element: InputMessage {
         let started = ContinuousClock.now
         var tally = BatchTally()
+        batchWallTime = wallClock()
         try live.withExclusiveAccess { engine in
+            let heldBackBefore = engine.recommender.eventsHeldBack
+            defer { tally.heldBack += engine.recommender.eventsHeldBack - heldBackBefore }
             for message in messages {
                 if let budget = remainingBudget {
                     // Messages past the budget stay unhandled and uncommitted: the next run gets them.
@@ -94,7 +113,7 @@ final class StreamProcessor: CheckpointSource {
         case let .success(valid):
             event = valid
         }
-        if let reason = futureTimeRejection(event, brokerTimestamp: message.timestampMilliseconds) {
+        if let reason = futureTimeRejection(event, brokerTimestamp: message.timestampMilliseconds, wallTime: batchWallTime) {
             metrics.futureEvents.increment()
             try reject(message, reason: reason, tally: &tally)
             return
@@ -116,14 +135,25 @@ final class StreamProcessor: CheckpointSource {
         logger.debug("dead-lettered", metadata: ["partition": "\(message.partition)", "offset": "\(message.offset)", "reason": "\(reason)"])
     }
 
-    /// An event stamped further ahead of its message's broker timestamp than
-    /// `events.max_future_skew_seconds` would drag exposure decay and idle eviction into the
-    /// future (both follow the latest time seen), so it goes to the dead-letter topic.
-    private func futureTimeRejection(_ event: Event, brokerTimestamp: Int64?) -> String? {
+    /// An event stamped further ahead than `events.max_future_skew_seconds` — of this
+    /// consumer's own clock, or of its message's broker timestamp — would drag exposure decay and
+    /// idle eviction into the future (both follow the latest time seen), so it goes to the
+    /// dead-letter topic. The consumer's clock is the bound a producer cannot choose: a producer
+    /// sets the message's CreateTime as freely as the event's `ts`. An event without `ts` takes
+    /// the broker timestamp, so that is checked against the clock too.
+    private func futureTimeRejection(_ event: Event, brokerTimestamp: Int64?, wallTime: Int64) -> String? {
+        let limit = maxFutureSkewMilliseconds
+        if let eventTime = event.timestamp ?? brokerTimestamp {
+            let (skew, overflow) = eventTime.subtractingReportingOverflow(wallTime)
+            if overflow || skew > limit {
+                let what = event.timestamp != nil ? "event time" : "message's broker timestamp (the event has no ts)"
+                return "The \(what) \(eventTime) is \(overflow ? "far" : "\(skew / 1_000) s") ahead of this consumer's clock (\(wallTime)); at most \(limit / 1_000) s are accepted (events.max_future_skew_seconds)."
+            }
+        }
         guard let eventTime = event.timestamp, let brokerTimestamp else { return nil }
-        let skew = eventTime - brokerTimestamp
-        guard skew > maxFutureSkewMilliseconds else { return nil }
-        return "The event time \(eventTime) is \(skew / 1_000) s ahead of the message's broker timestamp \(brokerTimestamp); at most \(maxFutureSkewMilliseconds / 1_000) s are accepted (events.max_future_skew_seconds)."
+        let (skew, overflow) = eventTime.subtractingReportingOverflow(brokerTimestamp)
+        guard overflow || skew > limit else { return nil }
+        return "The event time \(eventTime) is \(overflow ? "far" : "\(skew / 1_000) s") ahead of the message's broker timestamp \(brokerTimestamp); at most \(limit / 1_000) s are accepted (events.max_future_skew_seconds)."
     }
 
     private func raise(_ alert: DriftAlert) throws {
@@ -218,11 +248,11 @@ final class StreamProcessor: CheckpointSource {
     /// into fresh objects and checked first (`CheckpointBody.decode`); only a state that
     /// restored completely replaces the live one, so a refused checkpoint leaves nothing
     /// half-applied behind.
-    func restoreState(body: [UInt8], positions: [KafkaTopicPartition: Int64]) throws {
+    func restoreState(body: [UInt8], layout: Int, positions: [KafkaTopicPartition: Int64]) throws {
         for (partition, offset) in positions where partition.partition < 0 || offset < 0 {
             throw StateReadError("the checkpoint's position \(offset) for partition \(partition.partition) is invalid")
         }
-        let restored = try CheckpointBody.decode(body, makeEngine: live.makeEngine)
+        let restored = try CheckpointBody.decode(body, layout: layout, makeEngine: live.makeEngine)
         live.replace(with: restored.engine, userPartitions: restored.userPartitions)
         counters.modelVersion.store(Int(restored.engine.recommender.modelVersion), ordering: .relaxed)
         ledger = OffsetLedger(restoring: positions)
