@@ -27,6 +27,8 @@ public final class ServiceMetrics: Sendable {
     let factory: PrometheusMetricsFactory
     /// Input events refused because their time lies too far ahead of the broker's timestamp.
     let futureEvents: CoreMetrics.Counter
+    /// The HTTP endpoint's refused, evicted and timed-out connections.
+    let http: HTTPConnectionMetrics
 
     enum EventKind: String, CaseIterable {
         case impression, click, request, forget, invalid
@@ -60,6 +62,7 @@ public final class ServiceMetrics: Sendable {
         queryDuration = Metrics.Timer(label: "causalrec_query_duration_seconds", factory: factory)
         checkpointDuration = Metrics.Timer(label: "causalrec_checkpoint_duration_seconds", factory: factory)
         futureEvents = CoreMetrics.Counter(label: "causalrec_future_events_total", factory: factory)
+        http = HTTPConnectionMetrics(factory: factory)
         brokerUp.record(1)
         self.factory = factory
     }
