@@ -78,12 +78,30 @@ struct ConfigurationTests {
             ("deconfounding:\n  gamma: 1\n", "deconfounding.gamma", "is not a known setting"),
             ("ranking:\n  approximate_candidates: 0\n", "ranking.approximate_candidates", "must be between 1 and"),
             ("deconfounding:\n  propensity_clip: 0.5\n", "deconfounding.propensity_clip", "must be between 1.0"),
+            ("http:\n  max_connections_per_peer: 0\n", "http.max_connections_per_peer", "must be between 1 and 100000, got 0"),
+            ("http:\n  request_timeout_seconds: soon\n", "http.request_timeout_seconds", "must be a number"),
+            ("http:\n  request_timeout_seconds: 0\n", "http.request_timeout_seconds", "must be between 0.1 and 3600.0 seconds"),
         ]
         for entry in cases {
             let found = error(entry.yaml)
             #expect(found?.path == entry.path, "\(entry.yaml) → \(found?.description ?? "accepted")")
             #expect(found?.reason.contains(entry.reason) == true, "\(entry.yaml) → \(found?.description ?? "accepted")")
         }
+    }
+
+    @Test("http limits reach the endpoint")
+    func httpLimits() throws {
+        let limits = try PipelineConfiguration.parse(yaml: """
+        http:
+          max_connections: 100
+          max_connections_per_peer: 4
+          request_timeout_seconds: 2.5
+          idle_timeout_seconds: 10
+        """).http.limits
+        #expect(limits.maxConnections == 100 && limits.maxConnectionsPerPeer == 4)
+        #expect(limits.requestTimeout == .milliseconds(2_500) && limits.idleTimeout == .seconds(10))
+        let defaults = PipelineConfiguration().http.limits
+        #expect(defaults == HTTPEndpointLimits())
     }
 
     @Test("deconfounding settings: a single number or a list, empty lists switch the online choice off")

@@ -222,6 +222,9 @@ extension PipelineConfiguration {
         http.host = String(parts[0])
         http.port = port
         http.maxConnections = try httpSection.integer("max_connections", default: http.maxConnections, range: 1...100_000)
+        http.maxConnectionsPerPeer = try httpSection.integer("max_connections_per_peer", default: http.maxConnectionsPerPeer, range: 1...100_000)
+        http.requestTimeoutSeconds = try httpSection.number("request_timeout_seconds", default: http.requestTimeoutSeconds, range: 0.1...3_600,
+                                                            unit: "seconds")
         http.idleTimeoutSeconds = try httpSection.number("idle_timeout_seconds", default: http.idleTimeoutSeconds, range: 0.1...86_400, unit: "seconds")
         http.maxRequestBytes = try httpSection.integer("max_request_bytes", default: http.maxRequestBytes, range: 256...16_777_216, unit: "bytes")
         try httpSection.finish()

@@ -82,6 +82,8 @@ public struct PipelineConfiguration: Sendable, Equatable {
         public var host = "127.0.0.1"
         public var port = 9464
         public var maxConnections = 64
+        public var maxConnectionsPerPeer = 16
+        public var requestTimeoutSeconds = 5.0
         public var idleTimeoutSeconds = 30.0
         public var maxRequestBytes = 65_536
     }

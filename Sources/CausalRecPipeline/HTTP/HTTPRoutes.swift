@@ -30,6 +30,15 @@ struct HTTPRoutes: Sendable {
         URLComponents(string: uri)?.path == "/recommendations"
     }
 
+    /// Whether the orchestrator or the monitoring asks: answered on the loop at once, even beyond
+    /// the connection caps.
+    func isProbe(uri: String) -> Bool {
+        switch URLComponents(string: uri)?.path {
+        case "/health", "/ready", "/metrics": true
+        default: false
+        }
+    }
+
     func reply(method: String, uri: String) -> HTTPReply {
         guard let components = URLComponents(string: uri) else { return .text(400, "bad request target\n") }
         guard method == "GET" || method == "HEAD" else { return .text(405, "only GET is served here\n") }
