@@ -21,6 +21,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Training benchmark batch size (default 8192).")
     var batchSize: Int?
 
+    @Option(name: .customLong("checkpoint-items"), help: "Items in the state of the checkpoint memory benchmark.")
+    var checkpointItems = 300_000
+
     @Option(help: "Run only benchmarks whose name starts with one of these prefixes (comma-separated).")
     var only: String?
 
@@ -43,6 +46,7 @@ struct BenchCommand: AsyncParsableCommand {
         if selected("denoiser") { records += DenoiserBenchmark().run() }
         if selected("topk") { records += RankingBenchmark().run() }
         if selected("engine") { records += EngineBenchmark().run() }
+        if selected("checkpoint_memory") { records += try CheckpointMemoryBenchmark(items: checkpointItems).run() }
         if selected("consume") || selected("end_to_end") {
             var logger = CommandSupport.makeLogger()
             logger.logLevel = .warning

@@ -23,10 +23,10 @@ struct CheckpointStoreTests {
     }
 
     static func restore(_ store: CheckpointStore) throws -> CheckpointStore.Restored<[UInt8]>? {
-        try store.restoreNewest(for: identity) { $0.body }
+        try store.restoreNewest(for: identity) { try $0.readBody() }
     }
 
-    static func refusal(_ store: CheckpointStore, _ restore: (CheckpointFile.Contents) throws -> [UInt8] = { $0.body }) -> CheckpointStore.RestoreRefusal? {
+    static func refusal(_ store: CheckpointStore, _ restore: (StoredCheckpoint) throws -> [UInt8] = { try $0.readBody() }) -> CheckpointStore.RestoreRefusal? {
         do {
             _ = try store.restoreNewest(for: identity, restore)
             return nil

@@ -227,6 +227,8 @@ struct StreamProcessorTests {
         }
         #expect(harness.status.snapshot.brokerReachable == false)
         #expect(checkpointer.store.files().isEmpty)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".tmp") }
+        #expect(leftovers.isEmpty, "a postponed checkpoint left its temporary file behind")
 
         // Once outputs flow: written, the backoff forgotten, not due again until new events or time.
         harness.producer.flushTimesOut = false

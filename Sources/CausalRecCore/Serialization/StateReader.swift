@@ -17,34 +17,65 @@ public struct StateReadError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// Where a `StateReader` reads a body it does not hold whole (a checkpoint file): any range of
+/// the body on demand, so restoring a state never needs a second copy of it in memory.
+public protocol StateSource: AnyObject {
+    /// Fills `buffer` with the body's bytes at `offset ..< offset + buffer.count` (always inside
+    /// the body); throws when they cannot be read.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws
+}
+
 /// Reads what `StateWriter` wrote, checking lengths and section tags so a damaged or foreign
 /// body fails with a sentence instead of garbage state.
+///
+/// The body is either in memory or read from a `StateSource` through a window of fixed size;
+/// large arrays (embedding tables) go from the source straight into their destination. Every
+/// check is against the body's full length, so both behave alike on a crafted body.
 public struct StateReader {
-    private let bytes: [UInt8]
+    /// The body's bytes at `windowStart ..< windowStart + windowCount` (all of it in memory).
+    private var window: [UInt8]
+    private var windowStart = 0
+    private var windowCount: Int
+    private let source: (any StateSource)?
+    /// The body's length.
+    private let end: Int
     public private(set) var position = 0
     private var sectionEnds: [(tag: String, end: Int)] = []
 
     public init(_ bytes: [UInt8]) {
-        self.bytes = bytes
+        window = bytes
+        windowCount = bytes.count
+        end = bytes.count
+        source = nil
     }
 
-    public var isAtEnd: Bool { position == bytes.count }
+    /// A reader of a body of `count` bytes held by `source`, read through a window of
+    /// `windowBytes`.
+    public init(count: Int, source: some StateSource, windowBytes: Int = 1 << 20) {
+        precondition(count >= 0 && windowBytes > 0)
+        window = [UInt8](repeating: 0, count: min(count, windowBytes))
+        windowCount = 0
+        end = count
+        self.source = source
+    }
+
+    public var isAtEnd: Bool { position == end }
+
+    /// Bytes after the position.
+    public var remaining: Int { end - position }
 
     public mutating func beginSection(_ tag: String) throws {
         try need(12, "the '\(tag)' section header")
-        let found = String(decoding: bytes[position..<position + 4], as: UTF8.self)
+        let at = position
+        let found = try next(4) { String(decoding: $0, as: UTF8.self) }
         guard found == tag else {
-            throw StateReadError("expected the '\(tag)' section at byte \(position), found '\(found)'")
+            throw StateReadError("expected the '\(tag)' section at byte \(at), found '\(found)'")
         }
-        position += 4
         let stored = try readUInt64()
-        guard stored <= UInt64(bytes.count - position) else {
-            throw StateReadError("the '\(tag)' section claims \(stored) bytes but only \(bytes.count - position) remain")
+        guard stored <= UInt64(remaining) else {
+            throw StateReadError("the '\(tag)' section claims \(stored) bytes but only \(remaining) remain")
         }
         let length = Int(stored)
-        guard length <= bytes.count - position else {
-            throw StateReadError("the '\(tag)' section claims \(length) bytes but only \(bytes.count - position) remain")
-        }
         sectionEnds.append((tag, position + length))
     }
 
@@ -56,17 +87,63 @@ public struct StateReader {
     }
 
     private func need(_ count: Int, _ what: @autoclosure () -> String) throws {
-        guard count >= 0, count <= bytes.count - position else {
+        guard count >= 0, count <= remaining else {
             throw StateReadError("truncated while reading \(what()) at byte \(position)")
         }
     }
 
+    // MARK: Access to the bytes (callers check `need` first)
+
+    /// Calls `body` with the next `count` bytes and moves past them.
+    private mutating func next<Result>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> Result) throws -> Result {
+        guard count <= window.count else {
+            let bytes = try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                try copy(into: UnsafeMutableRawBufferPointer(buffer))
+                initialized = count
+            }
+            return try bytes.withUnsafeBytes(body)
+        }
+        if position < windowStart || position + count > windowStart + windowCount {
+            try refill()
+        }
+        let start = position - windowStart
+        position += count
+        return try window.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[start..<start + count])) }
+    }
+
+    /// Moves the window to start at the position (a source's body only: an in-memory window
+    /// holds everything `need` allows).
+    private mutating func refill() throws {
+        guard let source else { preconditionFailure("an in-memory read past the checked length") }
+        let length = min(window.count, remaining)
+        let offset = position
+        try window.withUnsafeMutableBytes { try source.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<length]), at: offset) }
+        windowStart = position
+        windowCount = length
+    }
+
+    /// Copies the next `destination.count` bytes into `destination` and moves past them: what the
+    /// window holds, the rest straight from the source.
+    private mutating func copy(into destination: UnsafeMutableRawBufferPointer) throws {
+        guard let base = destination.baseAddress, !destination.isEmpty else { return }
+        var done = 0
+        if position >= windowStart && position < windowStart + windowCount {
+            done = min(destination.count, windowStart + windowCount - position)
+            let start = position - windowStart
+            window.withUnsafeBytes { base.copyMemory(from: $0.baseAddress! + start, byteCount: done) }
+        }
+        if done < destination.count {
+            guard let source else { preconditionFailure("an in-memory read past the checked length") }
+            try source.read(into: UnsafeMutableRawBufferPointer(rebasing: destination[done...]), at: position + done)
+        }
+        position += destination.count
+    }
+
+    // MARK: Values
+
     public mutating func readUInt64() throws -> UInt64 {
         try need(8, "an integer")
-        var value: UInt64 = 0
-        for index in 0..<8 { value |= UInt64(bytes[position + index]) << (8 * UInt64(index)) }
-        position += 8
-        return value
+        return try next(8) { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
     }
 
     public mutating func readInt64() throws -> Int64 { Int64(bitPattern: try readUInt64()) }
@@ -74,10 +151,7 @@ public struct StateReader {
 
     public mutating func readInt32() throws -> Int32 {
         try need(4, "an integer")
-        var value: UInt32 = 0
-        for index in 0..<4 { value |= UInt32(bytes[position + index]) << (8 * UInt32(index)) }
-        position += 4
-        return Int32(bitPattern: value)
+        return try next(4) { Int32(bitPattern: UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
     }
 
     public mutating func readDouble() throws -> Double { Double(bitPattern: try readUInt64()) }
@@ -85,23 +159,21 @@ public struct StateReader {
 
     public mutating func readBool() throws -> Bool {
         try need(1, "a flag")
-        defer { position += 1 }
-        return bytes[position] != 0
+        return try next(1) { $0[0] != 0 }
     }
 
     /// A count, checked against the bytes left (each element at least `elementSize` bytes).
     public mutating func readCount(elementSize: Int, _ what: String) throws -> Int {
         let count = try readInt()
-        guard count >= 0, count <= (bytes.count - position) / max(elementSize, 1) else {
-            throw StateReadError("\(what): a count of \(count) does not fit in the \(bytes.count - position) bytes left")
+        guard count >= 0, count <= remaining / max(elementSize, 1) else {
+            throw StateReadError("\(what): a count of \(count) does not fit in the \(remaining) bytes left")
         }
         return count
     }
 
     public mutating func readString() throws -> String {
         let count = try readCount(elementSize: 1, "a string")
-        defer { position += count }
-        return String(decoding: bytes[position..<position + count], as: UTF8.self)
+        return try next(count) { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Reads a float array written by `write(floats:count:)` into `pointer`, which must hold
@@ -111,10 +183,7 @@ public struct StateReader {
         guard count == expectedCount else {
             throw StateReadError("\(what): \(count) values stored, \(expectedCount) expected")
         }
-        bytes.withUnsafeBytes { source in
-            UnsafeMutableRawPointer(pointer).copyMemory(from: source.baseAddress! + position, byteCount: count * 4)
-        }
-        position += count * 4
+        try copy(into: UnsafeMutableRawBufferPointer(start: pointer, count: count * MemoryLayout<Float>.stride))
     }
 
     public mutating func readFloatArray() throws -> [Float] { try readArray("a float array") }
@@ -126,15 +195,10 @@ public struct StateReader {
     private mutating func readArray<Element: BitwiseCopyable>(_ what: String) throws -> [Element] {
         let size = MemoryLayout<Element>.stride
         let count = try readCount(elementSize: size, what)
-        let start = position
-        let values = [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
-            bytes.withUnsafeBytes { source in
-                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: source[start..<start + count * size]))
-            }
+        return try [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
+            try copy(into: UnsafeMutableRawBufferPointer(buffer))
             initialized = count
         }
-        position += count * size
-        return values
     }
 
     public mutating func readIntArray() throws -> [Int] {

@@ -8,25 +8,35 @@ struct CheckpointBody {
     var engine: StreamEngine
     var userPartitions: [Int32]
 
-    static func encode(engine: StreamEngine, userPartitions live: LiveState) -> [UInt8] {
-        var writer = StateWriter(reservingCapacity: 1 << 20)
+    /// Writes the body to `writer` (a checkpoint file's streaming writer, or memory).
+    static func write(engine: StreamEngine, userPartitions live: LiveState, to writer: inout StateWriter) {
         engine.writeState(to: &writer)
         writer.beginSection("PIPE")
         live.writeUserPartitions(to: &writer)
         writer.endSection()
+    }
+
+    /// The body in memory (tests; the service streams it to the file with `write`).
+    static func encode(engine: StreamEngine, userPartitions live: LiveState) -> [UInt8] {
+        var writer = StateWriter(reservingCapacity: 1 << 20)
+        write(engine: engine, userPartitions: live, to: &writer)
         return writer.bytes
     }
 
-    /// Reads `body` into a new engine made by `makeEngine`; throws `StateReadError` naming what
+    /// Reads a body into a new engine made by `makeEngine`; throws `StateReadError` naming what
     /// is wrong.
-    static func decode(_ body: [UInt8], layout: Int = OnlineRecommender.stateLayoutVersion, makeEngine: () -> StreamEngine) throws -> CheckpointBody {
+    static func decode(from reader: inout StateReader, layout: Int = OnlineRecommender.stateLayoutVersion, makeEngine: () -> StreamEngine) throws -> CheckpointBody {
         let engine = makeEngine()
-        var reader = StateReader(body)
         try engine.readState(from: &reader, layout: layout)
         try reader.beginSection("PIPE")
         let userPartitions = try LiveState.readUserPartitions(from: &reader, userCount: engine.recommender.users.count)
         try reader.endSection()
-        guard reader.isAtEnd else { throw StateReadError("\(body.count - reader.position) bytes after the end of the state") }
+        guard reader.isAtEnd else { throw StateReadError("\(reader.remaining) bytes after the end of the state") }
         return CheckpointBody(engine: engine, userPartitions: userPartitions)
+    }
+
+    static func decode(_ body: [UInt8], makeEngine: () -> StreamEngine) throws -> CheckpointBody {
+        var reader = StateReader(body)
+        return try decode(from: &reader, makeEngine: makeEngine)
     }
 }

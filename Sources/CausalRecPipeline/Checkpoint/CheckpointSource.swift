@@ -1,3 +1,4 @@
+import CausalRecCore
 import Kafka
 
 /// What a checkpoint is taken from and restored into (the stream processor): the state with the
@@ -5,16 +6,20 @@ import Kafka
 /// positions are recorded; the commit of recorded positions.
 protocol CheckpointSource: AnyObject {
     var samplerName: String { get }
-    func captureState() -> CheckpointCapture
+    /// Holds the state still (between batches) while `save` runs, handing it what the header
+    /// reports and a function that writes the body: the body is written straight to its file
+    /// from the live state, never copied whole, and agrees with the positions.
+    func captureState<Result>(_ save: (CheckpointCapture, _ writeBody: (inout StateWriter) -> Void) throws -> Result) rethrows -> Result
     func settleOutputs(timeout: Duration) throws
     func commitCheckpointed(_ positions: [KafkaTopicPartition: Int64]) throws
-    func restoreState(body: [UInt8], layout: Int, positions: [KafkaTopicPartition: Int64]) throws
+    /// Reads the body from `reader` into a new state that replaces the live one only once all of
+    /// it was accepted. `layout` is the stored state layout.
+    func restoreState(from reader: inout StateReader, layout: Int, positions: [KafkaTopicPartition: Int64]) throws
 }
 
-/// A state captured for a checkpoint: the body, the input positions it reflects, and what the
-/// header reports about it.
+/// A state captured for a checkpoint: the input positions it reflects and what the header
+/// reports about it.
 struct CheckpointCapture {
-    var body: [UInt8]
     var positions: [KafkaTopicPartition: Int64]
     var applied: Int
     var modelVersion: Int64

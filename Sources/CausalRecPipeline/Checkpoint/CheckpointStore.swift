@@ -1,3 +1,4 @@
+import CausalRecCore
 import Foundation
 import Logging
 #if canImport(Glibc)
@@ -13,7 +14,8 @@ import Darwin
 /// 0600), is fsync'ed, renamed over the final name, and the directory is fsync'ed — so after a
 /// crash at any instant the directory holds either the old set of checkpoints or the old set plus
 /// the complete new one, never a torn file under a real name. Leftover temporary files are
-/// removed at start-up.
+/// removed at start-up. The body is streamed to the file and read back from it through buffers
+/// of a few megabytes: neither a write nor a restore holds a second copy of the state.
 ///
 /// Restore: a damaged file (bad magic, truncated, checksum mismatch) falls back to the previous
 /// checkpoint with a log line. A file that is intact but unusable — another format, another
@@ -124,20 +126,21 @@ public final class CheckpointStore {
     public var upcomingSequence: Int { nextSequence }
 
     /// Restores the newest checkpoint of `identity`: nil when the directory holds none at all.
-    /// `restore` decodes the body (a throw means this build cannot use it). Damaged files are
-    /// passed over with a log line each; an intact one that cannot be used, a directory that
-    /// holds only other inputs' checkpoints, or one whose checkpoints are all damaged throws
-    /// `RestoreRefusal`. On success the store continues the restored checkpoint's lineage.
+    /// `restore` decodes the body (a throw means this build cannot use it); the file is verified
+    /// (format, lengths, checksum) before it is called, and its body is read from disk as
+    /// `restore` goes, never held whole in memory. Damaged files are passed over with a log line
+    /// each; an intact one that cannot be used, a directory that holds only other inputs'
+    /// checkpoints, or one whose checkpoints are all damaged throws `RestoreRefusal`. On success the store continues the restored checkpoint's lineage.
     public func restoreNewest<State>(for identity: CheckpointIdentity,
-                                     _ restore: (CheckpointFile.Contents) throws -> State) throws -> Restored<State>?
+                                     _ restore: (StoredCheckpoint) throws -> State) throws -> Restored<State>?
     {
         var damaged: [(name: String, reason: String)] = []
         var foreign: [(name: String, reason: String)] = []
         for file in files() {
             let name = (file.path as NSString).lastPathComponent
-            let contents: CheckpointFile.Contents
+            let checkpoint: StoredCheckpoint
             do {
-                contents = try CheckpointFile.decode(try Self.readFile(file.path))
+                checkpoint = try StoredCheckpoint(path: file.path)
             } catch let error as CheckpointFile.ReadError where error.isIncompatible {
                 throw RestoreRefusal(file: name, reason: error.description)
             } catch {
@@ -145,19 +148,19 @@ public final class CheckpointStore {
                 damaged.append((name, "\(error)"))
                 continue
             }
-            if let reason = identity.mismatch(with: contents.metadata.identity) {
+            if let reason = identity.mismatch(with: checkpoint.metadata.identity) {
                 logger.info("checkpoint \(name) belongs to another input and is left alone: \(reason)")
                 foreign.append((name, reason))
                 continue
             }
             let state: State
             do {
-                state = try restore(contents)
+                state = try restore(checkpoint)
             } catch {
                 throw RestoreRefusal(file: name, reason: "\(error)")
             }
-            lineage = contents.metadata.lineage ?? Self.newLineage()
-            return Restored(state: state, metadata: contents.metadata, path: file.path)
+            lineage = checkpoint.metadata.lineage ?? Self.newLineage()
+            return Restored(state: state, metadata: checkpoint.metadata, path: file.path)
         }
         if let newest = damaged.first {
             throw RestoreRefusal(file: newest.name, reason: "\(newest.reason) (and no older checkpoint is intact)")
@@ -172,23 +175,96 @@ public final class CheckpointStore {
     /// deletes this lineage's checkpoints beyond the newest `keep`. Returns the file's path.
     @discardableResult
     public func write(metadata: CheckpointMetadata, body: [UInt8]) throws -> String {
+        try write(metadata: metadata) { writer in body.withUnsafeBytes { writer.write(raw: $0) } }
+    }
+
+    /// `write(metadata:body:)` with the body written by `writeBody` straight to the file.
+    @discardableResult
+    public func write(metadata: CheckpointMetadata, writeBody: (inout StateWriter) -> Void) throws -> String {
+        try commit(try begin(metadata: metadata, writeBody: writeBody))
+    }
+
+    /// The first half of a write: the header and the body (written by `writeBody`, streamed to
+    /// the temporary file through a buffer of a few megabytes, so the state is never copied
+    /// whole). Nothing is visible under a checkpoint's name until `commit`; the caller may do
+    /// what must precede that (settle the outputs of the captured state) in between, and a
+    /// pending checkpoint given up is deleted. One write at a time: the next sequence number is
+    /// taken by `commit`.
+    public func begin(metadata: CheckpointMetadata, writeBody: (inout StateWriter) -> Void) throws -> PendingCheckpoint {
         var metadata = metadata
         metadata.sequence = nextSequence
         metadata.lineage = lineage
-        let bytes = try CheckpointFile.encode(metadata: metadata, body: body)
+        let prefix = try CheckpointFile.prefix(metadata: metadata, bodyLength: 0)
         let name = String(format: "checkpoint-%012d.ckpt", metadata.sequence)
         let final = path(of: name)
         let temporary = path(of: "." + name + ".tmp")
-        try Self.writeDurably(bytes, to: temporary)
-        guard rename(temporary, final) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw StoreError(description: "cannot rename '\(temporary)' to '\(final)': \(reason)")
+        // O_EXCL: never write through a file (or symlink) someone placed under this name.
+        let descriptor = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw StoreError(description: "cannot create '\(temporary)': \(String(cString: strerror(errno)))")
         }
+        // Deleted again if anything below throws (the pending checkpoint is dropped).
+        let pending = PendingCheckpoint(metadata: metadata, temporary: temporary, final: final, descriptor: descriptor)
+        let sink = CheckpointFileSink(descriptor: descriptor, bodyOffset: prefix.count, path: temporary)
+        try prefix.withUnsafeBytes { try sink.append($0) }
+        var writer = StateWriter(streamingTo: sink, flushingAt: flushBytes)
+        writeBody(&writer)
+        try writer.finish()
+        // The body's length is known now; it goes in the 8 bytes before the body.
+        try withUnsafeBytes(of: UInt64(writer.count).littleEndian) {
+            try CheckpointFileSink.writeFully(descriptor, $0, at: prefix.count - 8, path: temporary)
+        }
+        pending.bodyLength = writer.count
+        pending.length = prefix.count + writer.count
+        return pending
+    }
+
+    /// Bytes a streaming body write buffers before writing them out.
+    var flushBytes = 4 << 20
+
+    /// The second half: appends the checksum (read back through a fixed buffer: section lengths
+    /// were patched into bytes already written), fsyncs, renames over the final name, fsyncs the
+    /// directory, prunes. Returns the file's path; on failure the temporary file is deleted.
+    @discardableResult
+    public func commit(_ pending: PendingCheckpoint) throws -> String {
+        precondition(pending.descriptor >= 0, "a checkpoint committed twice or after it was abandoned")
+        do {
+            try Self.appendChecksum(pending)
+            if fsync(pending.descriptor) != 0 {
+                throw StoreError(description: "fsync of '\(pending.temporary)': \(String(cString: strerror(errno)))")
+            }
+            // The file's pages are clean now. A container's memory limit counts the page cache:
+            // hand them back now rather than leave hundreds of megabytes for reclaim to find.
+            _ = posix_fadvise(pending.descriptor, 0, 0, POSIX_FADV_DONTNEED)
+            guard rename(pending.temporary, pending.final) == 0 else {
+                throw StoreError(description: "cannot rename '\(pending.temporary)' to '\(pending.final)': \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            pending.abandon()
+            throw error
+        }
+        pending.markCommitted()
         try Self.syncDirectory(directory)
         nextSequence += 1
-        prune(identity: metadata.identity)
-        return final
+        prune(identity: pending.metadata.identity)
+        return pending.final
+    }
+
+    private static func appendChecksum(_ pending: PendingCheckpoint) throws {
+        let chunkBytes = StoredCheckpoint.chunkBytes
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkBytes, alignment: 64)
+        defer { chunk.deallocate() }
+        var crc: UInt32 = 0
+        var offset = 0
+        while offset < pending.length {
+            let part = UnsafeMutableRawBufferPointer(rebasing: chunk[0..<min(chunkBytes, pending.length - offset)])
+            try StoredCheckpoint.readFully(pending.descriptor, into: part, at: offset, path: pending.temporary)
+            crc = CRC32C.checksum(UnsafeRawBufferPointer(part), continuing: crc)
+            offset += part.count
+        }
+        try withUnsafeBytes(of: crc.littleEndian) {
+            try CheckpointFileSink.writeFully(pending.descriptor, $0, at: pending.length, path: pending.temporary)
+        }
     }
 
     /// Deletes checkpoints of this identity and lineage beyond the newest `keep`. Files of other
@@ -210,32 +286,6 @@ public final class CheckpointStore {
 
     // MARK: Files
 
-    /// The whole file, refusing symlinks and anything that is not a regular file.
-    static func readFile(_ path: String) throws -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw StoreError(description: "cannot open \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
-            throw StoreError(description: "\(path) is not a regular file")
-        }
-        guard status.st_size > 0 else { return [] }
-        guard UInt64(status.st_size) < ProcessInfo.processInfo.physicalMemory else {
-            throw StoreError(description: "\(path) is \(status.st_size) bytes, more than this machine's memory")
-        }
-        var bytes = [UInt8](repeating: 0, count: Int(status.st_size))
-        var filled = 0
-        while filled < bytes.count {
-            let result = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, $0.count - filled) }
-            if result < 0 && errno == EINTR { continue }
-            guard result > 0 else { break }
-            filled += result
-        }
-        return Array(bytes[0..<filled])
-    }
-
     /// The magic, version and header of a file, without reading its (possibly large) body.
     static func readHeaderBytes(_ path: String) throws -> [UInt8] {
         let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
@@ -248,35 +298,6 @@ public final class CheckpointStore {
         var header = [UInt8](repeating: 0, count: headerLength)
         let count = pread(descriptor, &header, headerLength, 16)
         return start + header.prefix(max(0, count))
-    }
-
-    private static func writeDurably(_ bytes: [UInt8], to path: String) throws {
-        // O_EXCL: never write through a file (or symlink) someone placed under this name.
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw StoreError(description: "cannot create '\(path)': \(String(cString: strerror(errno)))")
-        }
-        var failure: String?
-        bytes.withUnsafeBytes { buffer in
-            var written = 0
-            while written < buffer.count {
-                let result = Glibc.write(descriptor, buffer.baseAddress! + written, buffer.count - written)
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    failure = "writing '\(path)': \(String(cString: strerror(errno)))"
-                    return
-                }
-                written += result
-            }
-        }
-        if failure == nil && fsync(descriptor) != 0 {
-            failure = "fsync of '\(path)': \(String(cString: strerror(errno)))"
-        }
-        close(descriptor)
-        if let failure {
-            unlink(path)
-            throw StoreError(description: failure)
-        }
     }
 
     private static func syncDirectory(_ path: String) throws {

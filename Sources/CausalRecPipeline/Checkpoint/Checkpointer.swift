@@ -48,16 +48,18 @@ final class Checkpointer {
     /// Restores the newest checkpoint into `processor`; nil when the directory has none. Throws
     /// `CheckpointStore.RestoreRefusal` when one exists but cannot be used.
     func restore(into processor: some CheckpointSource) throws -> CheckpointMetadata? {
-        let restored = try store.restoreNewest(for: identity) { contents -> CheckpointMetadata in
+        let restored = try store.restoreNewest(for: identity) { checkpoint -> CheckpointMetadata in
+            let metadata = checkpoint.metadata
             var positions: [KafkaTopicPartition: Int64] = [:]
-            for entry in contents.metadata.offsets {
-                positions[KafkaTopicPartition(topic: contents.metadata.identity.topic, partition: entry.partition)] = entry.offset
+            for entry in metadata.offsets {
+                positions[KafkaTopicPartition(topic: metadata.identity.topic, partition: entry.partition)] = entry.offset
             }
-            guard OnlineRecommender.readableStateLayouts.contains(contents.metadata.stateLayout) else {
-                throw StateReadError("its state layout \(contents.metadata.stateLayout) is not one this build reads (\(OnlineRecommender.readableStateLayouts))")
+            guard OnlineRecommender.readableStateLayouts.contains(metadata.stateLayout) else {
+                throw StateReadError("its state layout \(metadata.stateLayout) is not one this build reads (\(OnlineRecommender.readableStateLayouts))")
             }
-            try processor.restoreState(body: contents.body, layout: contents.metadata.stateLayout, positions: positions)
-            return contents.metadata
+            var reader = checkpoint.bodyReader()
+            try processor.restoreState(from: &reader, layout: metadata.stateLayout, positions: positions)
+            return metadata
         }
         guard let restored else { return nil }
         let metadata = restored.metadata
@@ -87,10 +89,34 @@ final class Checkpointer {
     /// Writes a checkpoint now. Returns false when it was postponed (outputs not settled within
     /// `flushTimeout`, or the file could not be written); throws only when an output failure
     /// must stop the service.
+    ///
+    /// The body goes to a temporary file while the state is held still (so it agrees with the
+    /// positions, and is never copied whole in memory); the file takes its name only after the
+    /// outputs settled. A checkpoint given up on the way is deleted. The header's time is the
+    /// capture's: the moment the state is from.
     @discardableResult
     func write(_ processor: some CheckpointSource, messages: Int, flushTimeout: Duration, now: ContinuousClock.Instant = .now) throws -> Bool {
         let started = ContinuousClock.now
-        let captured = processor.captureState()
+        let written = Int64(Date().timeIntervalSince1970 * 1_000)
+        let captured: CheckpointCapture
+        let pending: PendingCheckpoint
+        do {
+            (captured, pending) = try processor.captureState { capture, writeBody in
+                let metadata = CheckpointMetadata(
+                    stateLayout: OnlineRecommender.stateLayoutVersion, sequence: 0, writtenAtMilliseconds: written, identity: identity,
+                    offsets: capture.positions.filter { $0.key.topic == identity.topic }
+                        .map { CheckpointMetadata.PartitionOffset(partition: $0.key.partition, offset: $0.value) }
+                        .sorted { $0.partition < $1.partition },
+                    appliedEvents: capture.applied, modelVersion: capture.modelVersion, generatorVersion: capture.generatorVersion,
+                    sampler: processor.samplerName, dimension: capture.dimension)
+                return (capture, try store.begin(metadata: metadata, writeBody: writeBody))
+            }
+        } catch {
+            postpone("\(error)", now: now)
+            return false
+        }
+        // Deletes the temporary file unless it was committed (any early return or throw below).
+        defer { pending.abandon() }
         do {
             try processor.settleOutputs(timeout: flushTimeout)
         } catch let error as KafkaError where error.kind == .flushTimedOut {
@@ -102,17 +128,9 @@ final class Checkpointer {
             metrics.brokerUp.record(0)
             return false
         }
-        let written = Int64(Date().timeIntervalSince1970 * 1_000)
-        let metadata = CheckpointMetadata(
-            stateLayout: OnlineRecommender.stateLayoutVersion, sequence: 0, writtenAtMilliseconds: written, identity: identity,
-            offsets: captured.positions.filter { $0.key.topic == identity.topic }
-                .map { CheckpointMetadata.PartitionOffset(partition: $0.key.partition, offset: $0.value) }
-                .sorted { $0.partition < $1.partition },
-            appliedEvents: captured.applied, modelVersion: captured.modelVersion, generatorVersion: captured.generatorVersion,
-            sampler: processor.samplerName, dimension: captured.dimension)
         let path: String
         do {
-            path = try store.write(metadata: metadata, body: captured.body)
+            path = try store.commit(pending)
         } catch {
             postpone("\(error)", now: now)
             return false
@@ -128,7 +146,7 @@ final class Checkpointer {
         }
         metrics.checkpoints.increment()
         metrics.checkpointDuration.record(ContinuousClock.now - started)
-        logger.debug("checkpoint written", metadata: ["file": "\((path as NSString).lastPathComponent)", "bytes": "\(captured.body.count)",
+        logger.debug("checkpoint written", metadata: ["file": "\((path as NSString).lastPathComponent)", "bytes": "\(pending.bodyLength)",
                                                       "applied": "\(captured.applied)"])
         do {
             try processor.commitCheckpointed(captured.positions)

@@ -234,13 +234,14 @@ final class StreamProcessor: CheckpointSource {
 
     // MARK: State
 
-    /// The body and the positions it reflects, captured together between batches.
-    func captureState() -> CheckpointCapture {
-        live.withExclusiveAccess { engine in
+    /// The body and the positions it reflects, captured together between batches: the engine's
+    /// lock is held while `save` writes the body.
+    func captureState<Result>(_ save: (CheckpointCapture, _ writeBody: (inout StateWriter) -> Void) throws -> Result) rethrows -> Result {
+        try live.withExclusiveAccess { engine in
             let recommender = engine.recommender
-            return CheckpointCapture(body: CheckpointBody.encode(engine: engine, userPartitions: live), positions: ledger.next,
-                                 applied: recommender.applied.total, modelVersion: recommender.modelVersion,
-                                 generatorVersion: recommender.generatorVersion, dimension: recommender.model.dimension)
+            let capture = CheckpointCapture(positions: ledger.next, applied: recommender.applied.total, modelVersion: recommender.modelVersion,
+                                            generatorVersion: recommender.generatorVersion, dimension: recommender.model.dimension)
+            return try save(capture) { writer in CheckpointBody.write(engine: engine, userPartitions: live, to: &writer) }
         }
     }
 
@@ -248,11 +249,11 @@ final class StreamProcessor: CheckpointSource {
     /// into fresh objects and checked first (`CheckpointBody.decode`); only a state that
     /// restored completely replaces the live one, so a refused checkpoint leaves nothing
     /// half-applied behind.
-    func restoreState(body: [UInt8], layout: Int, positions: [KafkaTopicPartition: Int64]) throws {
+    func restoreState(from reader: inout StateReader, layout: Int, positions: [KafkaTopicPartition: Int64]) throws {
         for (partition, offset) in positions where partition.partition < 0 || offset < 0 {
             throw StateReadError("the checkpoint's position \(offset) for partition \(partition.partition) is invalid")
         }
-        let restored = try CheckpointBody.decode(body, layout: layout, makeEngine: live.makeEngine)
+        let restored = try CheckpointBody.decode(from: &reader, layout: layout, makeEngine: live.makeEngine)
         live.replace(with: restored.engine, userPartitions: restored.userPartitions)
         counters.modelVersion.store(Int(restored.engine.recommender.modelVersion), ordering: .relaxed)
         ledger = OffsetLedger(restoring: positions)
