@@ -98,7 +98,8 @@ extension OnlineRecommender {
                               link: deconfounding.trainingLink)
             }
         }
-        modelVersion += 1
+        // A refused step (a non-finite gradient) changed no row: the version stays.
+        if !trainer.lastStepRefused { modelVersion += 1 }
     }
 
     /// The exposure weights of one example: r^γ for the positive (its exposure when clicked, or
@@ -109,8 +110,9 @@ extension OnlineRecommender {
         let positiveExposure = positive.exposure > 0 ? Double(positive.exposure) : max(exposure.relativeExposure(of: positive.item), floor)
         let negativeExposure = max(exposure.relativeExposure(of: triplet.negative), floor)
         if deconfounding.trainingExponent > 0 {
-            triplet.positiveWeight = Float(_pow(positiveExposure, deconfounding.trainingExponent))
-            triplet.negativeWeight = Float(_pow(negativeExposure, deconfounding.trainingExponent))
+            // Capped at Float's largest finite value: r^γ overflows for large relative exposures.
+            triplet.positiveWeight = Float(min(_pow(positiveExposure, deconfounding.trainingExponent), Double(Float.greatestFiniteMagnitude)))
+            triplet.negativeWeight = Float(min(_pow(negativeExposure, deconfounding.trainingExponent), Double(Float.greatestFiniteMagnitude)))
         }
         if deconfounding.propensityWeightExponent > 0 {
             triplet.weight = Float(min(deconfounding.propensityClip, _pow(1 / positiveExposure, deconfounding.propensityWeightExponent)))

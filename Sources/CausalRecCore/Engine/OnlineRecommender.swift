@@ -95,6 +95,11 @@ public final class OnlineRecommender {
     /// event that carries none and arrives without a transport timestamp either.
     public var latestTimestamp: Int64 { clock.latest }
 
+    /// Training steps refused because a gradient was not finite (nothing of them was written).
+    public var refusedTrainingSteps: Int { trainer.refusedSteps }
+    /// Whether the latest training step was refused: the model is not learning from the stream.
+    public var latestTrainingStepRefused: Bool { trainer.lastStepRefused }
+
     /// Events applied at the clock's time instead of their own, later one (see `EventClock`).
     public var eventsHeldBack: Int { clock.heldBack }
 

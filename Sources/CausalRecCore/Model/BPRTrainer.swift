@@ -45,6 +45,18 @@ public struct TrainingTriplet: Sendable, Equatable {
 public final class BPRTrainer {
     public let model: MatrixFactorization
     public let threads: Int
+    /// The largest Euclidean norm of one row's gradient in one step (and the largest magnitude
+    /// of one item bias's): a larger one is scaled down to it. Far above what a healthy batch
+    /// produces, it only bounds how far one step can throw a row, so a too-large learning rate
+    /// or an extreme exposure weight cannot drive the weights to ±∞ in a few steps.
+    public static let gradientClipNorm: Float = 100
+    /// Steps refused because a gradient was not finite (NaN or ±∞): nothing of such a step
+    /// is written, so the model stays as it was before the batch.
+    public private(set) var refusedSteps = 0
+    /// Whether the latest `train` call was refused.
+    public private(set) var lastStepRefused = false
+    /// Row gradients scaled down to `gradientClipNorm` so far.
+    public private(set) var clippedGradients = 0
     /// Item contributions filed by thread `from` for owner `to`, at index from·threads + to.
     private var itemContributions: [ContributionBuffer<ItemContribution>]
     private let workers: [Worker]
@@ -68,6 +80,9 @@ public final class BPRTrainer {
         /// Phase-1 loss estimate of this thread.
         var loss: Double = 0
         var sampled = 0
+        /// Set by the check phase: a touched row's gradient is not finite.
+        var nonFinite = false
+        var clipped = 0
 
         init(dimension: Int) {
             userGradients = EmbeddingTable(dimension: dimension, initialCapacity: 256)
@@ -116,6 +131,20 @@ public final class BPRTrainer {
         let extraGradients = extra
         ParallelWork.run(parts: threads) { owner in
             accumulateItems(owner: owner, extra: extraGradients.map { ($0.contributions, $0.rows) })
+        }
+        // Every gradient is checked (and clipped) before any row is written: a step with a
+        // non-finite gradient is refused as a whole, so no row ever holds NaN or ±∞.
+        ParallelWork.run(parts: threads) { owner in
+            checkGradients(owner: owner)
+        }
+        lastStepRefused = workers.contains { $0.nonFinite }
+        clippedGradients += workers.reduce(0) { $0 + $1.clipped }
+        if lastStepRefused {
+            refusedSteps += 1
+            ParallelWork.run(parts: threads) { owner in
+                discard(owner: owner)
+            }
+            return .nan
         }
         // Steps only after every thread has finished reading the old rows.
         ParallelWork.run(parts: threads) { owner in
@@ -276,6 +305,53 @@ public final class BPRTrainer {
                 VectorKernels.axpy(1, rows.row(Int(contribution.index)), worker.itemGradients.row(slot), length: stride)
             }
         }
+    }
+
+    /// Between phases 2 and 3: every gradient of a row this thread owns is finite, and at most
+    /// `gradientClipNorm` long (scaled down otherwise).
+    private func checkGradients(owner me: Int) {
+        let worker = workers[me]
+        let stride = model.stride
+        let limit = Self.gradientClipNorm
+        var nonFinite = false
+        var clipped = 0
+        func check(_ gradient: UnsafeMutablePointer<Float>) {
+            let squared = VectorKernels.dot(gradient, gradient, length: stride)
+            guard squared.isFinite else {
+                nonFinite = true
+                return
+            }
+            if squared > limit * limit {
+                let scale = limit / squared.squareRoot()
+                for index in 0..<stride { gradient[index] *= scale }
+                clipped += 1
+            }
+        }
+        for slot in worker.userSlots.touched.indices { check(worker.userGradients.row(Int32(slot))) }
+        for slot in worker.itemSlots.touched.indices {
+            check(worker.itemGradients.row(Int32(slot)))
+            let bias = worker.biasGradients[slot]
+            if !bias.isFinite {
+                nonFinite = true
+            } else if abs(bias) > limit {
+                worker.biasGradients[slot] = bias > 0 ? limit : -limit
+            }
+        }
+        worker.nonFinite = nonFinite
+        worker.clipped = clipped
+    }
+
+    /// A refused step: the scratch rows are cleared for the next batch, no weight is touched.
+    private func discard(owner me: Int) {
+        let worker = workers[me]
+        let stride = model.stride
+        for slot in worker.userSlots.touched.indices { worker.userGradients.row(Int32(slot)).update(repeating: 0, count: stride) }
+        for slot in worker.itemSlots.touched.indices {
+            worker.itemGradients.row(Int32(slot)).update(repeating: 0, count: stride)
+            worker.biasGradients[slot] = 0
+        }
+        worker.userSlots.reset()
+        worker.itemSlots.reset()
     }
 
     /// Phase 3: L2 and the optimizer step for every row this thread owns and the batch touched.

@@ -108,6 +108,27 @@ public final class MatrixFactorization {
         }
     }
 
+    /// Throws naming the first table that holds a value that is not a finite number: the rule the
+    /// checkpoint reader applies, checked before a checkpoint is written so that every written
+    /// checkpoint restores.
+    public func checkFinite() throws {
+        for (what, table) in [("user embeddings", users), ("item embeddings", items),
+                              ("user optimizer first moments", userOptimizer.firstMoment),
+                              ("user optimizer second moments", userOptimizer.secondMoment),
+                              ("item optimizer first moments", itemOptimizer.firstMoment),
+                              ("item optimizer second moments", itemOptimizer.secondMoment)] where table.rowCount > 0
+        {
+            try StateCheck.finite(table.row(0), count: table.rowCount * table.stride, what)
+        }
+        for (what, vector) in [("item biases", itemBias), ("bias optimizer first moments", biasOptimizer.firstMoment),
+                               ("bias optimizer second moments", biasOptimizer.secondMoment)]
+        {
+            for index in 0..<vector.count where !vector[index].isFinite {
+                throw StateReadError("\(what): value \(index) is not a finite number")
+            }
+        }
+    }
+
     // MARK: State
 
     public func writeState(to writer: inout StateWriter) {

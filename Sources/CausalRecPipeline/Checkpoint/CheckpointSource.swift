@@ -9,7 +9,8 @@ protocol CheckpointSource: AnyObject {
     /// Holds the state still (between batches) while `save` runs, handing it what the header
     /// reports and a function that writes the body: the body is written straight to its file
     /// from the live state, never copied whole, and agrees with the positions.
-    func captureState<Result>(_ save: (CheckpointCapture, _ writeBody: (inout StateWriter) -> Void) throws -> Result) rethrows -> Result
+    /// Throws, writing nothing, when the state is one the reader would refuse (a non-finite model).
+    func captureState<Result>(_ save: (CheckpointCapture, _ writeBody: (inout StateWriter) -> Void) throws -> Result) throws -> Result
     func settleOutputs(timeout: Duration) throws
     func commitCheckpointed(_ positions: [KafkaTopicPartition: Int64]) throws
     /// Reads the body from `reader` into a new state that replaces the live one only once all of

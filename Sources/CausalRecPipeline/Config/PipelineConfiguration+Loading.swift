@@ -109,8 +109,13 @@ extension PipelineConfiguration {
         model.dimension = try modelSection.integer("dimension", default: model.dimension, range: 1...1_024)
         model.optimizer = try modelSection.choice("optimizer", default: model.optimizer)
         model.threads = try modelSection.integer("threads", default: model.threads, range: 1...256)
-        model.learningRate = Float(try modelSection.number("learning_rate", default: Double(model.learningRate), range: 0...10))
+        // Up to 1 for either optimizer: larger steps only make a run diverge (with gradients
+        // clipped the weights stay finite, but what they hold is noise).
+        model.learningRate = Float(try modelSection.number("learning_rate", default: Double(model.learningRate), range: 0...1))
         model.l2 = Float(try modelSection.number("l2", default: Double(model.l2), range: 0...10))
+        if model.optimizer == .sgd && model.learningRate * model.l2 >= 1 {
+            throw ConfigurationError(path: "model.l2", reason: "with optimizer sgd, learning_rate × l2 must stay below 1 (it is \(model.learningRate * model.l2)); the weight decay would otherwise flip the sign of the weights and grow them every step", line: nil)
+        }
         model.initialStandardDeviation = Float(try modelSection.number("init_std", default: Double(model.initialStandardDeviation), range: 0...10))
         model.useItemBias = try modelSection.boolean("item_bias", default: model.useItemBias)
         let seed = try modelSection.integer("seed", default: Int(recommender.seed), range: 0...Int.max)

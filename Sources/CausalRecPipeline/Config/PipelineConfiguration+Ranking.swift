@@ -7,7 +7,8 @@ extension PipelineConfiguration {
         let section = try document.section("deconfounding")
         var settings = recommender.deconfounding
         let exponents = 0.0...8.0
-        settings.trainingExponent = try section.number("training_exponent", default: settings.trainingExponent, range: exponents)
+        // Training multiplies scores by r^γ: above 2 that overflows Float on large catalogues.
+        settings.trainingExponent = try section.number("training_exponent", default: settings.trainingExponent, range: 0...2)
         settings.rankingExponent = try section.number("ranking_exponent", default: settings.rankingExponent, range: exponents)
         settings.onlineRankingExponents = try section.numberList("online_ranking_exponents", default: settings.onlineRankingExponents,
                                                                  range: exponents)

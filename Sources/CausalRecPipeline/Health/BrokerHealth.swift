@@ -5,7 +5,7 @@ import Logging
 /// consumer errors, from a quiet consumer's metadata probe, from a flush that timed out, and back
 /// when traffic flows. Logs each change once.
 final class BrokerHealth {
-    private let status: ServiceStatus
+    let status: ServiceStatus
     private let metrics: ServiceMetrics
     private let logger: Logger
 

@@ -30,6 +30,8 @@ public final class ServiceMetrics: Sendable {
     /// Events applied at the event clock's time instead of their own, later one (a run ahead of
     /// the stream not yet confirmed as time moving on).
     let heldBackEvents: CoreMetrics.Counter
+    /// Training steps refused whole because a gradient was not finite.
+    let refusedTrainingSteps: CoreMetrics.Counter
     /// The HTTP endpoint's refused, evicted and timed-out connections.
     let http: HTTPConnectionMetrics
 
@@ -66,6 +68,7 @@ public final class ServiceMetrics: Sendable {
         checkpointDuration = Metrics.Timer(label: "causalrec_checkpoint_duration_seconds", factory: factory)
         futureEvents = CoreMetrics.Counter(label: "causalrec_future_events_total", factory: factory)
         heldBackEvents = CoreMetrics.Counter(label: "causalrec_events_held_back_total", factory: factory)
+        refusedTrainingSteps = CoreMetrics.Counter(label: "causalrec_training_steps_refused_total", factory: factory)
         http = HTTPConnectionMetrics(factory: factory)
         brokerUp.record(1)
         self.factory = factory

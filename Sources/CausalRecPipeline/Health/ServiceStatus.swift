@@ -14,12 +14,16 @@ public final class ServiceStatus: Sendable {
         public var messagesSinceCheckpoint = 0
         public var maxCheckpointAgeSeconds = 300.0
         public var stopping = false
+        /// Set while the latest training step was refused (a non-finite gradient): the model
+        /// answers, but no longer learns from the stream.
+        public var trainingProblem: String?
 
         /// Why the service is not ready, or nil when it is.
         public func notReadyReason(nowSeconds: Double) -> String? {
             if stopping { return "stopping" }
             if !brokerReachable { return "broker unreachable: \(brokerProblem ?? "no response")" }
             if assignedPartitions == 0 { return "no partitions assigned yet" }
+            if let trainingProblem { return trainingProblem }
             if checkpointsEnabled && messagesSinceCheckpoint > 0 && nowSeconds - lastCheckpointSeconds > maxCheckpointAgeSeconds {
                 return "the last checkpoint is \(Int(nowSeconds - lastCheckpointSeconds)) s old"
             }

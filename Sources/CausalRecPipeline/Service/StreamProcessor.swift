@@ -35,6 +35,7 @@ final class StreamProcessor: CheckpointSource {
     /// further ahead of it than `maxFutureSkewMilliseconds`.
     private let wallClock: () -> Int64
     private var batchWallTime: Int64 = 0
+    private var trainingRefused = false
     private(set) var ledger = OffsetLedger()
     /// Set when the state came from a checkpoint: partitions start at its positions (or at the
     /// beginning when the checkpoint has none for them), not at the group's committed offsets.
@@ -82,7 +83,11 @@ final class StreamProcessor: CheckpointSource {
         batchWallTime = wallClock()
         try live.withExclusiveAccess { engine in
             let heldBackBefore = engine.recommender.eventsHeldBack
-            defer { tally.heldBack += engine.recommender.eventsHeldBack - heldBackBefore }
+            let refusedBefore = engine.recommender.refusedTrainingSteps
+            defer {
+                tally.heldBack += engine.recommender.eventsHeldBack - heldBackBefore
+                noteTraining(engine.recommender, refusedBefore: refusedBefore)
+            }
             for message in messages {
                 if let budget = remainingBudget {
                     // Messages past the budget stay unhandled and uncommitted: the next run gets them.
@@ -126,6 +131,24 @@ final class StreamProcessor: CheckpointSource {
             if try publisher.publish(answer, sourcePartition: message.partition, sourceOffset: message.offset) {
                 tally.recommendations += 1
             }
+        }
+    }
+
+    /// Refused training steps: counted, logged once per run of them, and `/ready` says why
+    /// while the latest step is refused.
+    private func noteTraining(_ recommender: OnlineRecommender, refusedBefore: Int) {
+        let refused = recommender.refusedTrainingSteps - refusedBefore
+        if refused > 0 { metrics.refusedTrainingSteps.increment(by: refused) }
+        let refusing = recommender.latestTrainingStepRefused
+        guard refusing != trainingRefused else { return }
+        trainingRefused = refusing
+        if refusing {
+            let reason = "training steps are refused: a gradient is not finite (\(recommender.refusedTrainingSteps) refused so far; lower model.learning_rate or deconfounding.training_exponent)"
+            logger.error("\(reason)")
+            health.status.update { $0.trainingProblem = reason }
+        } else {
+            logger.info("training steps are applied again")
+            health.status.update { $0.trainingProblem = nil }
         }
     }
 
@@ -236,9 +259,12 @@ final class StreamProcessor: CheckpointSource {
 
     /// The body and the positions it reflects, captured together between batches: the engine's
     /// lock is held while `save` writes the body.
-    func captureState<Result>(_ save: (CheckpointCapture, _ writeBody: (inout StateWriter) -> Void) throws -> Result) rethrows -> Result {
+    func captureState<Result>(_ save: (CheckpointCapture, _ writeBody: (inout StateWriter) -> Void) throws -> Result) throws -> Result {
         try live.withExclusiveAccess { engine in
             let recommender = engine.recommender
+            // The reader refuses a model holding NaN or ±∞; such a state is never written, so the
+            // checkpoints on disk stay ones that restore.
+            try recommender.model.checkFinite()
             let capture = CheckpointCapture(positions: ledger.next, applied: recommender.applied.total, modelVersion: recommender.modelVersion,
                                             generatorVersion: recommender.generatorVersion, dimension: recommender.model.dimension)
             return try save(capture) { writer in CheckpointBody.write(engine: engine, userPartitions: live, to: &writer) }
