@@ -25,6 +25,8 @@ let package = Package(
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "CausalRecCore", targets: ["CausalRecCore"]),
         .library(name: "CausalRecPipeline", targets: ["CausalRecPipeline"]),
+        // The benchmarks' allocation counter, preloaded by bench/run.sh (never linked into causalrec).
+        .library(name: "CAllocationInterposer", type: .dynamic, targets: ["CAllocationInterposer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -56,8 +58,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Counts heap allocations for `causalrec bench` (interposes malloc; the executable only).
+        // Reads the allocation count of the preloaded interposer for `causalrec bench` (defines no
+        // allocator symbol: an executable that defined malloc but not free would break any
+        // preloaded allocator).
         .target(name: "CAllocationCounter"),
+        // Counts heap allocations; built as a shared library to preload, never linked.
+        .target(name: "CAllocationInterposer"),
         // Integer SIMD kernels Swift's vector types do not lower well (vpmaddubsw / vpmaddwd).
         .target(name: "CVectorKernels", cSettings: cKernelSettings),
         .target(

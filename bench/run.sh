@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source results/binary.sh
-"$binary" bench --json bench/results/bench.json
+# Heap allocations are counted by a preloaded interposer (causalrec itself defines no allocator).
+swift build -c release --product CAllocationInterposer
+LD_PRELOAD="$PWD/.build/release/libCAllocationInterposer.so" "$binary" bench --json bench/results/bench.json
 python3 - bench/results/bench.json BENCHMARKS.md <<'PY'
 import datetime, json, platform, re, sys
 records = json.load(open(sys.argv[1]))

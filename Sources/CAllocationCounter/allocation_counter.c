@@ -1,39 +1,24 @@
+#define _GNU_SOURCE
 #include "allocation_counter.h"
-
-#if defined(__GLIBC__) && defined(__linux__)
-#include <stdatomic.h>
+#include <dlfcn.h>
 #include <stddef.h>
-#include <errno.h>
 
-// glibc exports its allocator under these names, so the definitions below can interpose the
-// public ones (the executable's symbols win over libc's) and still reach the real allocator.
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t count, size_t size);
-extern void *__libc_realloc(void *pointer, size_t size);
-extern void *__libc_memalign(size_t alignment, size_t size);
+// The counting itself lives in the preloaded CAllocationInterposer library; this only finds it.
+typedef uint64_t (*count_function)(void);
 
-static _Atomic uint64_t allocations;
-
-uint64_t cac_allocation_count(void) { return atomic_load_explicit(&allocations, memory_order_relaxed); }
-
-static inline void count(void) { atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed); }
-
-void *malloc(size_t size) { count(); return __libc_malloc(size); }
-void *calloc(size_t count_, size_t size) { count(); return __libc_calloc(count_, size); }
-void *realloc(void *pointer, size_t size) { count(); return __libc_realloc(pointer, size); }
-void *memalign(size_t alignment, size_t size) { count(); return __libc_memalign(alignment, size); }
-void *aligned_alloc(size_t alignment, size_t size) { count(); return __libc_memalign(alignment, size); }
-int posix_memalign(void **result, size_t alignment, size_t size) {
-    if (alignment % sizeof(void *) != 0 || (alignment & (alignment - 1)) != 0) return EINVAL;
-    count();
-    void *pointer = __libc_memalign(alignment, size);
-    if (pointer == NULL && size != 0) return ENOMEM;
-    *result = pointer;
-    return 0;
+static count_function lookup(void) {
+    static count_function function = NULL;
+    static int looked = 0;
+    if (!looked) {
+        function = (count_function)dlsym(RTLD_DEFAULT, "causalrec_interposed_allocation_count");
+        looked = 1;
+    }
+    return function;
 }
 
-#else
+int cac_allocation_counting(void) { return lookup() != NULL; }
 
-uint64_t cac_allocation_count(void) { return 0; }
-
-#endif
+uint64_t cac_allocation_count(void) {
+    count_function function = lookup();
+    return function ? function() : 0;
+}

@@ -3,9 +3,12 @@
 
 #include <stdint.h>
 
-/// Heap allocations (malloc, calloc, realloc, aligned allocations) made by the process so far.
-/// Counted by this target's definitions of the allocation functions, which forward to glibc's;
-/// only the `causalrec` executable links it (for `causalrec bench`). 0 where not supported.
+/// Whether heap allocations are being counted: true when the CAllocationInterposer library was
+/// preloaded (bench/run.sh does; `causalrec` itself defines no allocator symbol).
+int cac_allocation_counting(void);
+
+/// Heap allocations (malloc, calloc, realloc, aligned allocations) made by the process so far;
+/// 0 when not counting.
 uint64_t cac_allocation_count(void);
 
 #endif
