@@ -2,7 +2,7 @@ import CausalRecCore
 import Foundation
 import Logging
 
-/// Offline backtests (DESIGN.md §8): train on a split with the same core code as `run`, select the
+/// Offline backtests (the evaluation protocol in results/README.md): train on a split with the same core code as `run`, select the
 /// epoch and hyper-parameters on validation NDCG@20, report the test splits — for several
 /// samplers side by side on the same data, seeds and budget, with the most-popular and untrained
 /// floors computed by the same metric code.

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// SELFRec files (`user item weight` per line, as in ../shared/data) become: a positive weight →
 /// an impression and a click; a weight of 0 → an impression only (exposed, not clicked).
-/// JSON-lines files hold events in the schema of DESIGN.md §2. Lines without a timestamp get
+/// JSON-lines files hold events in the event schema of README.md. Lines without a timestamp get
 /// `baseTimestamp + line number` ms, which keeps event time ordered like the file.
 public struct DatasetSplit: Sendable {
     public var name: String

@@ -61,7 +61,7 @@ public struct PipelineConfiguration: Sendable, Equatable {
         public var intervalSeconds = 10.0
     }
 
-    /// Where and how often the learning state is saved (DESIGN.md §5).
+    /// Where and how often the learning state is saved: checkpoints with the positions they reflect (README, "State and delivery").
     public struct Checkpointing: Sendable, Equatable {
         public var enabled = true
         /// `run --checkpoint-dir` overrides this.

@@ -2,7 +2,7 @@ import CausalRecCore
 import Kafka
 
 /// Publishes recommendations to the output topic (key = user) in the message format of
-/// DESIGN.md §2. (When a click earns a publication is the engine's decision.)
+/// the message format in README.md. (When a click earns a publication is the engine's decision.)
 final class RecommendationPublisher {
     private let sender: OutputSender
     let topic: String
@@ -23,7 +23,7 @@ final class RecommendationPublisher {
                                context: "the answer to input partition \(sourcePartition) offset \(sourceOffset)")
     }
 
-    /// The recommendation message of DESIGN.md §2; `source` (the input message that asked) is
+    /// The recommendation message (README.md, "Topics and messages"); `source` (the input message that asked) is
     /// absent for answers to HTTP queries.
     static func encode(_ recommendation: Recommendation, sampler: String, source: (partition: Int32, offset: Int64)?) -> [UInt8] {
         var writer = JSONWriter(reservingCapacity: 64 + recommendation.items.count * 32)
