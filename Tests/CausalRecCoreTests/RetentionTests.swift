@@ -1,7 +1,7 @@
 import CausalRecCore
 import Testing
 
-@Suite("Bounded memory: admission, idle eviction, forget")
+@Suite("Bounded memory: admission, row limits, idle eviction, forget")
 struct RetentionTests {
     static func churningStream(_ count: Int, churnEvery: Int = 20) -> [Event] {
         var configuration = SimulatorConfiguration()
@@ -62,6 +62,73 @@ struct RetentionTests {
         try resumed.readState(from: &reader)
         #expect(reader.isAtEnd)
         for event in stream[6_111...] { resumed.step(event, fallbackTimestamp: 0) }
+        #expect(StateRestoreTests.state(of: resumed) == StateRestoreTests.state(of: straight))
+    }
+
+    /// A stream where every event names new ids, with alice clicking item A every 50 events.
+    static func distinctIdStream(_ count: Int) -> [Event] {
+        let start: Int64 = 1_700_000_000_000
+        return (0..<count).map { index in
+            let time = start + Int64(index) * 100
+            if index % 50 == 0 { return .click(Click(user: "alice", item: "A", timestamp: time)) }
+            if index % 3 == 0 { return .click(Click(user: "u\(index)", item: "i\(index)", timestamp: time)) }
+            return .impression(Impression(user: "u\(index)", items: ["i\(index)", "A", "j\(index)"], timestamp: time))
+        }
+    }
+
+    static func limitedConfiguration() -> RecommenderConfiguration {
+        var configuration = StateRestoreTests.configuration(sampler: "random", threads: 1)
+        configuration.retention = RetentionConfiguration()
+        configuration.retention.maxUsers = 200
+        configuration.retention.maxItems = 128
+        return configuration
+    }
+
+    @Test("the defaults bound the rows")
+    func defaultLimits() {
+        let retention = RetentionConfiguration()
+        #expect(retention.maxUsers > 0 && retention.maxUsers <= 1_000_000)
+        #expect(retention.maxItems > 0 && retention.maxItems <= 1_000_000)
+    }
+
+    @Test("past a row limit the least recently seen rows go, and never an active user's or the event's own")
+    func rowLimits() throws {
+        let recommender = OnlineRecommender(configuration: Self.limitedConfiguration())
+        for event in Self.distinctIdStream(20_000) {
+            recommender.step(event, fallbackTimestamp: 0)
+            #expect(recommender.activeUsers <= 200 && recommender.activeItems <= 128)
+        }
+        // Users get a row from their click (a third of the events), items from every event.
+        #expect(recommender.limitEvictedUsers > 6_000 && recommender.limitEvictedItems > 19_000)
+        #expect(recommender.evictedUsers == recommender.limitEvictedUsers)
+        // Alice and A are seen every 50 events (A in every impression): they stay, with alice's history.
+        let alice = try #require(recommender.userRow(ofKnown: "alice"))
+        let item = try #require(recommender.itemRow(ofKnown: "A"))
+        #expect(recommender.history.clicked(by: alice).contains(item))
+        #expect(recommender.recommend(user: "alice", k: 5, at: 0).source != .mostExposed)
+        // The ids of the latest events are still there; the early ones are gone.
+        #expect(recommender.userRow(ofKnown: "u19998") != nil && recommender.itemRow(ofKnown: "j19999") != nil)
+        #expect(recommender.userRow(ofKnown: "u3") == nil && recommender.itemRow(ofKnown: "j1") == nil)
+        // An event naming more new items than the limit keeps them all (one event's slate at most).
+        let slate = (0..<300).map { "slate\($0)" }
+        recommender.step(.impression(Impression(user: "bob", items: slate, timestamp: 1_700_010_000_000)), fallbackTimestamp: 0)
+        #expect(slate.allSatisfy { recommender.itemRow(ofKnown: $0) != nil })
+        #expect(recommender.activeItems == 300)
+    }
+
+    @Test("evictions at the row limits survive a restore bit for bit")
+    func restoreWithRowLimits() throws {
+        let stream = Self.distinctIdStream(6_000)
+        let configuration = Self.limitedConfiguration()
+        let straight = OnlineRecommender(configuration: configuration)
+        for event in stream { straight.step(event, fallbackTimestamp: 0) }
+        #expect(straight.evictedItems > 0)
+        let first = OnlineRecommender(configuration: configuration)
+        for event in stream[..<3_001] { first.step(event, fallbackTimestamp: 0) }
+        var reader = StateReader(StateRestoreTests.state(of: first))
+        let resumed = OnlineRecommender(configuration: configuration)
+        try resumed.readState(from: &reader)
+        for event in stream[3_001...] { resumed.step(event, fallbackTimestamp: 0) }
         #expect(StateRestoreTests.state(of: resumed) == StateRestoreTests.state(of: straight))
     }
 

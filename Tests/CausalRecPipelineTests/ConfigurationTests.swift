@@ -58,6 +58,8 @@ struct ConfigurationTests {
             ("model:\n  optimizer: sgd\n  learning_rate: 10\n", "model.learning_rate", "must be between"),
             ("model:\n  optimizer: sgd\n  learning_rate: 1\n  l2: 2\n", "model.l2", "must stay below 1"),
             ("deconfounding:\n  training_exponent: 8\n", "deconfounding.training_exponent", "must be between"),
+            ("retention:\n  max_users: -1\n", "retention.max_users", "must be between"),
+            ("retention:\n  max_items: 1e12\n", "retention.max_items", "must"),
             ("sampler:\n  name: fancy\n", "sampler.name", "must be one of"),
             ("sampler:\n  name: cnsdiff\n  cnsdiff:\n    levels: 10/x\n", "sampler.cnsdiff.levels", "noise-level indices"),
             ("sampler:\n  name: cnsdiff\n  cnsdiff:\n    steps: 20\n    levels: 10/30\n", "sampler.cnsdiff.steps", "below steps"),

@@ -95,14 +95,16 @@ struct StreamProcessorTests {
         let metrics = ServiceMetrics()
         let status = ServiceStatus()
 
-        init(wallClock: @escaping () -> Int64 = StreamProcessor.systemMilliseconds) {
+        init(recommender: RecommenderConfiguration = RecommenderConfiguration(),
+             wallClock: @escaping () -> Int64 = StreamProcessor.systemMilliseconds)
+        {
             producer = LoggingProducer(log: log)
             committer = LoggingCommitter(log: log)
             let configuration = PipelineConfiguration()
             let logger = Logger(label: "order")
             let sender = OutputSender(producer: producer, topics: configuration.topics, deadLetterLimits: .init(), metrics: metrics,
                                       logger: logger)
-            processor = StreamProcessor(live: LiveState(configuration: RecommenderConfiguration()), samplerName: "random",
+            processor = StreamProcessor(live: LiveState(configuration: recommender), samplerName: "random",
                                         decoder: EventDecoder(), sender: sender, topics: configuration.topics, committer: committer,
                                         health: BrokerHealth(status: status, metrics: metrics, logger: logger),
                                         counters: counters, metrics: metrics, maxMessages: nil, logger: logger, wallClock: wallClock)
@@ -186,6 +188,38 @@ struct StreamProcessorTests {
         #expect(applied == 1)
         let exposition = String(decoding: harness.metrics.exposition(), as: UTF8.self)
         #expect(exposition.contains("causalrec_future_events_total 3"))
+    }
+
+    @Test("near a row limit: the rows gauge, evictions by reason, and a warning in /ready that goes when the rows do")
+    func rowLimitWarning() throws {
+        var recommender = RecommenderConfiguration()
+        recommender.retention.maxUsers = 10
+        let harness = Harness(recommender: recommender)
+        _ = harness.processor.assign([Harness.partition])
+        let clicks = (0..<15).map {
+            TestMessage(offset: Int64($0), #"{"type":"click","user":"u\#($0)","item":"i","ts":\#(1_700_000_000_000 + $0)}"#)
+        }
+        try harness.processor.process(clicks[..<8])
+        #expect(harness.status.snapshot.warnings.isEmpty)
+        try harness.processor.process(clicks[8...])
+        let warnings = harness.status.snapshot.warnings
+        #expect(warnings == ["users rows near the limit: 10 of retention.max_users 10 (100 %); the least recently seen users are evicted"])
+        let exposition = String(decoding: harness.metrics.exposition(), as: UTF8.self)
+        #expect(exposition.contains(#"causalrec_rows{kind="user"} 10"#))
+        #expect(exposition.contains(#"causalrec_rows{kind="item"} 1"#))
+        #expect(exposition.contains(#"causalrec_rows_evicted_total{kind="user",reason="limit"} 5"#))
+        let routes = HTTPRoutes(metrics: harness.metrics, status: harness.status, live: harness.processor.live, maxK: 10, samplerName: "random")
+        harness.status.update { $0.assignedPartitions = 1 }
+        let ready = routes.reply(method: "GET", uri: "/ready")
+        #expect(ready.status == 200)
+        #expect(String(decoding: ready.body, as: UTF8.self) == #"{"ready":true,"warnings":["\#(warnings[0])"]}"#)
+        // Forgetting users takes the table below 90 %: the warning goes.
+        try harness.processor.process([TestMessage(offset: 15, #"{"type":"forget","user":"u14"}"#),
+                                       TestMessage(offset: 16, #"{"type":"forget","user":"u13"}"#)])
+        #expect(harness.status.snapshot.warnings.isEmpty)
+        #expect(String(decoding: routes.reply(method: "GET", uri: "/ready").body, as: UTF8.self) == #"{"ready":true}"#)
+        let after = String(decoding: harness.metrics.exposition(), as: UTF8.self)
+        #expect(after.contains(#"causalrec_rows_evicted_total{kind="user",reason="idle_or_forget"} 2"#))
     }
 
     @Test("outputs that cannot be settled in time: nothing is committed, and the next commit covers everything")

@@ -1,5 +1,5 @@
-/// Bounded memory (DESIGN.md §4): admission of new ids, idle-TTL eviction with row reuse, and the
-/// `forget` event. Every step depends only on the events (event time, counts), so it is as
+/// Bounded memory: admission of new ids, row limits with least-recently-seen eviction, idle-TTL
+/// eviction with row reuse, and the `forget` event. Every step depends only on the events (event time, counts), so it is as
 /// deterministic as the rest of the recommender and its state is in the checkpoint.
 extension OnlineRecommender {
     /// The row of a user the state already has (its last-seen time moved on), else nil.
@@ -48,7 +48,8 @@ extension OnlineRecommender {
         return false
     }
 
-    func afterEvent() {
+    func afterEvent(_ step: EventStep) {
+        keepRowLimits(sparing: step)
         guard configuration.retention.isActive else { return }
         eventsSinceSweep += 1
         guard eventsSinceSweep >= configuration.retention.sweepEvery else { return }
@@ -73,6 +74,40 @@ extension OnlineRecommender {
         waitingUsers = waitingUsers.filter { $0.value.lastSeen >= memory }
         waitingItems = waitingItems.filter { $0.value.lastSeen >= memory }
         evict(users: idleUsers, items: idleItems)
+    }
+
+    /// Keeps the rows in use within `maxUsers` and `maxItems`. Once an event takes a table past its
+    /// limit, the least recently seen rows go (ties: the lower row first), down to 1/64 below the
+    /// limit, so the scan over the table runs once per many new ids rather than for every one.
+    /// The rows the event itself named are spared: its answer and positive refer to them.
+    func keepRowLimits(sparing step: EventStep) {
+        let retention = configuration.retention
+        let userExcess = retention.maxUsers > 0 ? users.activeCount - retention.maxUsers : 0
+        let itemExcess = retention.maxItems > 0 ? items.activeCount - retention.maxItems : 0
+        guard userExcess > 0 || itemExcess > 0 else { return }
+        let goneUsers = userExcess > 0
+            ? Self.leastRecentlySeen(userLastSeen, in: users, count: userExcess + retention.maxUsers / 64,
+                                     sparing: step.userRow.map { [$0] } ?? [])
+            : []
+        let goneItems = itemExcess > 0
+            ? Self.leastRecentlySeen(itemLastSeen, in: items, count: itemExcess + retention.maxItems / 64,
+                                     sparing: Set(step.itemRows))
+            : []
+        limitEvictedUsers += goneUsers.count
+        limitEvictedItems += goneItems.count
+        evict(users: goneUsers, items: goneItems)
+    }
+
+    static func leastRecentlySeen(_ lastSeen: [Int], in table: IdentifierTable, count: Int,
+                                  sparing spared: Set<Int32>) -> [Int32]
+    {
+        var candidates: [(time: Int, row: Int32)] = []
+        candidates.reserveCapacity(table.activeCount)
+        for row in 0..<table.count where table.isActive(Int32(row)) && !spared.contains(Int32(row)) {
+            candidates.append((lastSeen[row], Int32(row)))
+        }
+        candidates.sort { $0.time != $1.time ? $0.time < $1.time : $0.row < $1.row }
+        return candidates.prefix(count).map(\.row)
     }
 
     /// Removes a user's row, history and queued positives (the `forget` event).

@@ -9,7 +9,7 @@ extension OnlineRecommender {
             exposure.grow(to: count)
             history.growItems(to: count)
             Self.grow(&itemLastSeen, to: count)
-            if !freeItemsSorted.isEmpty { freeItemsSorted = items.freeRows.sorted() }
+            if !freeItemsSorted.isEmpty { Self.removeSorted(row, from: &freeItemsSorted) }
         }
         return row
     }
@@ -23,6 +23,18 @@ extension OnlineRecommender {
             Self.grow(&userLastSeen, to: count)
         }
         return row
+    }
+
+    /// Drops `row` from a sorted array (a reused free row), by binary search: re-sorting all free
+    /// rows at every reuse would cost O(n log n) per new id after a large eviction.
+    static func removeSorted(_ row: Int32, from sorted: inout [Int32]) {
+        var low = 0
+        var high = sorted.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sorted[middle] < row { low = middle + 1 } else { high = middle }
+        }
+        if low < sorted.count && sorted[low] == row { sorted.remove(at: low) }
     }
 
     private static func grow(_ times: inout [Int], to count: Int) {

@@ -57,6 +57,10 @@ public final class OnlineRecommender {
     var eventsSinceSweep = 0
     public internal(set) var evictedUsers = 0
     public internal(set) var evictedItems = 0
+    /// Of the evictions, those the row limits made (the rest were idle or forgotten); counted since
+    /// this process started, not kept in the state.
+    public internal(set) var limitEvictedUsers = 0
+    public internal(set) var limitEvictedItems = 0
     /// Item rows the latest sweep freed (observers keyed by item row drop them).
     public internal(set) var lastEvictedItems: [Int32] = []
     /// Free item rows, sorted: excluded from rankings and negatives until reused.
@@ -140,7 +144,7 @@ public final class OnlineRecommender {
         }
         if mode != .record {
             let evictedBefore = evictedItems
-            afterEvent()
+            afterEvent(step)
             if evictedItems != evictedBefore { step.evictedItems = lastEvictedItems }
         }
         return step

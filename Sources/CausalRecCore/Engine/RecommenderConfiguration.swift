@@ -34,9 +34,9 @@ public struct RecommenderConfiguration: Sendable, Equatable {
     public init() {}
 }
 
-/// Bounded memory (DESIGN.md §4): an id gets a row only after it has been seen a few times, and a
+/// Bounded memory: an id gets a row only after it has been seen a few times, and a
 /// row idle for long enough (in event time) is evicted and its row reused, so a stream whose users
-/// and items come and go keeps a bounded state.
+/// and items come and go keeps a bounded state; past a row limit the least recently seen rows go.
 public struct RetentionConfiguration: Sendable, Equatable {
     /// Events naming a user before the user gets a row (1 = at once). Until then the user's
     /// clicks only count towards admission (and requests get the most-exposed items).
@@ -51,10 +51,16 @@ public struct RetentionConfiguration: Sendable, Equatable {
     public var admissionMemorySeconds: Double = 86_400
     /// Applied events between eviction sweeps.
     public var sweepEvery = 10_000
+    /// Users with a row at most (0 = no limit). Past it the least recently seen users are
+    /// evicted, so the state stays bounded whatever the stream's id space; ~1 KB per user row.
+    public var maxUsers = 500_000
+    /// Items with a row at most (0 = no limit), as `maxUsers`; ~1.2 KB per item row.
+    public var maxItems = 200_000
 
     public init() {}
 
-    /// Whether any of it is switched on (otherwise the recommender skips the bookkeeping).
+    /// Whether admission or idle eviction is switched on (otherwise the recommender skips their
+    /// bookkeeping; the row limits are always kept).
     public var isActive: Bool {
         userAdmitAfter > 1 || itemAdmitAfter > 1 || userIdleSeconds > 0 || itemIdleSeconds > 0
     }

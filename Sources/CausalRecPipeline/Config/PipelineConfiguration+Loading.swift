@@ -214,6 +214,8 @@ extension PipelineConfiguration {
         retention.admissionMemorySeconds = try retentionSection.number("admission_memory_seconds", default: retention.admissionMemorySeconds,
                                                                        range: 1...1e10, unit: "seconds")
         retention.sweepEvery = try retentionSection.integer("sweep_every", default: retention.sweepEvery, range: 1...1_000_000_000, unit: "events")
+        retention.maxUsers = try retentionSection.integer("max_users", default: retention.maxUsers, range: 0...100_000_000, unit: "rows")
+        retention.maxItems = try retentionSection.integer("max_items", default: retention.maxItems, range: 0...100_000_000, unit: "rows")
         recommender.retention = retention
         try retentionSection.finish()
 

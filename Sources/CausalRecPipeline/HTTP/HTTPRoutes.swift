@@ -59,7 +59,17 @@ struct HTTPRoutes: Sendable {
                 writer.endObject()
                 return .json(503, writer.bytes)
             }
-            return .json(200, Array(#"{"ready":true}"#.utf8))
+            guard !snapshot.warnings.isEmpty else { return .json(200, Array(#"{"ready":true}"#.utf8)) }
+            var writer = JSONWriter()
+            writer.beginObject()
+            writer.key("ready")
+            writer.boolean(true)
+            writer.key("warnings")
+            writer.beginArray()
+            for warning in snapshot.warnings { writer.string(warning) }
+            writer.endArray()
+            writer.endObject()
+            return .json(200, writer.bytes)
         case "/recommendations":
             return recommendations(components.queryItems ?? [])
         default:

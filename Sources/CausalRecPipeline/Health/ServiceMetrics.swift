@@ -34,6 +34,8 @@ public final class ServiceMetrics: Sendable {
     let refusedTrainingSteps: CoreMetrics.Counter
     /// The HTTP endpoint's refused, evicted and timed-out connections.
     let http: HTTPConnectionMetrics
+    /// Rows in use and evicted.
+    let rows: RowMetrics
 
     enum EventKind: String, CaseIterable {
         case impression, click, request, forget, invalid
@@ -70,6 +72,7 @@ public final class ServiceMetrics: Sendable {
         heldBackEvents = CoreMetrics.Counter(label: "causalrec_events_held_back_total", factory: factory)
         refusedTrainingSteps = CoreMetrics.Counter(label: "causalrec_training_steps_refused_total", factory: factory)
         http = HTTPConnectionMetrics(factory: factory)
+        rows = RowMetrics(factory: factory)
         brokerUp.record(1)
         self.factory = factory
     }

@@ -17,6 +17,9 @@ public final class ServiceStatus: Sendable {
         /// Set while the latest training step was refused (a non-finite gradient): the model
         /// answers, but no longer learns from the stream.
         public var trainingProblem: String?
+        /// Said by `/ready` while it is ready: e.g. a row table near its limit, where the least
+        /// recently seen users or items are being evicted.
+        public var warnings: [String] = []
 
         /// Why the service is not ready, or nil when it is.
         public func notReadyReason(nowSeconds: Double) -> String? {

@@ -36,6 +36,7 @@ final class StreamProcessor: CheckpointSource {
     private let wallClock: () -> Int64
     private var batchWallTime: Int64 = 0
     private var trainingRefused = false
+    private var rowUsage: RowUsageMonitor
     private(set) var ledger = OffsetLedger()
     /// Set when the state came from a checkpoint: partitions start at its positions (or at the
     /// beginning when the checkpoint has none for them), not at the group's committed offsets.
@@ -63,6 +64,7 @@ final class StreamProcessor: CheckpointSource {
         maxFutureSkewMilliseconds = Int64(decoder.limits.maxFutureSkewSeconds * 1_000)
         self.logger = logger
         self.wallClock = wallClock
+        rowUsage = RowUsageMonitor(metrics: metrics.rows, status: health.status, logger: logger)
     }
 
     static func systemMilliseconds() -> Int64 {
@@ -87,6 +89,7 @@ final class StreamProcessor: CheckpointSource {
             defer {
                 tally.heldBack += engine.recommender.eventsHeldBack - heldBackBefore
                 noteTraining(engine.recommender, refusedBefore: refusedBefore)
+                rowUsage.note(engine.recommender)
             }
             for message in messages {
                 if let budget = remainingBudget {
