@@ -26,6 +26,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     private var handler: (any KafkaConsumerHandler)?
     private var deferredError: (any Error)?
     private var deliveredInCallbacks = 0
+    /// Set when `consume` threw during this poll: no later batch is handed over (see `poll`).
+    private var handlerFailed = false
 
     public init(configuration: KafkaConsumerConfiguration, logger: Logger, maxBatchSize: Int = 1000) throws {
         precondition(maxBatchSize > 0, "maxBatchSize must be positive")
@@ -183,7 +185,10 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Waits up to `timeout` for messages and hands everything available (up to `maxBatchSize`)
     /// to `handler` as one batch. Also serves rebalances and errors through `handler`.
     /// Returns the number of messages handed over. Errors thrown by the handler are rethrown
-    /// here, after the consumer's bookkeeping is complete.
+    /// here, after the consumer's bookkeeping is complete. Once `consume` has thrown, this poll
+    /// hands over no later batch and fetches nothing more: messages after the failed one would
+    /// otherwise be applied past a gap. The ones fetched but not handed over are dropped, so the
+    /// caller stops (or seeks back) and resumes from its last recorded position.
     @discardableResult
     public func poll(timeout: Duration, handler: some KafkaConsumerHandler) throws -> Int {
         switch lifecycle.withLock({ $0.startPoll() }) {
@@ -195,10 +200,11 @@ public final class KafkaConsumer: @unchecked Sendable {
         self.handler = handler
         defer { self.handler = nil }
         deliveredInCallbacks = 0
+        handlerFailed = false
 
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
-        while pendingCount < maxBatchSize {
+        while pendingCount < maxBatchSize && !handlerFailed {
             let wait = pendingCount == 0 ? max(0, (deadline - clock.now).milliseconds) : 0
             guard let message = rd_kafka_consumer_poll(client.handle, Int32(wait)) else {
                 if pendingCount == 0 && clock.now < deadline { continue }
@@ -253,10 +259,12 @@ public final class KafkaConsumer: @unchecked Sendable {
             }
             pendingCount = 0
         }
+        guard !handlerFailed else { return 0 }
         let batch = KafkaMessageBatch(messages: UnsafeBufferPointer(start: pending, count: count))
         do {
             try handler?.consume(batch)
         } catch {
+            handlerFailed = true
             if deferredError == nil { deferredError = error }
         }
         return count

@@ -5,7 +5,8 @@
 /// handed back to the group only after `partitionsWillBeRevoked` returns. That is the moment to
 /// finish work, write state and commit offsets for those partitions.
 public protocol KafkaConsumerHandler: AnyObject {
-    /// A batch of messages; the views are valid only during this call.
+    /// A batch of messages; the views are valid only during this call. When it throws, the poll
+    /// hands over no further batch and rethrows the error (the rebalance hooks are still called).
     func consume(_ batch: KafkaMessageBatch) throws
 
     /// Partitions were assigned to this member. Return start offsets to override the committed

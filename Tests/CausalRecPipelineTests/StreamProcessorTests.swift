@@ -58,7 +58,13 @@ struct StreamProcessorTests {
 
         init(log: CallLog) { self.log = log }
 
+        /// Sends refused with `.queueFull` (counted from 1 over all topics).
+        var queueFullAt: Set<Int> = []
+        private var sends = 0
+
         func send(topic: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader]) throws {
+            sends += 1
+            if queueFullAt.contains(sends) { throw KafkaError(kind: .queueFull, message: "local queue stayed full") }
             log.append("send \(topic)")
         }
 
@@ -291,6 +297,34 @@ struct StreamProcessorTests {
         let contents = try CheckpointFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: file.path))))
         #expect(contents.metadata.offsets == [.init(partition: 0, offset: 4)])
         #expect(contents.metadata.appliedEvents == 3)
+    }
+
+    @Test("after a message fails (queue full on 3 of 5), nothing later is applied, and a revoke neither checkpoints nor commits")
+    func failedMessageStopsTheProcessor() throws {
+        let harness = Harness()
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let checkpointer = try harness.checkpointer(directory: directory, now: .now)
+        let handler = StreamConsumerHandler(processor: harness.processor, checkpointer: checkpointer, counters: harness.counters,
+                                            health: BrokerHealth(status: harness.status, metrics: harness.metrics, logger: Logger(label: "order")),
+                                            status: harness.status, checkpointFlushTimeout: .seconds(1), logger: Logger(label: "order"))
+        _ = handler.partitionsAssigned([Harness.partition])
+        let requests = (0..<8).map { TestMessage(offset: Int64($0), #"{"type":"request","user":"u\#($0)","ts":\#(1_700_000_000_000 + $0)}"#) }
+        harness.producer.queueFullAt = [3]
+        #expect(throws: KafkaError.self) { try harness.processor.process(requests[..<5]) }
+        // The same poll hands the next batch over, then the partition is revoked.
+        #expect(throws: StreamProcessorStopped.self) { try harness.processor.process(requests[5...]) }
+        handler.partitionsWillBeRevoked([Harness.partition], lost: false)
+        #expect(harness.log.calls == ["send recommendations", "send recommendations"], "\(harness.log.calls)")
+        #expect(harness.committer.committed.isEmpty)
+        #expect(checkpointer.store.files().isEmpty)
+        // Message 3 was applied (its answer was not sent); nothing after it was.
+        let applied = harness.processor.live.withExclusiveAccess { $0.recommender.applied.requests }
+        #expect(applied == 3)
+        // Neither a periodic nor a final checkpoint writes that state.
+        #expect(try !checkpointer.write(harness.processor, messages: 8, flushTimeout: .seconds(1), now: .now))
+        #expect(checkpointer.store.files().isEmpty)
+        #expect(throws: StreamProcessorStopped.self) { try harness.processor.commit(flushTimeout: .seconds(1)) }
     }
 
     @Test("a revoked partition is finished before it is handed over: checkpoint, commit, then forgotten")

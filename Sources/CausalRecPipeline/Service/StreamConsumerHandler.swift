@@ -44,7 +44,12 @@ final class StreamConsumerHandler: KafkaConsumerHandler {
 
     func partitionsWillBeRevoked(_ partitions: [KafkaTopicPartition], lost: Bool) {
         logger.info("partitions revoked", metadata: ["partitions": "\(Self.describe(partitions))", "lost": "\(lost)"])
-        if !lost {
+        if let failure = processor.failure {
+            // The state may hold a half-applied message whose position was never recorded:
+            // saving or committing it would apply that message twice after a restart and skip
+            // the ones after it. The next owner starts from the last good commit instead.
+            logger.error("partitions revoked after a failed message: no checkpoint and no commit", metadata: ["error": "\(failure)"])
+        } else if !lost {
             let messages = counters.messages.load(ordering: .relaxed)
             if let checkpointer, checkpointer.hasPendingMessages(messages) {
                 do {

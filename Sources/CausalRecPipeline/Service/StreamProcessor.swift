@@ -44,6 +44,11 @@ final class StreamProcessor: CheckpointSource {
     /// Messages this run may still handle (`--max-events`); nil = unlimited.
     private(set) var remainingBudget: Int?
     private(set) var assignedPartitions: Set<KafkaTopicPartition> = []
+    /// Set when handling a message threw (an output that could not be queued, say). That message
+    /// may be half applied (its state changed, its outputs not sent) while its position was not
+    /// recorded, so from then on this processor handles nothing, and neither a checkpoint nor a
+    /// commit records its state or positions: the restart resumes from the last good checkpoint.
+    private(set) var failure: (any Error)?
 
     init(live: LiveState, samplerName: String, decoder: EventDecoder, sender: OutputSender, topics: PipelineConfiguration.Topics,
          committer: any OffsetCommitter, health: BrokerHealth, counters: ProcessingCounters, metrics: ServiceMetrics,
@@ -80,6 +85,7 @@ final class StreamProcessor: CheckpointSource {
     /// Handles a batch in order (up to the budget); returns how many it handled.
     @discardableResult
     func process<Batch: Sequence>(_ messages: Batch) throws -> Int where Batch.Element: InputMessage {
+        if let failure { throw StreamProcessorStopped(cause: failure) }
         let started = ContinuousClock.now
         var tally = BatchTally()
         batchWallTime = wallClock()
@@ -97,7 +103,14 @@ final class StreamProcessor: CheckpointSource {
                     guard budget > 0 else { break }
                     remainingBudget = budget - 1
                 }
-                try handle(message, engine: engine, tally: &tally)
+                do {
+                    try handle(message, engine: engine, tally: &tally)
+                } catch {
+                    failure = error
+                    logger.error("handling a message failed; nothing after it is handled, checkpointed or committed in this run",
+                                 metadata: ["partition": "\(message.partition)", "offset": "\(message.offset)", "error": "\(error)"])
+                    throw error
+                }
                 ledger.processed(message.topicPartition, offset: message.offset)
             }
             counters.modelVersion.store(Int(engine.recommender.modelVersion), ordering: .relaxed)
@@ -226,6 +239,7 @@ final class StreamProcessor: CheckpointSource {
     /// the assigned partitions (or of `partitions`). A flush that times out throws
     /// `flushTimedOut` and commits nothing.
     func commit(in partitions: Set<KafkaTopicPartition>? = nil, flushTimeout: Duration) throws {
+        if let failure { throw StreamProcessorStopped(cause: failure) }
         let offsets = ledger.uncommitted(in: partitions ?? assignedPartitions)
         guard !offsets.isEmpty else { return }
         try sender.flush(timeout: flushTimeout)
@@ -235,6 +249,7 @@ final class StreamProcessor: CheckpointSource {
 
     /// Commits positions that are already durable (a checkpoint holds them, its outputs settled).
     func commitCheckpointed(_ positions: [KafkaTopicPartition: Int64]) throws {
+        if let failure { throw StreamProcessorStopped(cause: failure) }
         let offsets = positions.filter { assignedPartitions.contains($0.key) }
             .map { KafkaTopicPartitionOffset($0.key, offset: $0.value) }.sorted { $0.topicPartition < $1.topicPartition }
         guard !offsets.isEmpty else { return }
@@ -263,7 +278,8 @@ final class StreamProcessor: CheckpointSource {
     /// The body and the positions it reflects, captured together between batches: the engine's
     /// lock is held while `save` writes the body.
     func captureState<Result>(_ save: (CheckpointCapture, _ writeBody: (inout StateWriter) -> Void) throws -> Result) throws -> Result {
-        try live.withExclusiveAccess { engine in
+        if let failure { throw StreamProcessorStopped(cause: failure) }
+        return try live.withExclusiveAccess { engine in
             let recommender = engine.recommender
             // The reader refuses a model holding NaN or ±∞; such a state is never written, so the
             // checkpoints on disk stay ones that restore.
@@ -288,4 +304,11 @@ final class StreamProcessor: CheckpointSource {
         ledger = OffsetLedger(restoring: positions)
         startsFromCheckpoint = true
     }
+}
+
+/// The processor refuses to go on after a message failed (see `StreamProcessor.failure`).
+struct StreamProcessorStopped: Error, CustomStringConvertible {
+    let cause: any Error
+
+    var description: String { "the stream processor stopped after an error: \(cause)" }
 }
