@@ -9,7 +9,9 @@ public final class InteractionHistory {
     public private(set) var clickedByUser: [[Int32]] = []
     /// Items shown to each user but not (yet) clicked; kept only when `tracksImpressions`.
     public private(set) var impressedByUser: [[Int32]] = []
-    public private(set) var clickCounts: [Int32] = []
+    /// Clicks per item, saturating at `Int32.max` (a count only ranks the most clicked items; a
+    /// trap after 2³¹ clicks of one item would stop the service at every restart).
+    public internal(set) var clickCounts: [Int32] = []
     public private(set) var totalClicks: Int = 0
     public let tracksImpressions: Bool
 
@@ -35,7 +37,7 @@ public final class InteractionHistory {
     /// Records a click; returns false when the user had clicked the item before.
     @discardableResult
     public func record(user: Int32, item: Int32) -> Bool {
-        clickCounts[Int(item)] += 1
+        if clickCounts[Int(item)] < .max { clickCounts[Int(item)] += 1 }
         totalClicks += 1
         let inserted = SortedRows.insert(item, into: &clickedByUser[Int(user)])
         if tracksImpressions { SortedRows.remove(item, from: &impressedByUser[Int(user)]) }
@@ -47,7 +49,7 @@ public final class InteractionHistory {
         let index = Int(user)
         guard index < clickedByUser.count else { return }
         for item in clickedByUser[index] {
-            clickCounts[Int(item)] -= 1
+            if clickCounts[Int(item)] > 0 { clickCounts[Int(item)] -= 1 }
             totalClicks -= 1
         }
         clickedByUser[index] = []
