@@ -175,21 +175,25 @@ final class ProcessingLoop: Sendable {
         return .shutdownRequested
     }
 
-    /// A last checkpoint (or commit), every output settled, then the group left cleanly.
+    /// A last checkpoint (or commit), every output settled, then the group left cleanly — all
+    /// within one `ShutdownBudget`, so the waits cannot add up past the signal's hard bound.
     private func shutDown(_ parts: ServiceParts, flushTimeout: Duration) throws {
+        let budget = ShutdownBudget()
+        parts.handler.shutdownBudget = budget
         let messages = counters.messages.load(ordering: .relaxed)
         if let checkpointer = parts.checkpointer {
             if checkpointer.hasPendingMessages(messages),
-               !(try checkpointer.write(parts.processor, messages: messages, flushTimeout: flushTimeout))
+               !(try checkpointer.write(parts.processor, messages: messages, flushTimeout: budget.timeout(atMost: flushTimeout)))
             {
                 logger.error("the final checkpoint could not be written; a restart resumes from the previous one and re-applies the events after it")
             }
         } else {
-            try parts.processor.commit(flushTimeout: flushTimeout)
+            try parts.processor.commit(flushTimeout: budget.timeout(atMost: flushTimeout))
         }
         try parts.consumer.close(handler: parts.handler)
-        try parts.processor.settleOutputs(timeout: flushTimeout)
-        try parts.producer.close(timeout: flushTimeout)
+        try parts.processor.settleOutputs(timeout: budget.timeout(atMost: flushTimeout))
+        try parts.producer.close(timeout: budget.timeout(atMost: flushTimeout))
+        if budget.isSpent { logger.warning("shutdown used its whole budget of \(ShutdownBudget.standard)") }
     }
 
     /// A cheap metadata request: tells when an unreachable broker is back, or that a quiet one is gone.

@@ -4,13 +4,20 @@ import Kafka
 import Logging
 
 /// Turns SIGTERM and SIGINT into a graceful shutdown: the first signal calls `onShutdown` (stop
-/// polling, finish the batch, commit, flush, close); if the process is still running after
-/// `bound`, or when a second signal arrives, it exits at once with 128 + the signal number.
+/// polling, finish the batch, commit, flush, close — its waits share one `ShutdownBudget`); if
+/// the process is still running after `hardBound`, or when a second signal arrives, it ends at
+/// once with 128 + the signal number.
 ///
 /// The handler is a C `sigaction` that writes to a pipe; a dedicated thread reads the pipe, so no
-/// Swift code runs in signal context.
+/// Swift code runs in signal context. The forced end is `_exit`, not `exit`: `exit` would run
+/// atexit handlers and static destructors while librdkafka's and the event loop's threads still
+/// use what they tear down (a crash or a hang instead of an exit). Nothing is lost by skipping
+/// them: checkpoints are complete files or absent, and what was not committed is read again.
 public enum ShutdownSignals {
-    public static func install(bound: Duration = .seconds(60), logger: Logger,
+    /// From the first signal to the forced end.
+    public static let hardBound = Duration.seconds(60)
+
+    public static func install(bound: Duration = hardBound, logger: Logger,
                                onShutdown: @escaping @Sendable (_ signal: Int32) -> Void) throws
     {
         var descriptors: [Int32] = [0, 0]
@@ -38,11 +45,13 @@ public enum ShutdownSignals {
                     DedicatedThread(name: "causalrec-shutdown-bound") {
                         Thread.sleep(forTimeInterval: Double(deadline.components.seconds))
                         logger.error("shutdown did not finish within \(deadline); exiting without waiting further")
-                        exit(128 + signal)
+                        fflush(nil)
+                        _exit(128 + signal)
                     }.start()
                 } else {
                     logger.warning("second signal \(signal): exiting immediately")
-                    exit(128 + signal)
+                    fflush(nil)
+                    _exit(128 + signal)
                 }
             }
         }

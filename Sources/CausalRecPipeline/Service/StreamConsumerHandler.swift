@@ -14,6 +14,8 @@ final class StreamConsumerHandler: KafkaConsumerHandler {
     private let checkpointFlushTimeout: Duration
     private let logger: Logger
     private(set) var firstAssignment: ContinuousClock.Instant?
+    /// Set at shutdown: the revoke of leaving the group waits only within it.
+    var shutdownBudget: ShutdownBudget?
 
     init(processor: StreamProcessor, checkpointer: Checkpointer?, counters: ProcessingCounters, health: BrokerHealth,
          status: ServiceStatus, checkpointFlushTimeout: Duration, logger: Logger)
@@ -53,13 +55,13 @@ final class StreamConsumerHandler: KafkaConsumerHandler {
             let messages = counters.messages.load(ordering: .relaxed)
             if let checkpointer, checkpointer.hasPendingMessages(messages) {
                 do {
-                    try checkpointer.write(processor, messages: messages, flushTimeout: checkpointFlushTimeout)
+                    try checkpointer.write(processor, messages: messages, flushTimeout: timeout(checkpointFlushTimeout))
                 } catch {
                     logger.error("checkpoint before revoke failed: \(error)")
                 }
             }
             do {
-                try processor.commit(in: Set(partitions), flushTimeout: .seconds(10))
+                try processor.commit(in: Set(partitions), flushTimeout: timeout(.seconds(10)))
             } catch {
                 // The next owner starts from the last successful commit: events since then are
                 // applied again there (at-least-once), never skipped.
@@ -68,6 +70,10 @@ final class StreamConsumerHandler: KafkaConsumerHandler {
         }
         processor.unassign(partitions)
         publishAssignment()
+    }
+
+    private func timeout(_ own: Duration) -> Duration {
+        shutdownBudget?.timeout(atMost: own) ?? own
     }
 
     /// `/ready` needs partitions: it reads their count from the status.
