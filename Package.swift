@@ -7,15 +7,17 @@ import PackageDescription
 // builds the package, which is the target for the native builds this project does.
 //
 // Dynamic exclusivity checks (on every access to a class's stored property) cost ~20 % of the BPR
-// inner loop in a profile; the numeric modules turn them off. Static checks remain.
-let numericSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+// inner loop in a profile; the numeric core turns them off (static checks remain). Everything
+// else — the service, the Kafka client, the executable — keeps them: there a violation is a bug
+// to trap on, not a cost to save.
 #if arch(x86_64)
-let cpuBaseline: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])] + numericSettings
+let cpuBaseline: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
 let cKernelSettings: [CSetting] = [.unsafeFlags(["-march=x86-64-v3", "-O3"])]
 #else
-let cpuBaseline: [SwiftSetting] = numericSettings
+let cpuBaseline: [SwiftSetting] = []
 let cKernelSettings: [CSetting] = [.unsafeFlags(["-O3"])]
 #endif
+let numericSettings: [SwiftSetting] = cpuBaseline + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
 
 let package = Package(
     name: "causalrec",
@@ -69,7 +71,7 @@ let package = Package(
         .target(
             name: "CausalRecCore",
             dependencies: ["COpenBLAS", "CVectorKernels"],
-            swiftSettings: cpuBaseline
+            swiftSettings: numericSettings
         ),
         .target(
             name: "CausalRecPipeline",
