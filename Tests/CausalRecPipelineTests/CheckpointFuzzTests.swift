@@ -89,8 +89,9 @@ struct CheckpointFuzzTests {
             for event in events { engine.step(event, fallbackTimestamp: engine.latestTimestamp) }
             let recommender = engine.recommender
             recommender.flushTraining()
+            let scratch = recommender.makeQueryRanker()
             for user in ["u1", "u7", "nobody"] {
-                _ = recommender.peekRecommendation(user: user, k: 1_000, at: 0)
+                _ = recommender.peekRecommendation(user: user, k: 1_000, at: 0, scratch: scratch)
                 _ = recommender.recommend(user: user, k: 3, at: 0)
             }
             _ = recommender.mostClicked(limit: 50, excluding: ExcludedItems.none)

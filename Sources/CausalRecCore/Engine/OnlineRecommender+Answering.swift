@@ -4,19 +4,31 @@ extension OnlineRecommender {
     /// The top `k` items for `user`: from the model when the user has clicks, else the most
     /// exposed items. Never empty while any item is known.
     public func recommend(user identifier: String, k: Int, at timestamp: Int64) -> Recommendation {
-        recommendation(user: identifier, k: k, at: timestamp, updatingCaches: true)
+        recommendation(user: identifier, k: k, at: timestamp, updatingCaches: true, ranker: ranker)
     }
 
-    /// `recommend` without touching any state (not even the cached popular list), for queries
-    /// from outside the event stream: asking must not change what the stream computes later.
-    public func peekRecommendation(user identifier: String, k: Int, at timestamp: Int64) -> Recommendation {
-        recommendation(user: identifier, k: k, at: timestamp, updatingCaches: false)
+    /// A ranker for `peekRecommendation`'s scores, owned by its caller. It ranks exactly: the
+    /// 8-bit pre-scan keeps its copy current by draining the model's changed rows, which only the
+    /// stream's own ranker may do (a second drainer would leave the first one stale).
+    public func makeQueryRanker() -> ItemRanker {
+        ItemRanker(approximation: ApproximateRanking(minimumItems: 0))
     }
 
-    private func recommendation(user identifier: String, k: Int, at timestamp: Int64, updatingCaches: Bool) -> Recommendation {
+    /// `recommend` without writing anything of the recommender (not the cached popular list, not
+    /// its ranking buffers), for queries from outside the event stream: asking must not change
+    /// what the stream computes later. The scores are computed in `scratch` (from
+    /// `makeQueryRanker`), which belongs to the caller: readers that may run at the same time
+    /// each bring their own.
+    public func peekRecommendation(user identifier: String, k: Int, at timestamp: Int64, scratch: ItemRanker) -> Recommendation {
+        recommendation(user: identifier, k: k, at: timestamp, updatingCaches: false, ranker: scratch)
+    }
+
+    private func recommendation(user identifier: String, k: Int, at timestamp: Int64, updatingCaches: Bool,
+                                ranker: ItemRanker) -> Recommendation
+    {
         if let user = users.row(for: identifier), history.clickCount(of: user) > 0 {
             let (exponent, cold) = servedExponent(for: user)
-            let ranked = rankForUser(user, k: k, exponent: exponent, updatingCaches: updatingCaches)
+            let ranked = rankForUser(user, k: k, exponent: exponent, updatingCaches: updatingCaches, ranker: ranker)
             if !ranked.isEmpty {
                 return Recommendation(user: identifier,
                                       items: ranked.map { ScoredItem(item: items.identifier(of: $0.item), score: $0.score) },
@@ -62,7 +74,9 @@ extension OnlineRecommender {
     }
 
     /// The user's top-K by g(x)·r^γ̃ (by x when γ̃ = 0).
-    private func rankForUser(_ user: Int32, k: Int, exponent: Double, updatingCaches: Bool) -> [TopKSelector<Float>.Entry] {
+    private func rankForUser(_ user: Int32, k: Int, exponent: Double, updatingCaches: Bool,
+                             ranker: ItemRanker) -> [TopKSelector<Float>.Entry]
+    {
         guard exponent > 0 else { return ranker.topK(user: user, k: k, model: model, excluding: exclusions(for: user)) }
         let current = currentAdjustment(updatingCaches: updatingCaches)
         return ranker.topK(user: user, k: k, model: model, excluding: exclusions(for: user)) { scores, count in
@@ -89,7 +103,7 @@ extension OnlineRecommender {
             modelRank = mostExposed(limit: k).firstIndex(of: item)
         } else {
             let (exponent, cold) = servedExponent(for: user)
-            modelRank = rankForUser(user, k: k, exponent: exponent, updatingCaches: true).firstIndex { $0.item == item }
+            modelRank = rankForUser(user, k: k, exponent: exponent, updatingCaches: true, ranker: ranker).firstIndex { $0.item == item }
             var selector = cold ? coldStartExponent : rankingExponent
             if !selector.candidates.isEmpty {
                 let excluded = exclusions(for: user)

@@ -13,6 +13,8 @@ public final class LiveState: @unchecked Sendable {
     /// can tell whether this instance owns the user.
     private var userPartitions: [Int32] = []
     private var assigned: Set<Int32> = []
+    /// The queries' own ranking buffers: a query never writes the recommender's.
+    private var queryRanker: ItemRanker?
     /// A fresh engine with the service's settings (to restore a checkpoint into).
     let makeEngine: @Sendable () -> StreamEngine
 
@@ -58,7 +60,8 @@ public final class LiveState: @unchecked Sendable {
                 let partition = userPartitions[Int(row)]
                 if partition >= 0 && !assigned.contains(partition) { return .notOwned(partition: partition) }
             }
-            return .recommendation(recommender.peekRecommendation(user: user, k: k, at: timestamp))
+            if queryRanker == nil { queryRanker = recommender.makeQueryRanker() }
+            return .recommendation(recommender.peekRecommendation(user: user, k: k, at: timestamp, scratch: queryRanker!))
         }
     }
 
@@ -82,6 +85,7 @@ public final class LiveState: @unchecked Sendable {
         lock.withLock {
             engine = restored
             userPartitions = partitions
+            queryRanker = nil
         }
     }
 }
