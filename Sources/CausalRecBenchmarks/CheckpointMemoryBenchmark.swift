@@ -51,6 +51,9 @@ public struct CheckpointMemoryBenchmark {
     static func configuration() -> RecommenderConfiguration {
         var configuration = RecommenderConfiguration()
         configuration.model.dimension = 64
+        // The size asked for, not the default row limits.
+        configuration.retention.maxUsers = 0
+        configuration.retention.maxItems = 0
         return configuration
     }
 

@@ -91,7 +91,7 @@ def future(args):
             if answer.get("user") in ("cold-user", "alice"):
                 answers[answer["user"]] = answer
     for user, answer in answers.items():
-        print(user, answer.get("source"), [item["item"] for item in answer.get("items", [])])
+        print(user, answer.get("ranking"), [item["item"] for item in answer.get("items", [])])
     print(metric(args.http, "causalrec_future_events_total"), metric(args.http, "causalrec_dlq_total"))
 
 
