@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Without a CPU baseline every fused multiply-add in the SIMD kernels becomes a call to `fmaf`
-// (~0.5 GFLOP/s instead of ~80, measured in DESIGN.md §9). x86-64-v3 = AVX2 + FMA + BMI2 (Haswell,
+// (~0.5 GFLOP/s instead of ~80, measured here). x86-64-v3 = AVX2 + FMA + BMI2 (Haswell,
 // Zen 1 and later). The guard keeps arm64 builds working; `#if arch` is evaluated for the host that
 // builds the package, which is the target for the native builds this project does.
 //

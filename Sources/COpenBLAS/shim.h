@@ -1,5 +1,5 @@
 // OpenBLAS's CBLAS interface (Debian: libopenblas-dev). Used single-threaded for the denoiser's
-// batched matrix products; parallelism is at a higher level (DESIGN.md §9).
+// batched matrix products; parallelism is at a higher level (the trainer's threads).
 #pragma once
 #include <cblas.h>
 

@@ -126,6 +126,14 @@ struct StreamProcessorTests {
             TestMessage(offset: 3, #"{"type":"request","user":"u2","ts":1700000000002}"#),
         ]
 
+        /// The consumer's side of the loop over this harness's processor.
+        func consumerHandler(checkpointer: Checkpointer) -> StreamConsumerHandler {
+            let logger = Logger(label: "order")
+            return StreamConsumerHandler(processor: processor, checkpointer: checkpointer, counters: counters,
+                                         health: BrokerHealth(status: status, metrics: metrics, logger: logger),
+                                         status: status, checkpointFlushTimeout: .seconds(1), logger: logger)
+        }
+
         func checkpointer(directory: String, everyEvents: Int = 100, everySeconds: Double = 60, now: ContinuousClock.Instant) throws -> Checkpointer {
             var policy = PipelineConfiguration.Checkpointing()
             policy.everyEvents = everyEvents
@@ -305,9 +313,7 @@ struct StreamProcessorTests {
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let checkpointer = try harness.checkpointer(directory: directory, now: .now)
-        let handler = StreamConsumerHandler(processor: harness.processor, checkpointer: checkpointer, counters: harness.counters,
-                                            health: BrokerHealth(status: harness.status, metrics: harness.metrics, logger: Logger(label: "order")),
-                                            status: harness.status, checkpointFlushTimeout: .seconds(1), logger: Logger(label: "order"))
+        let handler = harness.consumerHandler(checkpointer: checkpointer)
         _ = handler.partitionsAssigned([Harness.partition])
         let requests = (0..<8).map { TestMessage(offset: Int64($0), #"{"type":"request","user":"u\#($0)","ts":\#(1_700_000_000_000 + $0)}"#) }
         harness.producer.queueFullAt = [3]
@@ -333,9 +339,7 @@ struct StreamProcessorTests {
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let checkpointer = try harness.checkpointer(directory: directory, now: .now)
-        let handler = StreamConsumerHandler(processor: harness.processor, checkpointer: checkpointer, counters: harness.counters,
-                                            health: BrokerHealth(status: harness.status, metrics: harness.metrics, logger: Logger(label: "order")),
-                                            status: harness.status, checkpointFlushTimeout: .seconds(1), logger: Logger(label: "order"))
+        let handler = harness.consumerHandler(checkpointer: checkpointer)
         let starts = handler.partitionsAssigned([Harness.partition])
         #expect(starts.isEmpty, "a fresh state starts at the group's committed offsets")
         #expect(harness.status.snapshot.assignedPartitions == 1)

@@ -22,7 +22,7 @@ public enum DenoiserActivation: String, Sendable, Codable, CaseIterable {
     case tanh
 }
 
-/// Settings of the CNSDiff sampler (DESIGN.md §4): the latent conditional diffusion model, how
+/// Settings of the CNSDiff sampler (arXiv 2508.07243): the latent conditional diffusion model, how
 /// negatives are generated from it, and the causal regularisation.
 public struct CNSDiffConfiguration: Sendable, Equatable, Codable {
     // Diffusion

@@ -1,4 +1,4 @@
-/// Thresholds and windows of the drift monitor (DESIGN.md §6). Windows count events (valid
+/// Thresholds and windows of the drift monitor (README.md, "Drift alerts"). Windows count events (valid
 /// events applied), not wall time, so a replay raises the same alerts as the live run.
 public struct DriftConfiguration: Sendable, Equatable {
     public var enabled = true
@@ -45,7 +45,7 @@ public struct DriftConfiguration: Sendable, Equatable {
     public init() {}
 }
 
-/// One alert, in the fields of the alerts topic (DESIGN.md §2).
+/// One alert, in the fields of the alerts topic (README.md, "Events and outputs").
 public struct DriftAlert: Sendable, Equatable, Codable {
     public var metric: String
     public var value: Double

@@ -1,4 +1,4 @@
-/// Watches the stream for shift (DESIGN.md §6): every `windowEvents` events it compares the
+/// Watches the stream for shift (README.md, "Drift alerts"): every `windowEvents` events it compares the
 /// window's item-exposure and clicked-item distributions with a reference window
 /// (Jensen–Shannon distance, PSI, share of exposure on new items), and it runs Page–Hinkley and
 /// ADWIN on the prequential hit stream for falls. The reference is the first full window after

@@ -1,4 +1,4 @@
-/// Exposure as a modelled confounder (DESIGN.md §4b layer 1, after PDA, Zhang et al. SIGIR 2021).
+/// Exposure as a modelled confounder (after PDA, Zhang et al. SIGIR 2021).
 ///
 /// Training: BPR on s(u,i) = g(⟨p_u,q_i⟩ + b_i) · r_i(t)^γ, r_i(t) the item's exposure relative to
 /// the mean item at the event's time (or the training interaction counts offline), g = ELU + 1. The

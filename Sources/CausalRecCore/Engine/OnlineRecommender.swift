@@ -47,7 +47,7 @@ public final class OnlineRecommender {
     public internal(set) var rankingExponent: RankingExponentSelector
     public internal(set) var coldStartExponent: RankingExponentSelector
 
-    // Retention (DESIGN.md §4): event time each row was last named, ids waiting for admission.
+    // Retention (OnlineRecommender+Retention.swift): event time each row was last named, ids waiting for admission.
     var userLastSeen: [Int] = []
     var itemLastSeen: [Int] = []
     var waitingUsers: [String: AdmissionCount] = [:]

@@ -1,4 +1,4 @@
-/// An input event (DESIGN.md §2). Timestamps are epoch milliseconds of event time; nil means the
+/// An input event (the schema in README.md, "Events and outputs"). Timestamps are epoch milliseconds of event time; nil means the
 /// event had none and the transport's timestamp applies.
 public enum Event: Sendable, Equatable {
     case impression(Impression)

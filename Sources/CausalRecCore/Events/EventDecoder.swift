@@ -1,4 +1,4 @@
-/// Decodes and validates one JSON event (DESIGN.md §2) straight from the message bytes.
+/// Decodes and validates one JSON event (the schema in README.md, "Events and outputs") straight from the message bytes.
 ///
 /// A hand-written scanner instead of Foundation's `JSONDecoder`: it reads the bytes once, builds
 /// only the strings the event keeps (short ids fit Swift's inline small-string form, so most

@@ -1,4 +1,4 @@
-/// Writes events in the wire format of DESIGN.md §2 (what `EventDecoder` reads).
+/// Writes events in the wire format README.md gives under "Events and outputs" (what `EventDecoder` reads).
 public enum EventEncoder {
     public static func encode(_ event: Event) -> [UInt8] {
         var writer = JSONWriter(reservingCapacity: 128)

@@ -23,7 +23,7 @@ public struct ExposureConfiguration: Sendable, Equatable, Codable {
     public init() {}
 }
 
-/// Per-item exposure e_i(t): an exponentially decayed impression count (DESIGN.md §4), the
+/// Per-item exposure e_i(t): an exponentially decayed impression count, the
 /// propensity p_i = e_i / Σe, and the item's environment — its exposure-quantile bucket.
 ///
 /// Decay is lazy: every weight is stored in the units of a common reference time t₀, where an

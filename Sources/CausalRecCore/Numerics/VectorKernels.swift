@@ -1,6 +1,6 @@
 /// SIMD kernels over rows whose length (the table stride) is a multiple of 8 floats and whose
 /// start is 32-byte aligned. Plain `[Float]` loops run at 1–3 GFLOP/s here because of bounds
-/// checks and missed vectorisation; these run at tens (DESIGN.md §9).
+/// checks and missed vectorisation; these run at tens (BENCHMARKS.md).
 public enum VectorKernels {
     public typealias Chunk = SIMD8<Float>
 

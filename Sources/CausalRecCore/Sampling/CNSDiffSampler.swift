@@ -1,4 +1,4 @@
-/// `cnsdiff`: causal negative sampling via a conditional latent diffusion model (DESIGN.md §4).
+/// `cnsdiff`: causal negative sampling via a conditional latent diffusion model (CNSDiff, arXiv 2508.07243).
 ///
 /// Per positive (u, i): noise q_i to several levels, denoise each back with the snapshot of the
 /// denoiser conditioned on the user and on an exposure environment — drawn from P(E) when

@@ -29,7 +29,7 @@ public struct SimulatorConfiguration: Sendable, Equatable {
     public init() {}
 }
 
-/// A synthetic event stream with known ground truth (DESIGN.md §8): true user preferences, a
+/// A synthetic event stream with known ground truth: true user preferences, a
 /// popularity-biased exposure policy, and clicks that happen only on exposed items with the true
 /// click probability — so what gets clicked is confounded by what gets shown. Optionally the
 /// policy shifts (a new popularity ranking) at a planted event. Deterministic for a seed; emits

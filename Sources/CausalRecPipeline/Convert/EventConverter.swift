@@ -1,7 +1,7 @@
 import CausalRecCore
 import Foundation
 
-/// Turns public datasets into event JSON lines (DESIGN.md §2), so that `replay` and `backtest`
+/// Turns public datasets into event JSON lines (the schema in README.md, "Events and outputs"), so that `replay` and `backtest`
 /// read them like any other event log.
 public enum EventConverter {
     public enum Format: String, CaseIterable, Sendable {

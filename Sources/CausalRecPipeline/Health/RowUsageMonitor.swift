@@ -61,7 +61,10 @@ struct RowUsageMonitor {
             Self.warning("items", count: now.items, limit: retention.maxItems, key: "retention.max_items"),
         ].compactMap { $0 }
         guard current != warnings else { return }
-        for warning in current where !warnings.contains(where: { $0.hasPrefix(warning.prefix(while: { $0 != ":" })) }) {
+        // Logged when a table comes near its limit, not again at every new count.
+        let tables = { (list: [String]) in Set(list.map { $0.prefix { $0 != " " } }) }
+        let warned = tables(warnings)
+        for warning in current where !warned.contains(warning.prefix { $0 != " " }) {
             logger.warning("\(warning)")
         }
         warnings = current

@@ -1,7 +1,7 @@
 import CausalRecCore
 import Kafka
 
-/// Publishes drift alerts to the alerts topic in the format of DESIGN.md §2.
+/// Publishes drift alerts to the alerts topic in the format README.md gives under "Events and outputs".
 final class AlertPublisher {
     private let sender: OutputSender
     let topic: String

@@ -50,6 +50,10 @@ final class StreamProcessor: CheckpointSource {
     /// commit records its state or positions: the restart resumes from the last good checkpoint.
     private(set) var failure: (any Error)?
 
+    private func requireNoFailure() throws {
+        if let failure { throw StreamProcessorStopped(cause: failure) }
+    }
+
     init(live: LiveState, samplerName: String, decoder: EventDecoder, sender: OutputSender, topics: PipelineConfiguration.Topics,
          committer: any OffsetCommitter, health: BrokerHealth, counters: ProcessingCounters, metrics: ServiceMetrics,
          maxMessages: Int?, logger: Logger, wallClock: @escaping () -> Int64 = StreamProcessor.systemMilliseconds)
@@ -85,7 +89,7 @@ final class StreamProcessor: CheckpointSource {
     /// Handles a batch in order (up to the budget); returns how many it handled.
     @discardableResult
     func process<Batch: Sequence>(_ messages: Batch) throws -> Int where Batch.Element: InputMessage {
-        if let failure { throw StreamProcessorStopped(cause: failure) }
+        try requireNoFailure()
         let started = ContinuousClock.now
         var tally = BatchTally()
         batchWallTime = wallClock()
@@ -239,7 +243,7 @@ final class StreamProcessor: CheckpointSource {
     /// the assigned partitions (or of `partitions`). A flush that times out throws
     /// `flushTimedOut` and commits nothing.
     func commit(in partitions: Set<KafkaTopicPartition>? = nil, flushTimeout: Duration) throws {
-        if let failure { throw StreamProcessorStopped(cause: failure) }
+        try requireNoFailure()
         let offsets = ledger.uncommitted(in: partitions ?? assignedPartitions)
         guard !offsets.isEmpty else { return }
         try sender.flush(timeout: flushTimeout)
@@ -249,7 +253,7 @@ final class StreamProcessor: CheckpointSource {
 
     /// Commits positions that are already durable (a checkpoint holds them, its outputs settled).
     func commitCheckpointed(_ positions: [KafkaTopicPartition: Int64]) throws {
-        if let failure { throw StreamProcessorStopped(cause: failure) }
+        try requireNoFailure()
         let offsets = positions.filter { assignedPartitions.contains($0.key) }
             .map { KafkaTopicPartitionOffset($0.key, offset: $0.value) }.sorted { $0.topicPartition < $1.topicPartition }
         guard !offsets.isEmpty else { return }
@@ -278,7 +282,7 @@ final class StreamProcessor: CheckpointSource {
     /// The body and the positions it reflects, captured together between batches: the engine's
     /// lock is held while `save` writes the body.
     func captureState<Result>(_ save: (CheckpointCapture, _ writeBody: (inout StateWriter) -> Void) throws -> Result) throws -> Result {
-        if let failure { throw StreamProcessorStopped(cause: failure) }
+        try requireNoFailure()
         return try live.withExclusiveAccess { engine in
             let recommender = engine.recommender
             // The reader refuses a model holding NaN or ±∞; such a state is never written, so the
