@@ -125,6 +125,8 @@ let package = Package(
         .testTarget(
             name: "CausalRecPipelineTests",
             dependencies: ["CausalRecPipeline", "KafkaTestSupport"],
+            // Golden checkpoint bodies, read by path from the source tree.
+            exclude: ["Fixtures"],
             swiftSettings: cpuBaseline
         ),
         .testTarget(

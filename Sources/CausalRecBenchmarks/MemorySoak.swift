@@ -52,7 +52,7 @@ public struct MemorySoak {
                 let elapsed = ContinuousClock.now - started
                 report(Sample(events: index, residentMegabytes: Self.residentMegabytes(), userRows: model.model.userCount,
                               itemRows: model.model.itemCount, activeUsers: model.activeUsers, activeItems: model.activeItems,
-                              evictedUsers: model.evictedUsers, evictedItems: model.evictedItems,
+                              evictedUsers: model.retention.evictedUsers, evictedItems: model.retention.evictedItems,
                               seconds: elapsed.inSeconds))
             }
         }

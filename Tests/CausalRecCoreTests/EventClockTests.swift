@@ -110,7 +110,7 @@ struct EventClockTests {
         #expect(cold.items.first?.item != "Z", "a cold user's answer leads with the forged item")
         let alice = recommender.recommend(user: "alice", k: 3, at: recommender.latestTimestamp)
         #expect(alice.source != .mostExposed, "alice's history was evicted")
-        #expect(recommender.evictedUsers == 0 && recommender.evictedItems == 0)
+        #expect(recommender.retention.evictedUsers == 0 && recommender.retention.evictedItems == 0)
         #expect(recommender.latestTimestamp - 1_700_000_000_000 <= 1_000 * 1_000 + 600_000, "the clock ran more than one step ahead")
         #expect(recommender.eventsHeldBack >= 7)
     }
@@ -139,6 +139,6 @@ struct EventClockTests {
         #expect(recommender.mostExposed(limit: 3) == before, "the exposure ranking changed")
         #expect((0..<10).allSatisfy { recommender.exposure.propensity(of: recommender.itemRow(ofKnown: "i\($0)")!) > 0 })
         #expect(recommender.users.activeCount == users)
-        #expect(recommender.evictedUsers == 0 && recommender.evictedItems == 0, "rows were evicted as if a decade had passed")
+        #expect(recommender.retention.evictedUsers == 0 && recommender.retention.evictedItems == 0, "rows were evicted as if a decade had passed")
     }
 }

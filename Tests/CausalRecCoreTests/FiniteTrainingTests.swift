@@ -18,7 +18,7 @@ struct FiniteTrainingTests {
         configuration.trainingBatchSize = 64
         let recommender = OnlineRecommender(configuration: configuration)
         Self.stream(recommender, events: 30_000)
-        #expect(recommender.modelVersion + Int64(recommender.refusedTrainingSteps) >= 100, "fewer than 100 batches ran")
+        #expect(recommender.modelVersion + Int64(recommender.training.refusedSteps) >= 100, "fewer than 100 batches ran")
         try recommender.model.checkFinite()
         let answer = recommender.recommend(user: "u1", k: 20, at: recommender.latestTimestamp)
         #expect(answer.items.allSatisfy { $0.score.isFinite })
@@ -35,7 +35,7 @@ struct FiniteTrainingTests {
         let recommender = OnlineRecommender(configuration: configuration)
         Self.stream(recommender, events: 20_000)
         try recommender.model.checkFinite()
-        #expect(recommender.refusedTrainingSteps > 0, "no step overflowed: the test does not test anything")
+        #expect(recommender.training.refusedSteps > 0, "no step overflowed: the test does not test anything")
         let restored = OnlineRecommender(configuration: configuration)
         var reader = StateReader(StateRestoreTests.state(of: recommender))
         try restored.readState(from: &reader)

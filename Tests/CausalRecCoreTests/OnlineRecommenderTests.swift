@@ -27,7 +27,7 @@ struct OnlineRecommenderTests {
             recommender.step(.click(Click(user: "u", item: "i\(index)", timestamp: 1_700_000_000_000)), fallbackTimestamp: 0)
         }
         #expect(recommender.modelVersion == 2)
-        #expect(recommender.pendingPositives == 2)
+        #expect(recommender.training.pendingCount == 2)
         recommender.flushTraining()
         #expect(recommender.modelVersion == 3)
         let answer = recommender.recommend(user: "u", k: 45, at: 0)
@@ -84,7 +84,7 @@ struct OnlineRecommenderTests {
             recommender.step(.impression(Impression(user: user, items: slate, timestamp: time)), fallbackTimestamp: 0)
             recommender.step(.click(Click(user: user, item: slate[0], timestamp: time)), fallbackTimestamp: 0)
         }
-        #expect(recommender.rankingExponent.observed > 1_000)
-        #expect(recommender.rankingExponent.chosen > 0)
+        #expect(recommender.ranking.rankingExponent.observed > 1_000)
+        #expect(recommender.ranking.rankingExponent.chosen > 0)
     }
 }

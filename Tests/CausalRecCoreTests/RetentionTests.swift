@@ -37,7 +37,7 @@ struct RetentionTests {
         #expect(growing.model.userCount > 1_900 && growing.model.itemCount > 1_900)
         #expect(bounded.model.userCount < 300 && bounded.model.itemCount < 400,
                 "\(bounded.model.userCount) user rows, \(bounded.model.itemCount) item rows")
-        #expect(bounded.evictedUsers > 1_500 && bounded.evictedItems > 1_500)
+        #expect(bounded.retention.evictedUsers > 1_500 && bounded.retention.evictedItems > 1_500)
         // Rankings never name a free row (an evicted item has no id).
         for user in 0..<100 {
             let recommendation = bounded.recommend(user: "u\(user)", k: 50, at: 0)
@@ -53,7 +53,7 @@ struct RetentionTests {
         configuration.retention.itemAdmitAfter = 2
         let straight = OnlineRecommender(configuration: configuration)
         for event in stream { straight.step(event, fallbackTimestamp: 0) }
-        #expect(straight.evictedUsers > 0 && straight.evictedItems > 0)
+        #expect(straight.retention.evictedUsers > 0 && straight.retention.evictedItems > 0)
 
         let first = OnlineRecommender(configuration: configuration)
         for event in stream[..<6_111] { first.step(event, fallbackTimestamp: 0) }
@@ -99,8 +99,8 @@ struct RetentionTests {
             #expect(recommender.activeUsers <= 200 && recommender.activeItems <= 128)
         }
         // Users get a row from their click (a third of the events), items from every event.
-        #expect(recommender.limitEvictedUsers > 6_000 && recommender.limitEvictedItems > 19_000)
-        #expect(recommender.evictedUsers == recommender.limitEvictedUsers)
+        #expect(recommender.retention.limitEvictedUsers > 6_000 && recommender.retention.limitEvictedItems > 19_000)
+        #expect(recommender.retention.evictedUsers == recommender.retention.limitEvictedUsers)
         // Alice and A are seen every 50 events (A in every impression): they stay, with alice's history.
         let alice = try #require(recommender.userRow(ofKnown: "alice"))
         let item = try #require(recommender.itemRow(ofKnown: "A"))
@@ -122,7 +122,7 @@ struct RetentionTests {
         let configuration = Self.limitedConfiguration()
         let straight = OnlineRecommender(configuration: configuration)
         for event in stream { straight.step(event, fallbackTimestamp: 0) }
-        #expect(straight.evictedItems > 0)
+        #expect(straight.retention.evictedItems > 0)
         let first = OnlineRecommender(configuration: configuration)
         for event in stream[..<3_001] { first.step(event, fallbackTimestamp: 0) }
         var reader = StateReader(StateRestoreTests.state(of: first))

@@ -43,7 +43,7 @@ struct StateRestoreTests {
 
         let first = OnlineRecommender(configuration: configuration)
         for event in stream[..<split] { first.step(event, fallbackTimestamp: 0) }
-        #expect(first.pendingPositives > 0)
+        #expect(first.training.pendingCount > 0)
         var reader = StateReader(Self.state(of: first))
         let resumed = OnlineRecommender(configuration: configuration)
         try resumed.readState(from: &reader)

@@ -1,10 +1,11 @@
-/// Answering: a user's top-K from the model (clicked and free rows left out), or the most exposed
-/// items for a user without clicks; the most-clicked baseline; and the test of a click.
+/// Answering in ids: a user's top-K from the model (clicked and free rows left out), or the most
+/// exposed items for a user without clicks; the most-clicked baseline; and the test of a click.
+/// The ranking itself, in rows, is the answering part's (`RankingState`).
 extension OnlineRecommender {
     /// The top `k` items for `user`: from the model when the user has clicks, else the most
     /// exposed items. Never empty while any item is known.
     public func recommend(user identifier: String, k: Int, at timestamp: Int64) -> Recommendation {
-        recommendation(user: identifier, k: k, at: timestamp, updatingCaches: true, ranker: ranker)
+        recommendation(user: identifier, k: k, at: timestamp, updatingCaches: true, ranker: ranking.ranker)
     }
 
     /// A ranker for `peekRecommendation`'s scores, owned by its caller. It ranks exactly: the
@@ -27,8 +28,9 @@ extension OnlineRecommender {
                                 ranker: ItemRanker) -> Recommendation
     {
         if let user = users.row(for: identifier), history.clickCount(of: user) > 0 {
-            let (exponent, cold) = servedExponent(for: user)
-            let ranked = rankForUser(user, k: k, exponent: exponent, updatingCaches: updatingCaches, ranker: ranker)
+            let (exponent, cold) = ranking.servedExponent(for: user)
+            let ranked = ranking.rank(user: user, k: k, exponent: exponent, excluding: exclusions(for: user),
+                                      updatingCaches: updatingCaches, ranker: ranker)
             if !ranked.isEmpty {
                 return Recommendation(user: identifier,
                                       items: ranked.map { ScoredItem(item: items.identifier(of: $0.item), score: $0.score) },
@@ -36,7 +38,7 @@ extension OnlineRecommender {
                                       timestamp: timestamp)
             }
         }
-        let popular = mostExposed(limit: k, updatingCache: updatingCaches)
+        let popular = ranking.mostExposed(limit: k, freeItems: ExcludedItems(sorted: freeItemsSorted), updatingCache: updatingCaches)
         return Recommendation(user: identifier,
                               items: popular.map { ScoredItem(item: items.identifier(of: $0),
                                                               score: Float(exposure.propensity(of: $0))) },
@@ -45,94 +47,21 @@ extension OnlineRecommender {
 
     /// The `limit` most exposed items (cached; refreshed every `popularityRefreshEvery` exposures).
     public func mostExposed(limit: Int) -> [Int32] {
-        mostExposed(limit: limit, updatingCache: true)
+        ranking.mostExposed(limit: limit, freeItems: ExcludedItems(sorted: freeItemsSorted), updatingCache: true)
     }
 
-    private func mostExposed(limit: Int, updatingCache: Bool) -> [Int32] {
-        let compute = { [exposure] (size: Int) in exposure.mostExposed(limit: size) }
-        let items = updatingCache
-            ? mostExposedCache.items(limit: limit, version: exposure.recordedCount,
-                                     refreshEvery: configuration.popularityRefreshEvery, compute: compute)
-            : mostExposedCache.peek(limit: limit, version: exposure.recordedCount,
-                                    refreshEvery: configuration.popularityRefreshEvery, compute: compute)
-        if items.count >= min(limit, exposure.itemCount) { return Array(items.prefix(limit)) }
-        // Fewer exposed items than asked: pad with known items so the list is never empty.
-        var result = items
-        var seen = Set(items)
-        var row: Int32 = 0
-        while result.count < limit && Int(row) < self.items.count {
-            if seen.insert(row).inserted { result.append(row) }
-            row += 1
-        }
-        return result
-    }
-
-    /// γ̃ for `user` now: the cold-start one below `coldStartClicks` clicks (second: true).
-    func servedExponent(for user: Int32) -> (exponent: Double, cold: Bool) {
-        if history.clickCount(of: user) < configuration.deconfounding.coldStartClicks { return (coldStartExponent.chosen, true) }
-        return (rankingExponent.chosen, false)
-    }
-
-    /// The user's top-K by g(x)·r^γ̃ (by x when γ̃ = 0).
-    private func rankForUser(_ user: Int32, k: Int, exponent: Double, updatingCaches: Bool,
-                             ranker: ItemRanker) -> [TopKSelector<Float>.Entry]
-    {
-        guard exponent > 0 else { return ranker.topK(user: user, k: k, model: model, excluding: exclusions(for: user)) }
-        let current = currentAdjustment(updatingCaches: updatingCaches)
-        return ranker.topK(user: user, k: k, model: model, excluding: exclusions(for: user)) { scores, count in
-            current.adjust(scores, count: count, exponent: exponent)
-        }
-    }
-
-    /// The exposure adjustment brought up to date (and kept, when the caller may change state).
-    private func currentAdjustment(updatingCaches: Bool) -> ExposureAdjustment {
-        var current = adjustment
-        current.refresh(from: exposure, floor: configuration.deconfounding.exposureFloor, refreshEvery: configuration.popularityRefreshEvery)
-        if updatingCaches { adjustment = current }
-        return current
-    }
-
-    /// Where the model (and the most-clicked list) ranked `item` for `user` just before learning
-    /// the click: the test of test-then-train, recorded in the evaluator. With candidate ranking
-    /// exponents, each is tested too and the online choice learns from it.
+    /// The test of test-then-train: where the model (and the most-clicked list) ranked `item` for
+    /// `user` just before the click is learned, recorded in the evaluator.
     func evaluate(user: Int32, item: Int32, eventIndex: Int) -> ClickEvaluation {
-        let k = configuration.evaluationK
-        let clicked = ExcludedItems(sorted: history.clicked(by: user))
-        let modelRank: Int?
-        if clicked.isEmpty {
-            modelRank = mostExposed(limit: k).firstIndex(of: item)
-        } else {
-            let (exponent, cold) = servedExponent(for: user)
-            modelRank = rankForUser(user, k: k, exponent: exponent, updatingCaches: true, ranker: ranker).firstIndex { $0.item == item }
-            var selector = cold ? coldStartExponent : rankingExponent
-            if !selector.candidates.isEmpty {
-                let excluded = exclusions(for: user)
-                let raw = ranker.rawScores(user: user, model: model)
-                let adjustment = currentAdjustment(updatingCaches: true)
-                selector.record(hits: selector.candidates.map {
-                    adjustment.rank(of: item, rawScores: raw, count: model.itemCount, exponent: $0, k: k, excluding: excluded) != nil
-                })
-                if cold { coldStartExponent = selector } else { rankingExponent = selector }
-            }
-        }
-        let popularRank = mostClicked(limit: k, excluding: clicked).firstIndex(of: item)
-        evaluator.record(eventIndex: eventIndex, modelHit: modelRank != nil, popularHit: popularRank != nil)
-        return ClickEvaluation(k: k, modelRank: modelRank, popularRank: popularRank)
+        let ranks = ranking.test(user: user, item: item, excluding: exclusions(for: user),
+                                 freeItems: ExcludedItems(sorted: freeItemsSorted))
+        evaluator.record(eventIndex: eventIndex, modelHit: ranks.modelRank != nil, popularHit: ranks.popularRank != nil)
+        return ClickEvaluation(k: configuration.evaluationK, modelRank: ranks.modelRank, popularRank: ranks.popularRank)
     }
 
     /// The most-popular baseline: top items by click count so far, without the user's clicks.
     public func mostClicked(limit: Int, excluding excluded: ExcludedItems) -> [Int32] {
-        let candidates = mostClickedCache.items(limit: limit + min(excluded.sorted.count, 1_000), version: history.totalClicks,
-                                                refreshEvery: configuration.popularityRefreshEvery) { size in
-            history.mostClicked(limit: size)
-        }
-        var result: [Int32] = []
-        result.reserveCapacity(limit)
-        for item in candidates where !excluded.contains(item) {
-            result.append(item)
-            if result.count == limit { break }
-        }
-        return result
+        ranking.mostClicked(limit: limit, excluding: excluded)
     }
 
     /// The user's clicks plus the free item rows: what a ranking for the user must leave out.

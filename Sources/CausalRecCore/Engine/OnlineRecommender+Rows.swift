@@ -1,27 +1,41 @@
-/// Rows for ids: a new user or item grows every table indexed by its row (embeddings, optimizer
-/// state, exposure, history, last-seen times).
+/// Rows for ids: an id gets a row once retention admits it, a new row grows every table indexed
+/// by row, and a row given back (a limit, an idle TTL, a `forget`) is released from every part.
 extension OnlineRecommender {
-    func itemRow(_ identifier: String) -> Int32 {
+    /// The row of a user the state already has (its last-seen time moved on), else nil.
+    func knownUser(_ identifier: String, at timestamp: Int64) -> Int32? {
+        guard let row = users.row(for: identifier) else { return nil }
+        retention.touchUser(row, at: timestamp)
+        return row
+    }
+
+    /// The user's row, given once retention admits the user.
+    func admittedUser(_ identifier: String, at timestamp: Int64) -> Int32? {
+        if let row = knownUser(identifier, at: timestamp) { return row }
+        guard retention.admitsUser(identifier, at: timestamp) else { return nil }
+        let (row, inserted) = users.insert(identifier)
+        if inserted {
+            model.growUsers(to: users.count)
+            history.growUsers(to: users.count)
+        }
+        retention.startedUser(row, at: timestamp, rowCount: users.count)
+        return row
+    }
+
+    func admittedItem(_ identifier: String, at timestamp: Int64) -> Int32? {
+        if let row = items.row(for: identifier) {
+            retention.touchItem(row, at: timestamp)
+            return row
+        }
+        guard retention.admitsItem(identifier, at: timestamp) else { return nil }
         let (row, inserted) = items.insert(identifier)
         if inserted {
             let count = items.count
             model.growItems(to: count)
             exposure.grow(to: count)
             history.growItems(to: count)
-            Self.grow(&itemLastSeen, to: count)
             if !freeItemsSorted.isEmpty { Self.removeSorted(row, from: &freeItemsSorted) }
         }
-        return row
-    }
-
-    func userRow(_ identifier: String) -> Int32 {
-        let (row, inserted) = users.insert(identifier)
-        if inserted {
-            let count = users.count
-            model.growUsers(to: count)
-            history.growUsers(to: count)
-            Self.grow(&userLastSeen, to: count)
-        }
+        retention.startedItem(row, at: timestamp, rowCount: items.count)
         return row
     }
 
@@ -37,7 +51,38 @@ extension OnlineRecommender {
         if low < sorted.count && sorted[low] == row { sorted.remove(at: low) }
     }
 
-    private static func grow(_ times: inout [Int], to count: Int) {
-        if times.count < count { times.append(contentsOf: repeatElement(0, count: count - times.count)) }
+    /// Removes a user's row, history and queued positives (the `forget` event).
+    public func forget(user identifier: String) {
+        applied.forgets += 1
+        retention.forgetWaitingUser(identifier)
+        if let row = users.row(for: identifier) { release(RowRelease(users: [row])) }
     }
+
+    /// Gives rows back: each id loses its row (reused by the next new id), and every part drops
+    /// what it holds of them — embeddings and optimizer state, exposure, history, queued and
+    /// recent positives, the sampler's memory, the cached popular lists.
+    func release(_ release: RowRelease) {
+        guard !release.isEmpty else { return }
+        for row in release.users {
+            users.remove(users.identifier(of: row))
+            model.resetUser(row)
+            history.clearUser(row)
+        }
+        for row in release.items {
+            items.remove(items.identifier(of: row))
+            model.resetItem(row)
+            exposure.reset(item: row)
+        }
+        let userSet = Set(release.users)
+        let itemSet = Set(release.items)
+        history.removeItems(itemSet)
+        training.release(users: userSet, items: itemSet)
+        ranking.rowsReleased()
+        retention.released(release)
+        freeItemsSorted = items.freeRows.sorted()
+    }
+
+    /// Rows in use (ids with a row), for memory reports.
+    public var activeUsers: Int { users.activeCount }
+    public var activeItems: Int { items.activeCount }
 }

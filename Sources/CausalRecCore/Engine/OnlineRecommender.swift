@@ -8,8 +8,14 @@
 ///   clicks).
 ///
 /// It does no I/O and reads no clock: timestamps come with the events, randomness from `seed`.
-/// One entry point, `step`, applies an event and says what it did (`EventStep`); training,
-/// answering, rows, retention and state live in the `OnlineRecommender+…` files.
+/// One entry point, `step`, applies an event and says what it did (`EventStep`).
+///
+/// The recommender owns the shared tables every part reads — the id tables, the embeddings, the
+/// exposure estimate, the interaction history, the event clock — and three parts, each with its
+/// own state and checkpoint section: `training` (queued and recent positives, the sampler, the
+/// trainer, the random stream), `retention` (admission, last-seen times, which rows to give back)
+/// and `ranking` (the stream's ranker, popular lists, exposure adjustment, exponent choice). A
+/// row given back is released from every part in one place (`release`).
 public final class OnlineRecommender {
     public let configuration: RecommenderConfiguration
     public internal(set) var users = IdentifierTable()
@@ -20,89 +26,37 @@ public final class OnlineRecommender {
     public internal(set) var evaluator: PrequentialEvaluator
     public internal(set) var modelVersion: Int64 = 0
     public internal(set) var applied = AppliedEventCounts()
-    public internal(set) var lastTrainingLoss: Float = 0
-    public var samplerName: String { sampler.name }
-    /// Version of the generative sampler's snapshot (0 for other samplers).
-    public var generatorVersion: Int { sampler.generatorVersion }
-
-    let trainer: BPRTrainer
-    var sampler: any NegativeSampler
-    var random: Xoshiro256
-    let ranker: ItemRanker
-    var pending: [PositiveExample] = []
-    var replay: RingBuffer<PositiveExample>
-    var batch: [PositiveExample] = []
-    var negatives: [Int32] = []
-    var triplets: [TrainingTriplet] = []
-    var syntheticVectors: [Float] = []
-    var mixingWeights: [Float] = []
-    var impressionsSeen = false
-    /// The buffer `EventStep.itemRows` is filled in (see `step`).
-    var itemRowsBuffer: [Int32] = []
-    var mostExposedCache = RankedCache()
-    var mostClickedCache = RankedCache()
-    /// Log relative exposure per item, for ranking by intervention (PDA's adjusted ranking).
-    var adjustment = ExposureAdjustment()
-    /// γ̃ for users with enough clicks, and for users with few.
-    public internal(set) var rankingExponent: RankingExponentSelector
-    public internal(set) var coldStartExponent: RankingExponentSelector
-
-    // Retention (OnlineRecommender+Retention.swift): event time each row was last named, ids waiting for admission.
-    var userLastSeen: [Int] = []
-    var itemLastSeen: [Int] = []
-    var waitingUsers: [String: AdmissionCount] = [:]
-    var waitingItems: [String: AdmissionCount] = [:]
+    public let training: TrainingQueue
+    public let retention: RowRetention
+    public let ranking: RankingState
     /// Event time as the state sees it (robust to outliers far ahead; see `EventClock`).
     var clock = EventClock()
-    var eventsSinceSweep = 0
-    public internal(set) var evictedUsers = 0
-    public internal(set) var evictedItems = 0
-    /// Of the evictions, those the row limits made (the rest were idle or forgotten); counted since
-    /// this process started, not kept in the state.
-    public internal(set) var limitEvictedUsers = 0
-    public internal(set) var limitEvictedItems = 0
-    /// Item rows the latest sweep freed (observers keyed by item row drop them).
-    public internal(set) var lastEvictedItems: [Int32] = []
+    /// Whether any impression was applied (`exposure.source: auto` counts clicks until then).
+    var impressionsSeen = false
     /// Free item rows, sorted: excluded from rankings and negatives until reused.
     var freeItemsSorted: [Int32] = []
-
-    struct AdmissionCount {
-        var count: Int
-        var lastSeen: Int64
-    }
+    /// The buffer `EventStep.itemRows` is filled in (see `step`).
+    private var itemRowsBuffer: [Int32] = []
 
     public init(configuration: RecommenderConfiguration) {
         self.configuration = configuration
         model = MatrixFactorization(configuration: configuration.model)
         exposure = ExposureEstimator(configuration: configuration.exposure)
         history = InteractionHistory(tracksImpressions: configuration.sampler.needsImpressions)
-        trainer = BPRTrainer(model: model)
-        sampler = configuration.sampler.makeSampler(dimension: configuration.model.dimension,
-                                                    environments: configuration.exposure.environmentCount)
-        random = Xoshiro256(seed: configuration.seed)
         evaluator = PrequentialEvaluator(k: configuration.evaluationK, sampleEvery: max(1, configuration.evaluateEveryNthClick),
                                          windowSize: configuration.evaluationWindow)
-        replay = RingBuffer(capacity: configuration.replayCapacity)
-        ranker = ItemRanker(approximation: configuration.approximateRanking)
-        let deconfounding = configuration.deconfounding
-        rankingExponent = RankingExponentSelector(candidates: deconfounding.onlineRankingExponents,
-                                                  fallback: deconfounding.rankingExponent, horizon: deconfounding.onlineHorizon)
-        coldStartExponent = RankingExponentSelector(candidates: deconfounding.onlineColdStartExponents,
-                                                    fallback: deconfounding.coldStartExponent, horizon: deconfounding.onlineHorizon)
-        pending.reserveCapacity(configuration.trainingBatchSize)
+        training = TrainingQueue(configuration: configuration, model: model, history: history, exposure: exposure)
+        retention = RowRetention(configuration: configuration.retention)
+        ranking = RankingState(configuration: configuration, model: model, history: history, exposure: exposure)
     }
 
-    /// Training positives waiting for the next batch.
-    public var pendingPositives: Int { pending.count }
+    public var samplerName: String { training.samplerName }
+    /// Version of the generative sampler's snapshot (0 for other samplers).
+    public var generatorVersion: Int { training.generatorVersion }
 
     /// The latest event time the state has accepted (see `EventClock`): the time to give an
     /// event that carries none and arrives without a transport timestamp either.
     public var latestTimestamp: Int64 { clock.latest }
-
-    /// Training steps refused because a gradient was not finite (nothing of them was written).
-    public var refusedTrainingSteps: Int { trainer.refusedSteps }
-    /// Whether the latest training step was refused: the model is not learning from the stream.
-    public var latestTrainingStepRefused: Bool { trainer.lastStepRefused }
 
     /// Events applied at the clock's time instead of their own, later one (see `EventClock`).
     public var eventsHeldBack: Int { clock.heldBack }
@@ -135,7 +89,7 @@ public final class OnlineRecommender {
             applied.requests += 1
             guard mode != .record else { break }
             if let row = users.row(for: request.user) {
-                userLastSeen[Int(row)] = max(userLastSeen[Int(row)], Int(time))
+                retention.touchUser(row, at: time)
                 step.userRow = row
             }
             step.answers.append(recommend(user: request.user, k: request.k ?? configuration.defaultRequestK, at: stamped))
@@ -143,9 +97,11 @@ public final class OnlineRecommender {
             self.forget(user: forget.user)
         }
         if mode != .record {
-            let evictedBefore = evictedItems
-            afterEvent(step)
-            if evictedItems != evictedBefore { step.evictedItems = lastEvictedItems }
+            let release = retention.rowsToRelease(after: step, users: users, items: items, now: clock.latest)
+            if !release.isEmpty {
+                self.release(release)
+                step.evictedItems = release.items
+            }
         }
         return step
     }
@@ -193,8 +149,7 @@ public final class OnlineRecommender {
         let positive = PositiveExample(user: user, item: item, timestamp: time, exposure: stamped)
         step.positive = positive
         guard mode != .record else { return }
-        pending.append(positive)
-        if pending.count >= configuration.trainingBatchSize {
+        if training.enqueue(positive) {
             trainPending()
             step.trained = true
         }

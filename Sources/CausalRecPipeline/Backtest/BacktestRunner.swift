@@ -279,7 +279,7 @@ public final class BacktestRunner {
         let seconds = trainingTime.inSeconds
         var sampleRandom = Xoshiro256(seed: 2_025)
         let sample = (0..<min(2_000, positives.count)).map { _ in positives[sampleRandom.nextIndex(below: positives.count)] }
-        result.negatives = recommender.diagnoseNegatives(sample)
+        result.negatives = recommender.training.diagnoseNegatives(sample)
         result.trainSeconds = seconds
         result.samplesPerSecond = seconds > 0 ? Double(trained) / seconds : 0
         return result

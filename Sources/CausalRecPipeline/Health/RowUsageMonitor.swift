@@ -25,10 +25,10 @@ struct RowUsageMonitor {
         init(_ recommender: OnlineRecommender) {
             users = recommender.activeUsers
             items = recommender.activeItems
-            usersEvicted = recommender.evictedUsers
-            itemsEvicted = recommender.evictedItems
-            usersEvictedAtLimit = recommender.limitEvictedUsers
-            itemsEvictedAtLimit = recommender.limitEvictedItems
+            usersEvicted = recommender.retention.evictedUsers
+            itemsEvicted = recommender.retention.evictedItems
+            usersEvictedAtLimit = recommender.retention.limitEvictedUsers
+            itemsEvictedAtLimit = recommender.retention.limitEvictedItems
         }
     }
 

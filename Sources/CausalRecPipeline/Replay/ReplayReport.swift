@@ -53,8 +53,8 @@ struct ReplayReport {
             writer.key("sampler"); writer.string(name)
             score(totals.samplers[index], into: &writer)
             writer.key("model_version"); writer.integer(run.models[index].modelVersion)
-            for (key, selector) in [("ranking_exponent", run.models[index].rankingExponent),
-                                    ("cold_start_exponent", run.models[index].coldStartExponent)] {
+            for (key, selector) in [("ranking_exponent", run.models[index].ranking.rankingExponent),
+                                    ("cold_start_exponent", run.models[index].ranking.coldStartExponent)] {
                 writer.key(key)
                 writer.beginObject()
                 writer.key("chosen"); writer.number(selector.chosen)

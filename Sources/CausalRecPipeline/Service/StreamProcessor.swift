@@ -95,7 +95,7 @@ final class StreamProcessor: CheckpointSource {
         batchWallTime = wallClock()
         try live.withExclusiveAccess { engine in
             let heldBackBefore = engine.recommender.eventsHeldBack
-            let refusedBefore = engine.recommender.refusedTrainingSteps
+            let refusedBefore = engine.recommender.training.refusedSteps
             defer {
                 tally.heldBack += engine.recommender.eventsHeldBack - heldBackBefore
                 noteTraining(engine.recommender, refusedBefore: refusedBefore)
@@ -157,13 +157,13 @@ final class StreamProcessor: CheckpointSource {
     /// Refused training steps: counted, logged once per run of them, and `/ready` says why
     /// while the latest step is refused.
     private func noteTraining(_ recommender: OnlineRecommender, refusedBefore: Int) {
-        let refused = recommender.refusedTrainingSteps - refusedBefore
+        let refused = recommender.training.refusedSteps - refusedBefore
         if refused > 0 { metrics.refusedTrainingSteps.increment(by: refused) }
-        let refusing = recommender.latestTrainingStepRefused
+        let refusing = recommender.training.latestStepRefused
         guard refusing != trainingRefused else { return }
         trainingRefused = refusing
         if refusing {
-            let reason = "training steps are refused: a gradient is not finite (\(recommender.refusedTrainingSteps) refused so far; lower model.learning_rate or deconfounding.training_exponent)"
+            let reason = "training steps are refused: a gradient is not finite (\(recommender.training.refusedSteps) refused so far; lower model.learning_rate or deconfounding.training_exponent)"
             logger.error("\(reason)")
             health.status.update { $0.trainingProblem = reason }
         } else {

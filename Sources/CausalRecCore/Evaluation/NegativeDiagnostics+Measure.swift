@@ -1,14 +1,16 @@
-/// What a sampler's negatives look like right now (`NegativeDiagnostics`), for backtest reports.
-extension OnlineRecommender {
-    /// Draws negatives for `positives` with the current sampler and state (without learning from
-    /// them) and describes them.
-    public func diagnoseNegatives(_ positives: [PositiveExample], seed: UInt64 = 99) -> NegativeDiagnostics {
+/// Measuring a sampler's negatives, for backtest reports.
+extension NegativeDiagnostics {
+    /// Draws negatives for `positives` with a copy of `sampler` on the current state (the sampler
+    /// itself learns nothing) and describes them.
+    public static func measure(_ sampler: any NegativeSampler, positives: [PositiveExample], context: SamplingContext,
+                               seed: UInt64 = 99) -> NegativeDiagnostics
+    {
+        let model = context.model
+        let exposure = context.exposure
         var diagnostics = NegativeDiagnostics()
         guard !positives.isEmpty, model.itemCount > 1 else { return diagnostics }
         let count = positives.count
         let stride = model.stride
-        let dimension = model.dimension
-        let context = SamplingContext(model: model, history: history, exposure: exposure)
         var negatives = [Int32](repeating: -1, count: count)
         var vectors = [Float](repeating: 0, count: count * stride)
         var mix = [Float](repeating: 0, count: count)
@@ -77,41 +79,6 @@ extension OnlineRecommender {
         diagnostics.shareBelowPositive = below / n
         diagnostics.meanMix = generative ? Double(mix.prefix(count).reduce(0, +)) / Double(count) : 0
         diagnostics.meanNearestItemCosine = nearestSum / n
-        _ = dimension
         return diagnostics
-    }
-}
-
-/// Spearman's rank correlation (ties get their mean rank).
-public enum RankCorrelation {
-    public static func spearman(_ x: [Double], _ y: [Double]) -> Double {
-        precondition(x.count == y.count)
-        guard x.count > 1 else { return 0 }
-        return pearson(ranks(x), ranks(y))
-    }
-
-    static func ranks(_ values: [Double]) -> [Double] {
-        let order = values.indices.sorted { values[$0] < values[$1] }
-        var result = [Double](repeating: 0, count: values.count)
-        var start = 0
-        while start < order.count {
-            var end = start
-            while end + 1 < order.count && values[order[end + 1]] == values[order[start]] { end += 1 }
-            for position in start...end { result[order[position]] = Double(start + end) / 2 }
-            start = end + 1
-        }
-        return result
-    }
-
-    static func pearson(_ x: [Double], _ y: [Double]) -> Double {
-        let meanX = x.reduce(0, +) / Double(x.count)
-        let meanY = y.reduce(0, +) / Double(y.count)
-        var covariance = 0.0, varianceX = 0.0, varianceY = 0.0
-        for index in x.indices {
-            covariance += (x[index] - meanX) * (y[index] - meanY)
-            varianceX += (x[index] - meanX) * (x[index] - meanX)
-            varianceY += (y[index] - meanY) * (y[index] - meanY)
-        }
-        return varianceX > 0 && varianceY > 0 ? covariance / (varianceX * varianceY).squareRoot() : 0
     }
 }

@@ -1,0 +1,200 @@
+/// The recommender's training part: clicked positives wait here until a batch is full; each
+/// batch, mixed with positives replayed from a ring of recent ones, gets its negatives from the
+/// sampler (in parallel chunks with their own generators, so the draws do not depend on the
+/// thread count) and one BPR step is applied to the model.
+///
+/// It owns the queue, the recent-positives ring, the sampler, the trainer, the random stream and
+/// the reused batch buffers. It reads the history and the exposure estimate and writes only the
+/// model's rows.
+public final class TrainingQueue {
+    let configuration: RecommenderConfiguration
+    let model: MatrixFactorization
+    let history: InteractionHistory
+    let exposure: ExposureEstimator
+    let trainer: BPRTrainer
+    var sampler: any NegativeSampler
+    var random: Xoshiro256
+    /// Positives waiting for the next batch (fewer than `trainingBatchSize`).
+    var pending: [PositiveExample] = []
+    /// Recent positives (`replayCapacity`), drawn again beside new ones in each batch.
+    var recentPositives: RingBuffer<PositiveExample>
+    /// The loss of the latest step (estimated on a sample of its examples).
+    public internal(set) var lastLoss: Float = 0
+
+    // Buffers reused from batch to batch (their contents are not state).
+    private var batch: [PositiveExample] = []
+    private var negatives: [Int32] = []
+    private var triplets: [TrainingTriplet] = []
+    private var syntheticVectors: [Float] = []
+    private var mixingWeights: [Float] = []
+
+    /// Positives per negative-sampling chunk. Each chunk draws from its own generator seeded from
+    /// (batch seed, chunk number), so chunks can run on any thread and the draws do not depend on
+    /// the thread count.
+    static let samplingChunk = 512
+
+    init(configuration: RecommenderConfiguration, model: MatrixFactorization, history: InteractionHistory,
+         exposure: ExposureEstimator)
+    {
+        self.configuration = configuration
+        self.model = model
+        self.history = history
+        self.exposure = exposure
+        trainer = BPRTrainer(model: model)
+        sampler = configuration.sampler.makeSampler(dimension: configuration.model.dimension,
+                                                    environments: configuration.exposure.environmentCount)
+        random = Xoshiro256(seed: configuration.seed)
+        recentPositives = RingBuffer(capacity: configuration.replayCapacity)
+        pending.reserveCapacity(configuration.trainingBatchSize)
+    }
+
+    public var samplerName: String { sampler.name }
+    /// Version of the generative sampler's snapshot (0 for other samplers).
+    public var generatorVersion: Int { sampler.generatorVersion }
+    /// Positives waiting for the next batch.
+    public var pendingCount: Int { pending.count }
+    /// Steps refused because a gradient was not finite (nothing of them was written).
+    public var refusedSteps: Int { trainer.refusedSteps }
+    /// Whether the latest step was refused: the model is not learning from the stream.
+    public var latestStepRefused: Bool { trainer.lastStepRefused }
+
+    /// Queues a positive; true when a batch is full (the caller then calls `trainPending`).
+    func enqueue(_ positive: PositiveExample) -> Bool {
+        pending.append(positive)
+        return pending.count >= configuration.trainingBatchSize
+    }
+
+    /// Trains on the queued positives and their replayed companions; true when the step was
+    /// applied (a refused step changes no row).
+    func trainPending(freeItems: ExcludedItems) -> Bool {
+        batch.removeAll(keepingCapacity: true)
+        batch.append(contentsOf: pending)
+        if !recentPositives.isEmpty {
+            for _ in 0..<(pending.count * configuration.replayPerPositive) {
+                batch.append(recentPositives[slot: random.nextIndex(below: recentPositives.count)])
+            }
+        }
+        for positive in pending { recentPositives.append(positive) }
+        pending.removeAll(keepingCapacity: true)
+        let examples = batch
+        return examples.withUnsafeBufferPointer { trainBatch($0, freeItems: freeItems) }
+    }
+
+    /// Trains on already-resolved positives in batches of `trainingBatchSize`, without replay;
+    /// returns the steps applied.
+    func train(on positives: UnsafeBufferPointer<PositiveExample>, freeItems: ExcludedItems) -> Int {
+        let size = configuration.trainingBatchSize
+        var start = 0
+        var applied = 0
+        while start < positives.count {
+            let end = min(start + size, positives.count)
+            if trainBatch(UnsafeBufferPointer(rebasing: positives[start..<end]), freeItems: freeItems) { applied += 1 }
+            start = end
+        }
+        return applied
+    }
+
+    /// Drops every queued or recent positive that names a released row, and the sampler's memory
+    /// of those rows.
+    func release(users: Set<Int32>, items: Set<Int32>) {
+        let removed = { (positive: PositiveExample) in users.contains(positive.user) || items.contains(positive.item) }
+        pending.removeAll(where: removed)
+        recentPositives.removeAll(where: removed)
+        sampler.forget(users: users, items: items)
+    }
+
+    /// Samples a negative for each positive and applies one BPR step; true when it was applied.
+    private func trainBatch(_ positives: UnsafeBufferPointer<PositiveExample>, freeItems: ExcludedItems) -> Bool {
+        let count = positives.count
+        if negatives.count < count { negatives = [Int32](repeating: -1, count: count) }
+        let context = SamplingContext(model: model, history: history, exposure: exposure, freeItems: freeItems)
+        sampler.learn(from: positives, context: context, random: &random)
+        let generates = sampler.generatesVectors
+        if generates {
+            let stride = model.stride
+            if syntheticVectors.count < count * stride { syntheticVectors = [Float](repeating: 0, count: count * stride) }
+            if mixingWeights.count < count { mixingWeights = [Float](repeating: 0, count: count) }
+        }
+        sampler.prepare(context: context)
+        let batchSeed = random.next()
+        drawNegatives(for: positives, generates: generates, batchSeed: batchSeed, context: context)
+        triplets.removeAll(keepingCapacity: true)
+        let deconfounding = configuration.deconfounding
+        let weighted = deconfounding.trainingExponent > 0 || deconfounding.propensityWeightExponent > 0
+        for index in 0..<count {
+            var triplet = TrainingTriplet(user: positives[index].user, positive: positives[index].item,
+                                          negative: negatives[index], mix: generates ? mixingWeights[index] : 0)
+            if weighted && triplet.negative >= 0 { weigh(&triplet, positive: positives[index], deconfounding) }
+            triplets.append(triplet)
+        }
+        let cnsdiff = configuration.sampler.cnsdiff
+        let contrastive = generates && cnsdiff.contrastiveWeight > 0
+            ? ContrastiveTerm(weight: Float(cnsdiff.contrastiveWeight), temperature: Float(cnsdiff.contrastiveTemperature),
+                              seed: SplitMix64.mix(batchSeed, 0xC0_17A5))
+            : nil
+        lastLoss = triplets.withUnsafeBufferPointer { batch in
+            syntheticVectors.withUnsafeBufferPointer { vectors in
+                trainer.train(batch, synthetic: generates ? vectors.baseAddress : nil, contrastive: contrastive,
+                              link: deconfounding.trainingLink)
+            }
+        }
+        return !trainer.lastStepRefused
+    }
+
+    private func drawNegatives(for positives: UnsafeBufferPointer<PositiveExample>, generates: Bool, batchSeed: UInt64,
+                               context: SamplingContext)
+    {
+        let count = positives.count
+        let chunks = (count + Self.samplingChunk - 1) / Self.samplingChunk
+        let threads = max(1, min(configuration.model.threads, chunks))
+        let prepared = sampler
+        let rowStride = model.stride
+        negatives.withUnsafeMutableBufferPointer { output in
+            syntheticVectors.withUnsafeMutableBufferPointer { vectors in
+                mixingWeights.withUnsafeMutableBufferPointer { mix in
+                    ParallelWork.run(parts: threads) { part in
+                        var local = prepared
+                        for chunk in stride(from: part, to: chunks, by: threads) {
+                            let range = (chunk * Self.samplingChunk)..<min(count, (chunk + 1) * Self.samplingChunk)
+                            var generator = Xoshiro256(seed: SplitMix64.mix(batchSeed, UInt64(chunk)))
+                            let synthetic = generates
+                                ? SyntheticNegatives(vectors: vectors.baseAddress! + range.lowerBound * rowStride, stride: rowStride,
+                                                     mix: mix.baseAddress! + range.lowerBound)
+                                : nil
+                            local.sampleNegatives(for: UnsafeBufferPointer(rebasing: positives[range]),
+                                                  into: UnsafeMutableBufferPointer(rebasing: output[range]),
+                                                  synthetic: synthetic, context: context, random: &generator)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The exposure weights of one example: r^γ for the positive (its exposure when clicked, or
+    /// the current one offline) and for the negative (now), and (1/r_i)^exponent, clipped, as the
+    /// example's weight when propensity weighting is on.
+    private func weigh(_ triplet: inout TrainingTriplet, positive: PositiveExample, _ deconfounding: DeconfoundingConfiguration) {
+        let floor = deconfounding.exposureFloor
+        let positiveExposure = positive.exposure > 0 ? Double(positive.exposure) : max(exposure.relativeExposure(of: positive.item), floor)
+        let negativeExposure = max(exposure.relativeExposure(of: triplet.negative), floor)
+        if deconfounding.trainingExponent > 0 {
+            // Capped at Float's largest finite value: r^γ overflows for large relative exposures.
+            triplet.positiveWeight = Float(min(_pow(positiveExposure, deconfounding.trainingExponent), Double(Float.greatestFiniteMagnitude)))
+            triplet.negativeWeight = Float(min(_pow(negativeExposure, deconfounding.trainingExponent), Double(Float.greatestFiniteMagnitude)))
+        }
+        if deconfounding.propensityWeightExponent > 0 {
+            triplet.weight = Float(min(deconfounding.propensityClip, _pow(1 / positiveExposure, deconfounding.propensityWeightExponent)))
+        }
+    }
+}
+
+extension TrainingQueue {
+    /// What the sampler's negatives for `positives` look like now (the sampler learns nothing
+    /// from them), for backtest reports.
+    public func diagnoseNegatives(_ positives: [PositiveExample], freeItems: [Int32] = []) -> NegativeDiagnostics {
+        NegativeDiagnostics.measure(sampler, positives: positives,
+                                    context: SamplingContext(model: model, history: history, exposure: exposure,
+                                                             freeItems: ExcludedItems(sorted: freeItems)))
+    }
+}
