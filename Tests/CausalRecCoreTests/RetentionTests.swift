@@ -3,7 +3,7 @@ import Testing
 
 @Suite("Bounded memory: admission, row limits, idle eviction, forget")
 struct RetentionTests {
-    static func churningStream(_ count: Int, churnEvery: Int = 20) -> [Event] {
+    static func churningStream(_ count: Int, churnEvery: Int? = 20) -> [Event] {
         var configuration = SimulatorConfiguration()
         configuration.users = 100
         configuration.items = 150

@@ -12,6 +12,11 @@ extension OnlineRecommender {
     func admittedUser(_ identifier: String, at timestamp: Int64) -> Int32? {
         if let row = knownUser(identifier, at: timestamp) { return row }
         guard retention.admitsUser(identifier, at: timestamp) else { return nil }
+        return newUserRow(identifier, at: timestamp)
+    }
+
+    /// A row for a user id without one (a reused free row, or a new row in every user table).
+    func newUserRow(_ identifier: String, at timestamp: Int64) -> Int32 {
         let (row, inserted) = users.insert(identifier)
         if inserted {
             model.growUsers(to: users.count)
@@ -27,6 +32,11 @@ extension OnlineRecommender {
             return row
         }
         guard retention.admitsItem(identifier, at: timestamp) else { return nil }
+        return newItemRow(identifier, at: timestamp)
+    }
+
+    /// A row for an item id without one (a reused free row, or a new row in every item table).
+    func newItemRow(_ identifier: String, at timestamp: Int64) -> Int32 {
         let (row, inserted) = items.insert(identifier)
         if inserted {
             let count = items.count
@@ -60,8 +70,9 @@ extension OnlineRecommender {
 
     /// Gives rows back: each id loses its row (reused by the next new id), and every part drops
     /// what it holds of them — embeddings and optimizer state, exposure, history, queued and
-    /// recent positives, the sampler's memory, the cached popular lists.
-    func release(_ release: RowRelease) {
+    /// recent positives, the sampler's memory, the cached popular lists. `evicted`: the rows count
+    /// as evictions (a limit, a TTL, a `forget`), not as users moved elsewhere.
+    func release(_ release: RowRelease, evicted: Bool = true) {
         guard !release.isEmpty else { return }
         for row in release.users {
             users.remove(users.identifier(of: row))
@@ -78,7 +89,7 @@ extension OnlineRecommender {
         history.removeItems(itemSet)
         training.release(users: userSet, items: itemSet)
         ranking.rowsReleased()
-        retention.released(release)
+        retention.released(release, evicted: evicted)
         freeItemsSorted = items.freeRows.sorted()
     }
 

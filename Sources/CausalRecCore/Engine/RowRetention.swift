@@ -148,10 +148,12 @@ public final class RowRetention {
         return candidates.prefix(count).map(\.row)
     }
 
-    /// Rows released (by this part's decision or a `forget`): their times are cleared and counted.
-    func released(_ release: RowRelease) {
+    /// Rows released: their times are cleared, and counted when they were evicted (by this
+    /// part's decision or a `forget`) rather than moved to another recommender.
+    func released(_ release: RowRelease, evicted: Bool) {
         for row in release.users { userLastSeen[Int(row)] = 0 }
         for row in release.items { itemLastSeen[Int(row)] = 0 }
+        guard evicted else { return }
         evictedUsers += release.users.count
         evictedItems += release.items.count
     }

@@ -198,3 +198,17 @@ extension TrainingQueue {
                                                              freeItems: ExcludedItems(sorted: freeItems)))
     }
 }
+
+extension TrainingQueue {
+    /// The queued and recent positives of `user` (recent ones oldest first).
+    func positives(of user: Int32) -> (pending: [PositiveExample], recent: [PositiveExample]) {
+        (pending.filter { $0.user == user }, recentPositives.oldestFirst.filter { $0.user == user })
+    }
+
+    /// Adds positives of an imported user: queued ones join the queue, recent ones the ring (as
+    /// the newest entries, oldest first).
+    func adopt(pending imported: [PositiveExample], recent: [PositiveExample]) {
+        pending.append(contentsOf: imported)
+        for positive in recent { recentPositives.append(positive) }
+    }
+}

@@ -1,0 +1,141 @@
+/// One user's whole state as a unit, named by ids rather than rows (rows differ between
+/// recommenders): the learned parameters, the clicked (and, when tracked, shown) items, the
+/// last-seen time and the user's queued and recent training positives. A recommender exports a
+/// set of users, another imports them, and the first releases them: the moved users answer and
+/// train on the new owner as they would have on the old one.
+///
+/// Not in the record: shared item state (embeddings, exposure) and the sampler's own memory of
+/// the user (rebuilt from the stream on the new owner).
+public struct UserStateRecord: Sendable, Equatable {
+    /// A training positive of the user, in ids.
+    public struct Positive: Sendable, Equatable {
+        public var item: String
+        public var timestamp: Int64
+        public var exposure: Float
+
+        public init(item: String, timestamp: Int64, exposure: Float) {
+            self.item = item
+            self.timestamp = timestamp
+            self.exposure = exposure
+        }
+    }
+
+    public var user: String
+    public var parameters: UserParameters
+    /// Clicked items, in the recommender's row order when exported.
+    public var clickedItems: [String]
+    /// Shown but not clicked (empty unless the recommender tracks impressions).
+    public var shownItems: [String]
+    public var lastSeen: Int64
+    /// Positives waiting for the next batch, and recent ones replayed beside new ones (oldest first).
+    public var pendingPositives: [Positive]
+    public var recentPositives: [Positive]
+
+    public init(user: String, parameters: UserParameters, clickedItems: [String], shownItems: [String], lastSeen: Int64,
+                pendingPositives: [Positive], recentPositives: [Positive])
+    {
+        self.user = user
+        self.parameters = parameters
+        self.clickedItems = clickedItems
+        self.shownItems = shownItems
+        self.lastSeen = lastSeen
+        self.pendingPositives = pendingPositives
+        self.recentPositives = recentPositives
+    }
+}
+
+// MARK: Binary form
+
+extension UserStateRecord {
+    /// Version of the binary form `encode` writes (the first byte after the section header).
+    public static let formatVersion = 1
+
+    /// The record as bytes (little-endian, one `USER` section), for a changelog or a file.
+    public func encode() -> [UInt8] {
+        var writer = StateWriter(reservingCapacity: 512 + 4 * parameters.embedding.count * 3)
+        writer.beginSection("USER")
+        writer.write(Self.formatVersion)
+        writer.write(user)
+        writer.write(parameters.embedding)
+        writer.write(parameters.firstMoment)
+        writer.write(parameters.secondMoment)
+        writer.write(parameters.beta1Power)
+        writer.write(parameters.beta2Power)
+        for items in [clickedItems, shownItems] {
+            writer.write(items.count)
+            for item in items { writer.write(item) }
+        }
+        writer.write(lastSeen)
+        for positives in [pendingPositives, recentPositives] {
+            writer.write(positives.count)
+            for positive in positives {
+                writer.write(positive.item)
+                writer.write(positive.timestamp)
+                writer.write(positive.exposure)
+            }
+        }
+        writer.endSection()
+        return writer.bytes
+    }
+
+    /// Reads a record written by `encode`, for a model of `dimension`; a crafted or foreign record
+    /// is refused with a reason (`StateReadError`), never trusted.
+    public init(decoding bytes: [UInt8], dimension: Int) throws {
+        var reader = StateReader(bytes)
+        try reader.beginSection("USER")
+        let version = try reader.readInt()
+        guard version == Self.formatVersion else {
+            throw StateReadError("a user record of format \(version); this build reads \(Self.formatVersion)")
+        }
+        let user = try reader.readString()
+        guard !user.isEmpty else { throw StateReadError("a user record without a user id") }
+        var vectors: [[Float]] = []
+        for what in ["embedding", "first moment", "second moment"] {
+            let vector = try reader.readFloatArray()
+            guard vector.count == dimension, vector.allSatisfy(\.isFinite) else {
+                throw StateReadError("the user record's \(what) is not \(dimension) finite numbers")
+            }
+            vectors.append(vector)
+        }
+        let beta1Power = try reader.readFiniteFloat("a β₁ power")
+        let beta2Power = try reader.readFiniteFloat("a β₂ power")
+        guard beta1Power > 0, beta1Power <= 1, beta2Power > 0, beta2Power <= 1, vectors[2].allSatisfy({ $0 >= 0 }) else {
+            throw StateReadError("the user record's optimizer state is out of range")
+        }
+        var itemLists: [[String]] = []
+        for what in ["clicked items", "shown items"] {
+            let count = try reader.readCount(elementSize: 8, what)
+            var items: [String] = []
+            items.reserveCapacity(count)
+            for _ in 0..<count {
+                let item = try reader.readString()
+                guard !item.isEmpty else { throw StateReadError("\(what): an empty item id") }
+                items.append(item)
+            }
+            guard Set(items).count == items.count else { throw StateReadError("\(what): an item appears twice") }
+            itemLists.append(items)
+        }
+        let lastSeen = try reader.readTime("the last-seen time")
+        var positiveLists: [[Positive]] = []
+        for what in ["queued positives", "recent positives"] {
+            let count = try reader.readCount(elementSize: 20, what)
+            var positives: [Positive] = []
+            positives.reserveCapacity(count)
+            for _ in 0..<count {
+                let item = try reader.readString()
+                let positive = Positive(item: item, timestamp: try reader.readTime("the time of a positive"),
+                                        exposure: try reader.readFiniteFloat("the exposure of a positive"))
+                guard !item.isEmpty, positive.exposure >= 0 else { throw StateReadError("\(what): an invalid positive") }
+                positives.append(positive)
+            }
+            positiveLists.append(positives)
+        }
+        try reader.endSection()
+        guard reader.isAtEnd else { throw StateReadError("\(reader.remaining) bytes after the user record") }
+        self.init(user: user,
+                  parameters: UserParameters(embedding: vectors[0], firstMoment: vectors[1], secondMoment: vectors[2],
+                                             beta1Power: beta1Power, beta2Power: beta2Power),
+                  clickedItems: itemLists[0], shownItems: itemLists[1], lastSeen: lastSeen,
+                  pendingPositives: positiveLists[0], recentPositives: positiveLists[1])
+    }
+}

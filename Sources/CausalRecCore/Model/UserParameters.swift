@@ -1,0 +1,40 @@
+/// One user's learned parameters as plain values: the embedding row and its optimizer state
+/// (Adam's two moments and the row's β powers; zeros and ones under SGD). Moving these between
+/// recommenders moves the user exactly: the next step on the row is the one it would have been.
+public struct UserParameters: Sendable, Equatable {
+    public var embedding: [Float]
+    public var firstMoment: [Float]
+    public var secondMoment: [Float]
+    public var beta1Power: Float
+    public var beta2Power: Float
+
+    public init(embedding: [Float], firstMoment: [Float], secondMoment: [Float], beta1Power: Float, beta2Power: Float) {
+        self.embedding = embedding
+        self.firstMoment = firstMoment
+        self.secondMoment = secondMoment
+        self.beta1Power = beta1Power
+        self.beta2Power = beta2Power
+    }
+}
+
+extension MatrixFactorization {
+    /// The parameters of user row `row` (the first `dimension` floats of each row).
+    public func userParameters(_ row: Int32) -> UserParameters {
+        let count = dimension
+        return UserParameters(embedding: Array(UnsafeBufferPointer(start: users.row(row), count: count)),
+                              firstMoment: Array(UnsafeBufferPointer(start: userOptimizer.firstMoment.row(row), count: count)),
+                              secondMoment: Array(UnsafeBufferPointer(start: userOptimizer.secondMoment.row(row), count: count)),
+                              beta1Power: userOptimizer.beta1Power[Int(row)], beta2Power: userOptimizer.beta2Power[Int(row)])
+    }
+
+    /// Sets user row `row` to `parameters` (the padding past `dimension` stays zero).
+    public func setUserParameters(_ row: Int32, _ parameters: UserParameters) {
+        precondition(parameters.embedding.count == dimension && parameters.firstMoment.count == dimension
+            && parameters.secondMoment.count == dimension)
+        users.row(row).update(from: parameters.embedding, count: dimension)
+        userOptimizer.firstMoment.row(row).update(from: parameters.firstMoment, count: dimension)
+        userOptimizer.secondMoment.row(row).update(from: parameters.secondMoment, count: dimension)
+        userOptimizer.beta1Power[Int(row)] = parameters.beta1Power
+        userOptimizer.beta2Power[Int(row)] = parameters.beta2Power
+    }
+}
