@@ -26,6 +26,7 @@ let package = Package(
         .executable(name: "causalrec", targets: ["causalrec"]),
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "CausalRecCore", targets: ["CausalRecCore"]),
+        .library(name: "CausalRecOffline", targets: ["CausalRecOffline"]),
         .library(name: "CausalRecPipeline", targets: ["CausalRecPipeline"]),
         // The benchmarks' allocation counter, preloaded by bench/run.sh (never linked into causalrec).
         .library(name: "CAllocationInterposer", type: .dynamic, targets: ["CAllocationInterposer"]),
@@ -73,10 +74,20 @@ let package = Package(
             dependencies: ["COpenBLAS", "CVectorKernels"],
             swiftSettings: numericSettings
         ),
+        // The offline tools: backtests on dataset splits, the converter, shift evaluation on the
+        // simulator, file readers. The core alone (and Logging): no Kafka, NIO or service.
+        .target(
+            name: "CausalRecOffline",
+            dependencies: ["CausalRecCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: cpuBaseline
+        ),
+        // The service: Kafka input and outputs, checkpoints, HTTP, configuration, the replay of a
+        // topic (which reads files through the offline target's readers).
         .target(
             name: "CausalRecPipeline",
             dependencies: [
                 "CausalRecCore",
+                "CausalRecOffline",
                 "Kafka",
                 "CSignalPipe",
                 .product(name: "Logging", package: "swift-log"),
@@ -94,7 +105,7 @@ let package = Package(
         // The benchmarks of `causalrec bench` and `soak` (not library API).
         .target(
             name: "CausalRecBenchmarks",
-            dependencies: ["CausalRecPipeline", "CausalRecCore", "Kafka", "CRdKafka", "CAllocationCounter",
+            dependencies: ["CausalRecPipeline", "CausalRecOffline", "CausalRecCore", "Kafka", "CRdKafka", "CAllocationCounter",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: cpuBaseline
         ),
@@ -102,6 +113,7 @@ let package = Package(
             name: "causalrec",
             dependencies: [
                 "CausalRecPipeline",
+                "CausalRecOffline",
                 "CausalRecBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -123,8 +135,13 @@ let package = Package(
             swiftSettings: cpuBaseline
         ),
         .testTarget(
+            name: "CausalRecOfflineTests",
+            dependencies: ["CausalRecOffline"],
+            swiftSettings: cpuBaseline
+        ),
+        .testTarget(
             name: "CausalRecPipelineTests",
-            dependencies: ["CausalRecPipeline", "KafkaTestSupport"],
+            dependencies: ["CausalRecPipeline", "CausalRecOffline", "KafkaTestSupport"],
             // Golden checkpoint bodies, read by path from the source tree.
             exclude: ["Fixtures"],
             swiftSettings: cpuBaseline

@@ -6,12 +6,22 @@ the outer name carries the edge); it is "used" where its name appears as a word 
 and string literals. Approximate by design (text, not a compiler), which is enough to keep the
 layout honest.
 
-usage: scripts/folder-graph.py [Sources/CausalRecCore]   exit 1 when a cycle exists
+With `--order A,B,C` (lowest layer first) every use must point down the order: a folder that
+uses a folder listed after it, or a folder missing from the order, fails (exit 1). Without it, only
+cycles fail.
+
+usage: scripts/folder-graph.py Sources/CausalRecCore [--order Numerics,Containers,…]
 """
 import os, re, sys
 from collections import defaultdict
 
-root = sys.argv[1] if len(sys.argv) > 1 else "Sources/CausalRecCore"
+arguments = sys.argv[1:]
+order = None
+if "--order" in arguments:
+    position = arguments.index("--order")
+    order = [name for name in arguments[position + 1].split(",") if name]
+    del arguments[position:position + 2]
+root = arguments[0] if arguments else "Sources/CausalRecCore"
 declare = re.compile(r'^\s*(?:public |internal |fileprivate |private |final |indirect |@\w+ )*(?:class|struct|enum|protocol|actor|typealias)\s+([A-Z]\w*)')
 files = {}
 for directory, _, names in os.walk(root):
@@ -71,6 +81,18 @@ def visit(v):
         if len(component) > 1: sccs.append(sorted(component))
 for folder in folders:
     if folder not in index: visit(folder)
+failed = False
+if order is not None:
+    for folder in folders:
+        if folder not in order:
+            print(f"layer order: the folder {folder} has no place in the order (add it where it belongs)")
+            failed = True
+    for folder in folders:
+        for target in edges[folder]:
+            if folder in order and target in order and order.index(target) > order.index(folder):
+                print(f"upward use: {folder} (layer {order.index(folder)}) uses {target} (layer {order.index(target)}): "
+                      f"{', '.join(sorted(edges[folder][target]))}")
+                failed = True
 if sccs:
     for component in sccs:
         print("cycle: " + " ↔ ".join(component))
@@ -79,3 +101,5 @@ if sccs:
                 if b in edges[a]: print(f"  {a} uses {b}: {', '.join(sorted(edges[a][b]))}")
     sys.exit(1)
 print("no cycles between folders")
+if failed:
+    sys.exit(1)

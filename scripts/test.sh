@@ -6,10 +6,8 @@ cd "$(dirname "$0")/.."
 scripts/setup-debian.sh
 scripts/fetch-test-broker.sh
 
-# The layout's rule: no folder of a module uses a type of a folder that uses it back.
-for module in Sources/CausalRecCore Sources/CausalRecPipeline; do
-  python3 scripts/folder-graph.py "$module" >/dev/null || { python3 scripts/folder-graph.py "$module" | grep -A20 '^cycle'; exit 1; }
-done
+# The layout's rules: folders in layer order (scripts/layers.txt), files of at most 400 lines.
+scripts/check-layout.sh
 
 swift build --build-tests
 

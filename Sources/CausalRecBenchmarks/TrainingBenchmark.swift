@@ -1,3 +1,4 @@
+import CausalRecOffline
 import CausalRecPipeline
 import CausalRecCore
 

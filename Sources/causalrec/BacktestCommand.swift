@@ -1,4 +1,5 @@
 import ArgumentParser
+import CausalRecOffline
 import CausalRecCore
 import CausalRecPipeline
 import Foundation

@@ -1,3 +1,4 @@
+@testable import CausalRecOffline
 import CausalRecCore
 @testable import CausalRecPipeline
 import Foundation

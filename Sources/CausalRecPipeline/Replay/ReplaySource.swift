@@ -1,3 +1,4 @@
+import CausalRecOffline
 import CausalRecCore
 import Foundation
 import Kafka

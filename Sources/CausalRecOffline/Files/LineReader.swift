@@ -6,21 +6,21 @@ import Foundation
 /// A line longer than `maxLineBytes` is never held: its bytes are skipped up to the next newline
 /// and the reader reports `.tooLong` with the line number and its length, so the caller can
 /// refuse the file or skip the line with a reason that names it.
-struct LineReader {
-    enum Line {
+package struct LineReader {
+    package enum Line {
         /// The line's bytes without the newline (and without a trailing carriage return).
         case text([UInt8])
         case tooLong(bytes: Int)
     }
 
-    struct ReadError: Error, CustomStringConvertible {
-        let description: String
+    package struct ReadError: Error, CustomStringConvertible {
+        package let description: String
     }
 
-    let path: String
-    let maxLineBytes: Int
+    package let path: String
+    package let maxLineBytes: Int
     /// 1-based number of the line `next()` returned last.
-    private(set) var lineNumber = 0
+    package private(set) var lineNumber = 0
     /// The most bytes buffered at once (what "bounded memory" means here: a long line's limit
     /// plus one read).
     private(set) var highWaterBytes = 0
@@ -32,7 +32,7 @@ struct LineReader {
     private var finished = false
     private static let chunk = 1 << 20
 
-    init(path: String, maxLineBytes: Int) throws {
+    package init(path: String, maxLineBytes: Int) throws {
         self.path = path
         self.maxLineBytes = maxLineBytes
         var isDirectory: ObjCBool = false
@@ -64,7 +64,7 @@ struct LineReader {
     }
 
     /// The next line, or nil at the end of the file. Throws when gzip reports a damaged file.
-    mutating func next() throws -> Line? {
+    package mutating func next() throws -> Line? {
         var skipped = 0
         while true {
             if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
@@ -121,7 +121,7 @@ struct LineReader {
     }
 
     /// Stops reading early (kills gzip if it still runs).
-    func close() {
+    package func close() {
         if let process, process.isRunning { process.terminate() }
         try? handle.close()
     }

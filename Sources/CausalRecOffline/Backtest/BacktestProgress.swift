@@ -55,7 +55,7 @@ public final class BacktestProgress: @unchecked Sendable {
         duration.inSeconds
     }
 
-    static func format(_ seconds: Double) -> String {
+    package static func format(_ seconds: Double) -> String {
         let total = Int(seconds.rounded())
         return total >= 3600 ? "\(total / 3600)h\(total % 3600 / 60)m" : (total >= 60 ? "\(total / 60)m\(total % 60)s" : "\(total)s")
     }

@@ -1,5 +1,5 @@
 import CausalRecCore
-@testable import CausalRecPipeline
+@testable import CausalRecOffline
 import Testing
 
 @Suite("The simulator's truth: deconfounded training")

@@ -1,5 +1,5 @@
 import CausalRecCore
-@testable import CausalRecPipeline
+@testable import CausalRecOffline
 import Foundation
 import Logging
 import Testing
