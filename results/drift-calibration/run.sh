@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Drift-alert calibration on the simulator (issue 4): 1M events without a shift must raise no
-# alert; with the exposure policy re-drawn at event 500,000 or 525,000 (`simulate --shift-at`; the
-# second falls inside a drift window) an alert must
-# follow. Default drift settings (windows of 50,000 events, warm-up 50,000, cooldown 200,000),
-# test-then-train replay with the random sampler, seeds 1–3. Writes summary.md and one report per run.
+# Drift-alert calibration on the simulator (the drift.* defaults, README.md "Drift alerts"): 1M events
+# without a shift must raise no alert; with the exposure policy re-drawn at event 500,000 or 525,000
+# (`simulate --shift-at`; the second falls inside a drift window) an alert must follow. Default drift
+# settings (windows of 50,000 events, warm-up 50,000, cooldown 200,000), test-then-train replay with
+# the random sampler, seeds 1–3. Writes summary.md and one report per run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source results/binary.sh

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Bounded memory (issue 4): 10M simulator events in which one user and one item are replaced by
-# new ids every 100 events (100,000 new users and items over the run), through one recommender
-# (dimension 64, Adam, random sampler). Once with idle-TTL eviction (users and items idle for an
-# hour of event time), once without, each in its own process; RSS read from /proc every 1M events.
+# Bounded memory (the retention.* settings, docs/configuration.md): 10M simulator events in which
+# one user and one item are replaced by new ids every 100 events (100,000 new users and items over
+# the run), through one recommender (dimension 64, Adam, random sampler). Once with idle-TTL
+# eviction (users and items idle for an hour of event time), once without, each in its own process;
+# RSS read from /proc every 1M events.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source results/binary.sh
