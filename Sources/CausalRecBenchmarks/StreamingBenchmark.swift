@@ -73,7 +73,7 @@ public struct StreamingBenchmark: Sendable {
         }
         var serviceConfiguration = configuration
         serviceConfiguration.checkpoint.enabled = false
-        let service = EventProcessingService(configuration: serviceConfiguration, bootstrapServers: bootstrap,
+        let service = RecommenderService(configuration: serviceConfiguration, bootstrapServers: bootstrap,
                                              options: RunOptions(maxMessages: total), logger: logger)
         let allocationsBefore = cac_allocation_count()
         try await service.run()

@@ -67,7 +67,7 @@ public struct TrainingBenchmark: Sendable {
             configuration.sampler = SamplerConfiguration(kind: variant.sampler)
             configuration.sampler.cnsdiff.curriculumPositives = pairs.count * epochs
             configuration.trainingBatchSize = batchSize
-            configuration.replayPerPositive = 0
+            configuration.recentPositivesPerPositive = 0
             configuration.evaluateEveryNthClick = 0
             let recommender = OnlineRecommender(configuration: configuration)
             let engine = StreamEngine(recommender: recommender)

@@ -42,7 +42,7 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         try cluster.ensureTopics(configuration.topics)
-        let service = EventProcessingService(
+        let service = RecommenderService(
             configuration: configuration, bootstrapServers: cluster.bootstrapServers,
             options: RunOptions(maxMessages: maxEvents, idleExit: idleExit.map { .seconds(fractional: $0) },
                                 checkpointDirectory: checkpointDirectory, freshState: freshState),

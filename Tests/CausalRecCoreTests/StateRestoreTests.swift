@@ -19,7 +19,7 @@ struct StateRestoreTests {
         configuration.sampler.cnsdiff.hiddenWidth = 32
         configuration.model.dimension = 16
         configuration.model.threads = threads
-        configuration.replayCapacity = 1_000
+        configuration.recentPositivesCapacity = 1_000
         configuration.trainingBatchSize = 32
         return configuration
     }

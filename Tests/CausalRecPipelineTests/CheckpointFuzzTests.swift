@@ -24,10 +24,10 @@ struct CheckpointFuzzTests {
         recommender.sampler.cnsdiff.steps = 10
         recommender.sampler.cnsdiff.levels = [2, 4]
         recommender.sampler.cnsdiff.trainBatch = 8
-        recommender.sampler.cnsdiff.replayCapacity = 40
+        recommender.sampler.cnsdiff.bufferCapacity = 40
         recommender.model.dimension = 4
         recommender.trainingBatchSize = 8
-        recommender.replayCapacity = 30
+        recommender.recentPositivesCapacity = 30
         recommender.evaluateEveryNthClick = 1
         recommender.evaluationWindow = 5
         recommender.popularityRefreshEvery = 20
@@ -65,7 +65,7 @@ struct CheckpointFuzzTests {
 
         init(sampler: String) {
             configuration = CheckpointFuzzTests.configuration(sampler: sampler)
-            live = LiveState(makeEngine: EventProcessingService.engineFactory(configuration))
+            live = LiveState(makeEngine: RecommenderService.engineFactory(configuration))
         }
 
         func makeEngine() -> StreamEngine { live.makeEngine() }

@@ -72,7 +72,7 @@ struct HTTPRoutesTests {
     func queryLimitIsTheRequestLimit() throws {
         var configuration = PipelineConfiguration()
         configuration.events.maxSlateItems = 5
-        let service = EventProcessingService(configuration: configuration, bootstrapServers: "127.0.0.1:1", options: RunOptions(),
+        let service = RecommenderService(configuration: configuration, bootstrapServers: "127.0.0.1:1", options: RunOptions(),
                                              logger: Logger(label: "routes"))
         let routes = service.makeRoutes()
         #expect(routes.reply(method: "GET", uri: "/recommendations?user=u1&k=20").status == 200)

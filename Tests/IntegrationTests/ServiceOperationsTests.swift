@@ -104,7 +104,7 @@ struct ServiceOperationsTests {
         var simulator = ClickSimulator(configuration: SimulatorConfiguration())
         let before = try Self.produce(mock.bootstrapServers, topic: configuration.topics.events, from: &simulator,
                                       count: 3_000, malformedEvery: 1_000)
-        let service = EventProcessingService(configuration: configuration, bootstrapServers: mock.bootstrapServers,
+        let service = RecommenderService(configuration: configuration, bootstrapServers: mock.bootstrapServers,
                                              options: RunOptions(), logger: TestKafka.logger)
         let endpoint = try #require(try await service.startHTTPEndpoint())
         let base = "http://127.0.0.1:\(endpoint.port)"
@@ -162,7 +162,7 @@ struct ServiceOperationsTests {
         #expect(outcome.deadLettered == 3)
     }
 
-    static func metric(_ service: EventProcessingService, _ name: String) -> Int {
+    static func metric(_ service: RecommenderService, _ name: String) -> Int {
         let text = String(decoding: service.metrics.exposition(), as: UTF8.self)
         return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
     }
@@ -177,7 +177,7 @@ struct ServiceOperationsTests {
         world.requestProbability = 0.2
         var simulator = ClickSimulator(configuration: world)
         let before = try Self.produce(mock.bootstrapServers, topic: configuration.topics.events, from: &simulator, count: 20_000)
-        let service = EventProcessingService(configuration: configuration, bootstrapServers: mock.bootstrapServers,
+        let service = RecommenderService(configuration: configuration, bootstrapServers: mock.bootstrapServers,
                                              options: RunOptions(), logger: TestKafka.logger)
         let running = Task { try await service.run() }
         func waitUntil(_ seconds: Double, _ condition: () -> Bool) async throws -> Bool {
@@ -242,7 +242,7 @@ struct ServiceOperationsTests {
         mock.failNextRequests(apiKey: 8, errors: [15, 7, 15, 7])       // OffsetCommit
         // Recovery from some of these takes librdkafka's reconnect backoff (seconds), so the run
         // ends when everything has been read, not after an idle spell.
-        let service = EventProcessingService(configuration: configuration, bootstrapServers: mock.bootstrapServers,
+        let service = RecommenderService(configuration: configuration, bootstrapServers: mock.bootstrapServers,
                                              options: RunOptions(), logger: TestKafka.logger)
         let running = Task { try await service.run() }
         let deadline = Date().addingTimeInterval(90)
@@ -332,11 +332,11 @@ struct ServiceOperationsTests {
         var configuration = PipelineConfiguration()
         configuration.http.host = "127.0.0.1"
         configuration.http.port = 0
-        let first = EventProcessingService(configuration: configuration, bootstrapServers: "127.0.0.1:1",
+        let first = RecommenderService(configuration: configuration, bootstrapServers: "127.0.0.1:1",
                                            options: RunOptions(), logger: TestKafka.logger)
         let endpoint = try #require(try await first.startHTTPEndpoint())
         configuration.http.port = endpoint.port
-        let second = EventProcessingService(configuration: configuration, bootstrapServers: "127.0.0.1:1",
+        let second = RecommenderService(configuration: configuration, bootstrapServers: "127.0.0.1:1",
                                             options: RunOptions(), logger: TestKafka.logger)
         do {
             _ = try await second.startHTTPEndpoint()

@@ -41,7 +41,7 @@ struct ServiceScenario {
     }
 
     func runService(_ configuration: PipelineConfiguration, idle: Duration = .seconds(4)) async throws -> ProcessingOutcome {
-        let service = EventProcessingService(configuration: configuration, bootstrapServers: cluster.bootstrapServers,
+        let service = RecommenderService(configuration: configuration, bootstrapServers: cluster.bootstrapServers,
                                              options: RunOptions(idleExit: idle), logger: logger)
         try await service.run()
         return try #require(service.outcome)

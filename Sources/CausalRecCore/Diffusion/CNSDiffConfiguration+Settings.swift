@@ -92,7 +92,7 @@ extension CNSDiffConfiguration {
         case "train_every": trainEvery = try int(1...Int.max)
         case "train_steps": trainSteps = try int(0...10_000)
         case "train_batch": trainBatch = try int(1...65_536)
-        case "replay_capacity": replayCapacity = try int(1...100_000_000)
+        case "replay_capacity": bufferCapacity = try int(1...100_000_000)
         case "seed": seed = UInt64(try int(0...Int.max))
         default: throw .unknown(key)
         }

@@ -77,7 +77,8 @@ public struct CNSDiffConfiguration: Sendable, Equatable, Codable {
     public var trainEvery = 1_024
     public var trainSteps = 4
     public var trainBatch = 256
-    public var replayCapacity = 100_000
+    /// Recent positives the denoiser trains on (config key `replay_capacity`).
+    public var bufferCapacity = 100_000
     public var seed: UInt64 = 7
 
     public init() {}

@@ -1,6 +1,6 @@
 /// A positive kept for training the denoiser: who, what, and the item's exposure environment
 /// when it was clicked.
-public struct ReplayEntry: Sendable, Equatable {
+public struct BufferedPositive: Sendable, Equatable {
     public var user: Int32
     public var item: Int32
     public var environment: Int32
@@ -18,7 +18,7 @@ public final class DenoiserSnapshot: @unchecked Sendable {
     /// vectors, whatever scale the embeddings have drifted to.
     public let itemScale: Float
     public let userScale: Float
-    /// P(E) over the replayed positives, for the intervention.
+    /// P(E) over the buffered positives, for the intervention.
     public let environmentDistribution: [Double]
     /// Share of the curriculum done (0…1) when published.
     public let curriculumProgress: Double
@@ -44,7 +44,7 @@ public final class DenoiserSnapshot: @unchecked Sendable {
     }
 }
 
-/// The conditional latent diffusion model of CNSDiff and its continuous training: a replay
+/// The conditional latent diffusion model of CNSDiff and its continuous training: a training
 /// buffer of recent positives, mini-batch denoising steps with Adam (with the invariance penalty
 /// and, optionally, the released code's KL term), and versioned snapshots for the sampler.
 public final class DiffusionModel {
@@ -56,7 +56,7 @@ public final class DiffusionModel {
     private let adam: DenseAdam
     private let network: DenoiserNetwork
     private let outputGradient: DenseMatrix
-    private var replay: RingBuffer<ReplayEntry>
+    private var trainingBuffer: RingBuffer<BufferedPositive>
     private var environmentCounts: [Double]
     public private(set) var trainedPositives = 0
     public private(set) var snapshot: DenoiserSnapshot
@@ -79,7 +79,7 @@ public final class DiffusionModel {
                                   capacity: configuration.trainBatch)
         outputGradient = DenseMatrix(rows: configuration.trainBatch, columns: dimension)
         environmentCounts = [Double](repeating: 0, count: max(1, environments))
-        replay = RingBuffer(capacity: configuration.replayCapacity)
+        trainingBuffer = RingBuffer(capacity: configuration.bufferCapacity)
         snapshot = DenoiserSnapshot(version: 0, parameters: parameters.copy(), schedule: schedule, configuration: configuration,
                                     itemScale: 1, userScale: 1,
                                     environmentDistribution: [Double](repeating: 1 / Double(max(1, environments)), count: max(1, environments)),
@@ -87,18 +87,18 @@ public final class DiffusionModel {
     }
 
     public var version: Int { snapshot.version }
-    public var replayCount: Int { replay.count }
+    public var bufferedCount: Int { trainingBuffer.count }
 
-    /// Drops replayed positives of forgotten users or evicted items (their rows will hold others).
+    /// Drops buffered positives of forgotten users or evicted items (their rows will hold others).
     public func forget(users: Set<Int32>, items: Set<Int32>) {
-        let gone = { (entry: ReplayEntry) in users.contains(entry.user) || items.contains(entry.item) }
-        guard replay.storage.contains(where: gone) else { return }
-        replay.removeAll(where: gone)
+        let gone = { (entry: BufferedPositive) in users.contains(entry.user) || items.contains(entry.item) }
+        guard trainingBuffer.storage.contains(where: gone) else { return }
+        trainingBuffer.removeAll(where: gone)
         for index in environmentCounts.indices { environmentCounts[index] = 0 }
-        for entry in replay.storage { environmentCounts[Int(entry.environment)] += 1 }
+        for entry in trainingBuffer.storage { environmentCounts[Int(entry.environment)] += 1 }
     }
 
-    /// Adds a batch of positives to the replay buffer; every `trainEvery` positives trains the
+    /// Adds a batch of positives to the trainingBuffer buffer; every `trainEvery` positives trains the
     /// denoiser and publishes a snapshot. Refresh points are counted in positives, which keeps a
     /// run deterministic for a seed.
     public func observe(_ positives: UnsafeBufferPointer<PositiveExample>, model: MatrixFactorization, exposure: ExposureEstimator,
@@ -106,8 +106,8 @@ public final class DiffusionModel {
     {
         for positive in positives {
             let environment = Int32(exposure.environment(of: positive.item))
-            let entry = ReplayEntry(user: positive.user, item: positive.item, environment: environment)
-            if let replaced = replay.append(entry) { environmentCounts[Int(replaced.environment)] -= 1 }
+            let entry = BufferedPositive(user: positive.user, item: positive.item, environment: environment)
+            if let replaced = trainingBuffer.append(entry) { environmentCounts[Int(replaced.environment)] -= 1 }
             environmentCounts[Int(environment)] += 1
         }
         trainedPositives += positives.count
@@ -152,10 +152,10 @@ public final class DiffusionModel {
         return rms > 1e-12 ? Float(rms) : 1
     }
 
-    /// One denoising step on a random mini-batch from the replay buffer.
+    /// One denoising step on a random mini-batch from the trainingBuffer buffer.
     func trainStep(model: MatrixFactorization, itemScale: Float, userScale: Float, random: inout Xoshiro256) {
-        guard !replay.isEmpty else { return }
-        let batch = min(configuration.trainBatch, replay.count)
+        guard !trainingBuffer.isEmpty else { return }
+        let batch = min(configuration.trainBatch, trainingBuffer.count)
         let dimension = layout.dimension
         var targets = [Float](repeating: 0, count: batch * dimension)
         var previous = [Float](repeating: 0, count: configuration.klWeight > 0 ? batch * dimension : 0)
@@ -165,7 +165,7 @@ public final class DiffusionModel {
         var user = [Float](repeating: 0, count: dimension)
         var noise = [Float](repeating: 0, count: dimension)
         for row in 0..<batch {
-            let entry = replay[slot: random.nextIndex(below: replay.count)]
+            let entry = trainingBuffer[slot: random.nextIndex(below: trainingBuffer.count)]
             let t = random.nextIndex(below: schedule.steps)
             steps[row] = t
             environments[row] = Int(entry.environment)
@@ -259,13 +259,13 @@ public final class DiffusionModel {
         writer.beginSection("DIFF")
         parameters.writeState(to: &writer)
         adam.writeState(to: &writer)
-        writer.write(replay.count)
-        for entry in replay.storage {
+        writer.write(trainingBuffer.count)
+        for entry in trainingBuffer.storage {
             writer.write(entry.user)
             writer.write(entry.item)
             writer.write(entry.environment)
         }
-        writer.write(replay.next)
+        writer.write(trainingBuffer.next)
         writer.write(environmentCounts)
         writer.write(trainedPositives)
         writer.write(sincePublish)
@@ -284,24 +284,24 @@ public final class DiffusionModel {
         try reader.beginSection("DIFF")
         try parameters.readState(from: &reader, "denoiser")
         try adam.readState(from: &reader)
-        let count = try reader.readCount(elementSize: 12, "the denoiser's replay buffer")
-        var entries: [ReplayEntry] = []
+        let count = try reader.readCount(elementSize: 12, "the denoiser's trainingBuffer buffer")
+        var entries: [BufferedPositive] = []
         entries.reserveCapacity(count)
         var counts = [Double](repeating: 0, count: environmentCounts.count)
         for _ in 0..<count {
-            let entry = ReplayEntry(user: try reader.readInt32(), item: try reader.readInt32(), environment: try reader.readInt32())
+            let entry = BufferedPositive(user: try reader.readInt32(), item: try reader.readInt32(), environment: try reader.readInt32())
             guard entry.environment >= 0, Int(entry.environment) < environmentCounts.count else {
-                throw StateReadError("the denoiser's replay buffer names environment \(entry.environment)")
+                throw StateReadError("the denoiser's trainingBuffer buffer names environment \(entry.environment)")
             }
             counts[Int(entry.environment)] += 1
             entries.append(entry)
         }
-        guard let ring = RingBuffer(restoring: entries, next: try reader.readInt(), capacity: configuration.replayCapacity) else {
-            throw StateReadError("the denoiser's replay position does not fit its \(entries.count) entries")
+        guard let ring = RingBuffer(restoring: entries, next: try reader.readInt(), capacity: configuration.bufferCapacity) else {
+            throw StateReadError("the denoiser's trainingBuffer position does not fit its \(entries.count) entries")
         }
         let storedCounts = try reader.readDoubleArray()
         try reader.expect(storedCounts.count, equals: environmentCounts.count, "the number of exposure environments")
-        try StateCheck.require(storedCounts == counts, "the denoiser's environment counts disagree with its replay buffer")
+        try StateCheck.require(storedCounts == counts, "the denoiser's environment counts disagree with its trainingBuffer buffer")
         let trained = try reader.readCounter("positives the denoiser trained on")
         let since = try reader.readCounter("positives since the last denoiser snapshot")
         let loss = try reader.readDouble()
@@ -324,7 +324,7 @@ public final class DiffusionModel {
             counts = [Double](repeating: 0, count: environmentCounts.count)
             for entry in ring.storage { counts[Int(entry.environment)] += 1 }
         }
-        replay = ring
+        trainingBuffer = ring
         environmentCounts = counts
         trainedPositives = trained
         sincePublish = since
@@ -335,14 +335,14 @@ public final class DiffusionModel {
                                     curriculumProgress: progress)
     }
 
-    /// The replay buffer names only rows the restored state has in use.
+    /// The trainingBuffer buffer names only rows the restored state has in use.
     func validateRestored(_ context: RestoredStateContext) throws {
-        for entry in replay.storage {
+        for entry in trainingBuffer.storage {
             guard entry.user >= 0, Int(entry.user) < context.userCount, entry.item >= 0, Int(entry.item) < context.itemCount else {
-                throw StateReadError("the denoiser's replay buffer names a row that does not exist")
+                throw StateReadError("the denoiser's trainingBuffer buffer names a row that does not exist")
             }
         }
-        try StateCheck.disjoint(replay.storage.map(\.item), from: context.freeItems, "the denoiser's replay buffer")
-        try StateCheck.disjoint(replay.storage.map(\.user), from: context.freeUsers, "the denoiser's replay buffer")
+        try StateCheck.disjoint(trainingBuffer.storage.map(\.item), from: context.freeItems, "the denoiser's trainingBuffer buffer")
+        try StateCheck.disjoint(trainingBuffer.storage.map(\.user), from: context.freeUsers, "the denoiser's trainingBuffer buffer")
     }
 }

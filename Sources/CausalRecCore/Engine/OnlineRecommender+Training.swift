@@ -2,7 +2,7 @@
 /// Each applied step is one model version.
 extension OnlineRecommender {
     /// Trains on already-resolved positives in batches of `trainingBatchSize` (one model version
-    /// each), without replay — an epoch of an offline backtest. The positives must have been
+    /// each), without recent positives — an epoch of an offline backtest. The positives must have been
     /// applied as clicks before (so the history knows them); order is the caller's.
     public func train(on positives: UnsafeBufferPointer<PositiveExample>) {
         modelVersion += Int64(training.train(on: positives, freeItems: ExcludedItems(sorted: freeItemsSorted)))

@@ -6,12 +6,13 @@ public struct RecommenderConfiguration: Sendable, Equatable {
     public var sampler = SamplerConfiguration()
     /// Clicks per training batch (one model version per batch).
     public var trainingBatchSize: Int = 64
-    /// Past positives replayed per new positive in each batch (0 = train on each click once).
-    /// A single streaming pass sees each click once; replaying recent ones gives the sparse rows
-    /// more steps without waiting for new data.
-    public var replayPerPositive: Int = 3
-    /// Recent positives kept for replay (a ring buffer).
-    public var replayCapacity: Int = 100_000
+    /// Recent positives drawn again per new positive in each batch (0 = train on each click
+    /// once; config key `model.replay_per_positive`). A single streaming pass sees each click
+    /// once; drawing recent ones again gives the sparse rows more steps without waiting for new
+    /// data.
+    public var recentPositivesPerPositive: Int = 3
+    /// Recent positives kept for that (a ring buffer; config key `model.replay_capacity`).
+    public var recentPositivesCapacity: Int = 100_000
     /// k of a request that does not say.
     public var defaultRequestK: Int = 20
     /// K of the prequential hit-rate.

@@ -55,7 +55,7 @@ extension TrainingQueue {
         }
         // A legitimate state queues fewer than one batch (the largest batch size allowed).
         try StateCheck.require(lists[0].count <= 65_536, "queued positives: \(lists[0].count) is more than a batch")
-        guard let ring = RingBuffer(restoring: lists[1], next: try reader.readInt(), capacity: configuration.replayCapacity) else {
+        guard let ring = RingBuffer(restoring: lists[1], next: try reader.readInt(), capacity: configuration.recentPositivesCapacity) else {
             throw StateReadError("the recent positives' position is outside its \(lists[1].count) entries")
         }
         pending = lists[0]

@@ -1,5 +1,5 @@
 /// The recommender's training part: clicked positives wait here until a batch is full; each
-/// batch, mixed with positives replayed from a ring of recent ones, gets its negatives from the
+/// batch, mixed with positives drawn again from a ring of recent ones, gets its negatives from the
 /// sampler (in parallel chunks with their own generators, so the draws do not depend on the
 /// thread count) and one BPR step is applied to the model.
 ///
@@ -16,7 +16,7 @@ public final class TrainingQueue {
     var random: Xoshiro256
     /// Positives waiting for the next batch (fewer than `trainingBatchSize`).
     var pending: [PositiveExample] = []
-    /// Recent positives (`replayCapacity`), drawn again beside new ones in each batch.
+    /// Recent positives (`recentPositivesCapacity`), drawn again beside new ones in each batch.
     var recentPositives: RingBuffer<PositiveExample>
     /// The loss of the latest step (estimated on a sample of its examples).
     public internal(set) var lastLoss: Float = 0
@@ -44,7 +44,7 @@ public final class TrainingQueue {
         sampler = configuration.sampler.makeSampler(dimension: configuration.model.dimension,
                                                     environments: configuration.exposure.environmentCount)
         random = Xoshiro256(seed: configuration.seed)
-        recentPositives = RingBuffer(capacity: configuration.replayCapacity)
+        recentPositives = RingBuffer(capacity: configuration.recentPositivesCapacity)
         pending.reserveCapacity(configuration.trainingBatchSize)
     }
 
@@ -64,13 +64,13 @@ public final class TrainingQueue {
         return pending.count >= configuration.trainingBatchSize
     }
 
-    /// Trains on the queued positives and their replayed companions; true when the step was
+    /// Trains on the queued positives and recent positives drawn beside them; true when the step was
     /// applied (a refused step changes no row).
     func trainPending(freeItems: ExcludedItems) -> Bool {
         batch.removeAll(keepingCapacity: true)
         batch.append(contentsOf: pending)
         if !recentPositives.isEmpty {
-            for _ in 0..<(pending.count * configuration.replayPerPositive) {
+            for _ in 0..<(pending.count * configuration.recentPositivesPerPositive) {
                 batch.append(recentPositives[slot: random.nextIndex(below: recentPositives.count)])
             }
         }
@@ -80,7 +80,7 @@ public final class TrainingQueue {
         return examples.withUnsafeBufferPointer { trainBatch($0, freeItems: freeItems) }
     }
 
-    /// Trains on already-resolved positives in batches of `trainingBatchSize`, without replay;
+    /// Trains on already-resolved positives in batches of `trainingBatchSize`, without drawing recent positives;
     /// returns the steps applied.
     func train(on positives: UnsafeBufferPointer<PositiveExample>, freeItems: ExcludedItems) -> Int {
         let size = configuration.trainingBatchSize

@@ -27,7 +27,7 @@ public struct UserStateRecord: Sendable, Equatable {
     /// Shown but not clicked (empty unless the recommender tracks impressions).
     public var shownItems: [String]
     public var lastSeen: Int64
-    /// Positives waiting for the next batch, and recent ones replayed beside new ones (oldest first).
+    /// Positives waiting for the next batch, and recent ones drawn again beside new ones (oldest first).
     public var pendingPositives: [Positive]
     public var recentPositives: [Positive]
 

@@ -46,8 +46,8 @@ public final class BacktestRunner {
         configuration.seed = seed
         configuration.sampler = sampler
         configuration.trainingBatchSize = options.batchSize
-        configuration.replayPerPositive = 0
-        configuration.replayCapacity = 0
+        configuration.recentPositivesPerPositive = 0
+        configuration.recentPositivesCapacity = 0
         configuration.evaluateEveryNthClick = 0
         configuration.exposure.source = options.exposureSource
         return configuration

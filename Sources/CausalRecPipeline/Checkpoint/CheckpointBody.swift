@@ -2,7 +2,7 @@ import CausalRecCore
 
 /// The body of a checkpoint: the engine's state (recommender, drift monitor, click policy), then
 /// the pipeline's own part (the partition each user's events arrive on). Decoding builds fresh
-/// objects and checks everything before anything live is touched (`StreamProcessor` swaps them
+/// objects and checks everything before anything live is touched (`MessageProcessor` swaps them
 /// in only when the whole body was accepted).
 struct CheckpointBody {
     var engine: StreamEngine

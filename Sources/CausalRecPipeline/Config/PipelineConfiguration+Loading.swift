@@ -122,8 +122,8 @@ extension PipelineConfiguration {
         model.seed = UInt64(seed)
         recommender.seed = UInt64(seed)
         recommender.trainingBatchSize = try modelSection.integer("batch_size", default: recommender.trainingBatchSize, range: 1...65_536, unit: "clicks")
-        recommender.replayPerPositive = try modelSection.integer("replay_per_positive", default: recommender.replayPerPositive, range: 0...100)
-        recommender.replayCapacity = try modelSection.integer("replay_capacity", default: recommender.replayCapacity, range: 0...100_000_000, unit: "positives")
+        recommender.recentPositivesPerPositive = try modelSection.integer("replay_per_positive", default: recommender.recentPositivesPerPositive, range: 0...100)
+        recommender.recentPositivesCapacity = try modelSection.integer("replay_capacity", default: recommender.recentPositivesCapacity, range: 0...100_000_000, unit: "positives")
         recommender.model = model
         try modelSection.finish()
         try readDeconfounding(document)

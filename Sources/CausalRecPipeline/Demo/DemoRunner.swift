@@ -71,7 +71,7 @@ public struct DemoRunner: Sendable {
 
         let malformed = options.malformedEvery > 0 ? options.events / options.malformedEvery : 0
         let totalMessages = options.events + malformed
-        let service = EventProcessingService(configuration: configuration, bootstrapServers: cluster.bootstrapServers,
+        let service = RecommenderService(configuration: configuration, bootstrapServers: cluster.bootstrapServers,
                                              options: RunOptions(maxMessages: totalMessages, idleExit: .seconds(60)),
                                              logger: logger)
         let tracker = DemoTruthTracker(simulatorConfiguration: options.simulator, k: configuration.recommender.evaluationK)

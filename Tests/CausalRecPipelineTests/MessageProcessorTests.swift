@@ -12,7 +12,7 @@ import Testing
 /// (checkpoint, commit) before it is handed over. The Kafka clients are replaced by doubles that
 /// write what they are asked into one log.
 @Suite("Stream processing order, with in-memory doubles")
-struct StreamProcessorTests {
+struct MessageProcessorTests {
     /// What the doubles were asked to do, in order.
     final class CallLog: @unchecked Sendable {
         private let lock = NSLock()
@@ -96,13 +96,13 @@ struct StreamProcessorTests {
         let log = CallLog()
         let producer: LoggingProducer
         let committer: LoggingCommitter
-        let processor: StreamProcessor
+        let processor: MessageProcessor
         let counters = ProcessingCounters()
         let metrics = ServiceMetrics()
         let status = ServiceStatus()
 
         init(recommender: RecommenderConfiguration = RecommenderConfiguration(),
-             wallClock: @escaping () -> Int64 = StreamProcessor.systemMilliseconds)
+             wallClock: @escaping () -> Int64 = MessageProcessor.systemMilliseconds)
         {
             producer = LoggingProducer(log: log)
             committer = LoggingCommitter(log: log)
@@ -110,7 +110,7 @@ struct StreamProcessorTests {
             let logger = Logger(label: "order")
             let sender = OutputSender(producer: producer, topics: configuration.topics, deadLetterLimits: .init(), metrics: metrics,
                                       logger: logger)
-            processor = StreamProcessor(live: LiveState(configuration: recommender), samplerName: "random",
+            processor = MessageProcessor(live: LiveState(configuration: recommender), samplerName: "random",
                                         decoder: EventDecoder(), sender: sender, topics: configuration.topics, committer: committer,
                                         health: BrokerHealth(status: status, metrics: metrics, logger: logger),
                                         counters: counters, metrics: metrics, maxMessages: nil, logger: logger, wallClock: wallClock)
@@ -127,9 +127,9 @@ struct StreamProcessorTests {
         ]
 
         /// The consumer's side of the loop over this harness's processor.
-        func consumerHandler(checkpointer: Checkpointer) -> StreamConsumerHandler {
+        func consumerHandler(checkpointer: Checkpointer) -> ConsumerCallbacks {
             let logger = Logger(label: "order")
-            return StreamConsumerHandler(processor: processor, checkpointer: checkpointer, counters: counters,
+            return ConsumerCallbacks(processor: processor, checkpointer: checkpointer, counters: counters,
                                          health: BrokerHealth(status: status, metrics: metrics, logger: logger),
                                          status: status, checkpointFlushTimeout: .seconds(1), logger: logger)
         }
@@ -319,7 +319,7 @@ struct StreamProcessorTests {
         harness.producer.queueFullAt = [3]
         #expect(throws: KafkaError.self) { try harness.processor.process(requests[..<5]) }
         // The same poll hands the next batch over, then the partition is revoked.
-        #expect(throws: StreamProcessorStopped.self) { try harness.processor.process(requests[5...]) }
+        #expect(throws: MessageProcessorStopped.self) { try harness.processor.process(requests[5...]) }
         handler.partitionsWillBeRevoked([Harness.partition], lost: false)
         #expect(harness.log.calls == ["send recommendations", "send recommendations"], "\(harness.log.calls)")
         #expect(harness.committer.committed.isEmpty)
@@ -330,7 +330,7 @@ struct StreamProcessorTests {
         // Neither a periodic nor a final checkpoint writes that state.
         #expect(try !checkpointer.write(harness.processor, messages: 8, flushTimeout: .seconds(1), now: .now))
         #expect(checkpointer.store.files().isEmpty)
-        #expect(throws: StreamProcessorStopped.self) { try harness.processor.commit(flushTimeout: .seconds(1)) }
+        #expect(throws: MessageProcessorStopped.self) { try harness.processor.commit(flushTimeout: .seconds(1)) }
     }
 
     @Test("a revoked partition is finished before it is handed over: checkpoint, commit, then forgotten")

@@ -5,14 +5,14 @@ import Logging
 /// The wired parts of one run of the service: the Kafka clients, the output sender, the stream
 /// processor, the checkpointer and the consumer handler that orders them. Built once per run,
 /// before the first poll.
-struct ServiceParts {
+struct ServiceAssembly {
     let producer: KafkaProducer
     let consumer: KafkaConsumer
     let sender: OutputSender
     let health: BrokerHealth
-    let processor: StreamProcessor
+    let processor: MessageProcessor
     let checkpointer: Checkpointer?
-    let handler: StreamConsumerHandler
+    let handler: ConsumerCallbacks
     private let options: RunOptions
     private let logger: Logger
 
@@ -42,13 +42,13 @@ struct ServiceParts {
                               metrics: metrics, outputMetrics: outputMetrics, logger: logger)
         health = BrokerHealth(status: status, metrics: metrics, logger: logger)
         let samplerName = live.withExclusiveAccess { $0.recommender.samplerName }
-        processor = StreamProcessor(live: live, samplerName: samplerName, decoder: EventDecoder(limits: configuration.events), sender: sender,
+        processor = MessageProcessor(live: live, samplerName: samplerName, decoder: EventDecoder(limits: configuration.events), sender: sender,
                                     topics: topics, committer: consumer, health: health, counters: counters, metrics: metrics,
                                     maxMessages: options.maxMessages, logger: logger)
         checkpointer = try Self.makeCheckpointer(configuration, bootstrapServers: bootstrapServers, options: options, consumer: consumer,
                                                  status: status, metrics: metrics, logger: logger)
         // A checkpoint must not stall polling for long (the group would evict us).
-        handler = StreamConsumerHandler(processor: processor, checkpointer: checkpointer, counters: counters, health: health,
+        handler = ConsumerCallbacks(processor: processor, checkpointer: checkpointer, counters: counters, health: health,
                                         status: status, checkpointFlushTimeout: min(.milliseconds(configuration.producer.flushTimeoutMilliseconds), .seconds(5)),
                                         logger: logger)
     }

@@ -17,7 +17,7 @@ import Darwin
 ///
 /// Its collaborators are seams (`OutputSender` over an `OutputProducer`, an `OffsetCommitter`),
 /// so the order DLQ → publish → commit is tested in memory.
-final class StreamProcessor: CheckpointSource {
+final class MessageProcessor: CheckpointSource {
     let live: LiveState
     let counters: ProcessingCounters
     let metrics: ServiceMetrics
@@ -51,12 +51,12 @@ final class StreamProcessor: CheckpointSource {
     private(set) var failure: (any Error)?
 
     private func requireNoFailure() throws {
-        if let failure { throw StreamProcessorStopped(cause: failure) }
+        if let failure { throw MessageProcessorStopped(cause: failure) }
     }
 
     init(live: LiveState, samplerName: String, decoder: EventDecoder, sender: OutputSender, topics: PipelineConfiguration.Topics,
          committer: any OffsetCommitter, health: BrokerHealth, counters: ProcessingCounters, metrics: ServiceMetrics,
-         maxMessages: Int?, logger: Logger, wallClock: @escaping () -> Int64 = StreamProcessor.systemMilliseconds)
+         maxMessages: Int?, logger: Logger, wallClock: @escaping () -> Int64 = MessageProcessor.systemMilliseconds)
     {
         self.live = live
         self.samplerName = samplerName
@@ -310,8 +310,8 @@ final class StreamProcessor: CheckpointSource {
     }
 }
 
-/// The processor refuses to go on after a message failed (see `StreamProcessor.failure`).
-struct StreamProcessorStopped: Error, CustomStringConvertible {
+/// The processor refuses to go on after a message failed (see `MessageProcessor.failure`).
+struct MessageProcessorStopped: Error, CustomStringConvertible {
     let cause: any Error
 
     var description: String { "the stream processor stopped after an error: \(cause)" }

@@ -5,8 +5,8 @@ import Logging
 /// rebalance, finishes the partitions going away — a checkpoint when events are pending, then a
 /// commit — before librdkafka hands them over (`KafkaConsumerHandler`'s ordering contract).
 /// It owns the order; the processor and the checkpointer know nothing of each other's timing.
-final class StreamConsumerHandler: KafkaConsumerHandler {
-    let processor: StreamProcessor
+final class ConsumerCallbacks: KafkaConsumerHandler {
+    let processor: MessageProcessor
     let checkpointer: Checkpointer?
     private let counters: ProcessingCounters
     private let health: BrokerHealth
@@ -17,7 +17,7 @@ final class StreamConsumerHandler: KafkaConsumerHandler {
     /// Set at shutdown: the revoke of leaving the group waits only within it.
     var shutdownBudget: ShutdownBudget?
 
-    init(processor: StreamProcessor, checkpointer: Checkpointer?, counters: ProcessingCounters, health: BrokerHealth,
+    init(processor: MessageProcessor, checkpointer: Checkpointer?, counters: ProcessingCounters, health: BrokerHealth,
          status: ServiceStatus, checkpointFlushTimeout: Duration, logger: Logger)
     {
         self.status = status

@@ -7,7 +7,7 @@ import Synchronization
 /// `causalrec run` as a swift-service-lifecycle service: the event loop runs on a dedicated
 /// thread (its librdkafka calls block), and graceful shutdown (SIGTERM/SIGINT) or task
 /// cancellation asks it to finish the current batch, commit, and leave the group.
-public final class EventProcessingService: Service, Sendable {
+public final class RecommenderService: Service, Sendable {
     public let counters = ProcessingCounters()
     public let metrics = ServiceMetrics()
     public let status = ServiceStatus()
@@ -68,7 +68,7 @@ public final class EventProcessingService: Service, Sendable {
     }
 
     public func run() async throws {
-        let loop = ProcessingLoop(configuration: configuration, bootstrapServers: bootstrapServers, options: options,
+        let loop = PollLoop(configuration: configuration, bootstrapServers: bootstrapServers, options: options,
                                   counters: counters, metrics: metrics, status: status, live: live, logger: logger)
         let flag = stopFlag
         let outcome = try await withTaskCancellationHandler {

@@ -47,10 +47,10 @@ public struct ProcessingOutcome: Sendable {
 }
 
 /// The blocking event loop, on a dedicated thread: wire the clients and parts
-/// (`ServiceParts`), restore the newest checkpoint, then poll a batch, process it, checkpoint (or
+/// (`ServiceAssembly`), restore the newest checkpoint, then poll a batch, process it, checkpoint (or
 /// commit) at intervals, report progress — and on stop write a last checkpoint, settle every
 /// output, commit and leave the group cleanly.
-final class ProcessingLoop: Sendable {
+final class PollLoop: Sendable {
     private let configuration: PipelineConfiguration
     private let bootstrapServers: String
     private let options: RunOptions
@@ -75,7 +75,7 @@ final class ProcessingLoop: Sendable {
 
     func run(stop: borrowing Atomic<Bool>) throws -> ProcessingOutcome {
         let started = ContinuousClock.now
-        let parts = try ServiceParts(configuration: configuration, bootstrapServers: bootstrapServers, options: options,
+        let parts = try ServiceAssembly(configuration: configuration, bootstrapServers: bootstrapServers, options: options,
                                      counters: counters, metrics: metrics, status: status, live: live, logger: logger)
         try parts.restore()
         try parts.consumer.subscribe(topics: [configuration.topics.events])
@@ -121,7 +121,7 @@ final class ProcessingLoop: Sendable {
     }
 
     /// Polls and processes until asked to stop, the budget is spent or the stream stays idle.
-    private func loop(_ parts: ServiceParts, stop: borrowing Atomic<Bool>, progress: inout ProgressReporter,
+    private func loop(_ parts: ServiceAssembly, stop: borrowing Atomic<Bool>, progress: inout ProgressReporter,
                       activity: inout LoopActivity) throws -> ProcessingOutcome.StopReason
     {
         let pollTimeout = Duration.milliseconds(configuration.consumer.pollTimeoutMilliseconds)
@@ -177,7 +177,7 @@ final class ProcessingLoop: Sendable {
 
     /// A last checkpoint (or commit), every output settled, then the group left cleanly — all
     /// within one `ShutdownBudget`, so the waits cannot add up past the signal's hard bound.
-    private func shutDown(_ parts: ServiceParts, flushTimeout: Duration) throws {
+    private func shutDown(_ parts: ServiceAssembly, flushTimeout: Duration) throws {
         let budget = ShutdownBudget()
         parts.handler.shutdownBudget = budget
         let messages = counters.messages.load(ordering: .relaxed)
@@ -197,7 +197,7 @@ final class ProcessingLoop: Sendable {
     }
 
     /// A cheap metadata request: tells when an unreachable broker is back, or that a quiet one is gone.
-    private func probeBroker(_ parts: ServiceParts) {
+    private func probeBroker(_ parts: ServiceAssembly) {
         do {
             _ = try parts.consumer.topicMetadata(configuration.topics.events, timeout: .seconds(1))
             parts.health.markReachable()
@@ -206,7 +206,7 @@ final class ProcessingLoop: Sendable {
         }
     }
 
-    private func updateGauges(_ parts: ServiceParts) {
+    private func updateGauges(_ parts: ServiceAssembly) {
         let (modelVersion, denoiserVersion) = live.withExclusiveAccess { ($0.recommender.modelVersion, $0.recommender.generatorVersion) }
         metrics.modelVersion.record(Double(modelVersion))
         metrics.denoiserVersion.record(Double(denoiserVersion))
