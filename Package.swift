@@ -125,6 +125,14 @@ let package = Package(
             dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")],
             path: "Tests/KafkaTestSupport"
         ),
+        // The in-memory doubles of the service's seams (producer, committer, poller, input
+        // messages, a manual clock), shared by the test targets (not shipped).
+        .target(
+            name: "CausalRecTestSupport",
+            dependencies: ["CausalRecPipeline", "Kafka"],
+            path: "Tests/CausalRecTestSupport",
+            swiftSettings: cpuBaseline
+        ),
         .testTarget(
             name: "KafkaTests",
             dependencies: ["Kafka", "KafkaTestSupport"]
@@ -141,7 +149,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CausalRecPipelineTests",
-            dependencies: ["CausalRecPipeline", "CausalRecOffline", "KafkaTestSupport"],
+            dependencies: ["CausalRecPipeline", "CausalRecOffline", "CausalRecTestSupport", "KafkaTestSupport"],
             // Golden checkpoint bodies, read by path from the source tree.
             exclude: ["Fixtures"],
             swiftSettings: cpuBaseline

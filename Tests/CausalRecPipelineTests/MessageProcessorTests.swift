@@ -4,6 +4,7 @@ import Foundation
 import Kafka
 import Logging
 import Synchronization
+import CausalRecTestSupport
 import Testing
 
 /// The service's promises about order, tested in memory: outputs go out in input order, every
@@ -13,85 +14,6 @@ import Testing
 /// write what they are asked into one log.
 @Suite("Stream processing order, with in-memory doubles")
 struct MessageProcessorTests {
-    /// What the doubles were asked to do, in order.
-    final class CallLog: @unchecked Sendable {
-        private let lock = NSLock()
-        private var entries: [String] = []
-
-        func append(_ entry: String) {
-            lock.lock()
-            entries.append(entry)
-            lock.unlock()
-        }
-
-        var calls: [String] {
-            lock.lock()
-            defer { lock.unlock() }
-            return entries
-        }
-
-        func index(of prefix: String) -> Int? { calls.firstIndex { $0.hasPrefix(prefix) } }
-        func lastIndex(of prefix: String) -> Int? { calls.lastIndex { $0.hasPrefix(prefix) } }
-    }
-
-    struct TestMessage: InputMessage {
-        var topic = "events"
-        var partition: Int32 = 0
-        var offset: Int64
-        var timestampMilliseconds: Int64? = 1_700_000_000_000
-        var payload: [UInt8]
-
-        init(offset: Int64, _ text: String, partition: Int32 = 0) {
-            self.offset = offset
-            self.partition = partition
-            payload = Array(text.utf8)
-        }
-
-        func withBytes<Result>(_ body: (UnsafeRawBufferPointer?, UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
-            try payload.withUnsafeBytes { try body(nil, $0) }
-        }
-    }
-
-    final class LoggingProducer: OutputProducer {
-        let log: CallLog
-        var flushTimesOut = false
-
-        init(log: CallLog) { self.log = log }
-
-        /// Sends refused with `.queueFull` (counted from 1 over all topics).
-        var queueFullAt: Set<Int> = []
-        private var sends = 0
-
-        func send(topic: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader]) throws {
-            sends += 1
-            if queueFullAt.contains(sends) { throw KafkaError(kind: .queueFull, message: "local queue stayed full") }
-            log.append("send \(topic)")
-        }
-
-        func flushCollectingFailures(timeout: Duration) throws -> [KafkaFailedDelivery] {
-            if flushTimesOut { throw KafkaError(kind: .flushTimedOut, message: "1 message(s) still in flight after \(timeout)") }
-            log.append("flush")
-            return []
-        }
-    }
-
-    final class LoggingCommitter: OffsetCommitter {
-        let log: CallLog
-        private(set) var committed: [KafkaTopicPartitionOffset] = []
-        /// Runs as a commit is issued (to see what else is true at that moment).
-        var onCommit: (() -> Void)?
-
-        init(log: CallLog) { self.log = log }
-
-        func commit(_ offsets: [KafkaTopicPartitionOffset]) throws {
-            onCommit?()
-            log.append("commit \(offsets.map { "\($0.topicPartition.partition)@\($0.offset)" }.joined(separator: ","))")
-            committed += offsets
-        }
-
-        func cachedHighWatermark(_ partition: KafkaTopicPartition) -> Int64? { 10 }
-    }
-
     struct Harness {
         let log = CallLog()
         let producer: LoggingProducer

@@ -5,65 +5,8 @@ import Kafka
 import KafkaTestSupport
 import Logging
 import Synchronization
+import CausalRecTestSupport
 import Testing
-
-/// A producer in memory: it refuses what a broker would refuse (by size or by topic) either at
-/// `send` or later in a delivery report, and fails transiently on demand.
-final class ScriptedProducer: OutputProducer {
-    struct Sent: Equatable {
-        var topic: String
-        var key: [UInt8]?
-        var value: [UInt8]
-        var headers: [KafkaHeader]
-    }
-
-    /// librdkafka's own `message.max.bytes` check: refused at `send`.
-    var localLimit = Int.max
-    /// The broker's limit per topic: refused in the delivery report.
-    var brokerLimit: [String: Int] = [:]
-    /// Topics the broker refuses entirely (not authorized).
-    var forbiddenTopics: Set<String> = []
-    /// The next this many deliveries time out (transient).
-    var transientFailures = 0
-    var fatal = false
-    private(set) var delivered: [Sent] = []
-    private var inFlight: [Sent] = []
-    private(set) var sendCalls = 0
-
-    static let tooLarge = KafkaError(kind: .produce, message: "Broker: Message size too large", responseCode: 10)
-    static let notAuthorized = KafkaError(kind: .deliveryFailed, message: "Broker: Topic authorization failed", responseCode: 29)
-    static let timedOut = KafkaError(kind: .deliveryFailed, message: "Local: Message timed out", responseCode: -192)
-    static let fatalError = KafkaError(kind: .produce, message: "the producer failed for good", responseCode: -150)
-
-    func send(topic: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader]) throws {
-        sendCalls += 1
-        if fatal { throw Self.fatalError }
-        if value.count + (key?.count ?? 0) > localLimit { throw Self.tooLarge }
-        inFlight.append(Sent(topic: topic, key: key, value: value, headers: headers))
-    }
-
-    func flushCollectingFailures(timeout: Duration) throws -> [KafkaFailedDelivery] {
-        var failures: [KafkaFailedDelivery] = []
-        for message in inFlight {
-            var error: KafkaError?
-            if forbiddenTopics.contains(message.topic) {
-                error = Self.notAuthorized
-            } else if let limit = brokerLimit[message.topic], message.value.count + (message.key?.count ?? 0) > limit {
-                error = KafkaError(kind: .deliveryFailed, message: "Broker: Message size too large", responseCode: 10)
-            } else if transientFailures > 0 {
-                transientFailures -= 1
-                error = Self.timedOut
-            }
-            if let error {
-                failures.append(KafkaFailedDelivery(topic: message.topic, key: message.key, value: message.value, headers: message.headers, error: error))
-            } else {
-                delivered.append(message)
-            }
-        }
-        inFlight.removeAll()
-        return failures
-    }
-}
 
 @Suite("Outputs that cannot be produced")
 struct OutputSenderTests {

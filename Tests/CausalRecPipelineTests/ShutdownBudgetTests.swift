@@ -1,17 +1,10 @@
 @testable import CausalRecPipeline
 import Synchronization
+import CausalRecTestSupport
 import Testing
 
 @Suite("Shutdown budget")
 struct ShutdownBudgetTests {
-    /// A clock that only moves when a wait is simulated.
-    final class ManualClock: Sendable {
-        private let elapsed = Mutex(Duration.zero)
-        let start = ContinuousClock.now
-        var now: ContinuousClock.Instant { start + elapsed.withLock { $0 } }
-        func advance(_ duration: Duration) { elapsed.withLock { $0 += duration } }
-    }
-
     @Test("waits that each take their whole timeout end within the budget, and below the signal's hard bound")
     func waitsShareOneDeadline() {
         let clock = ManualClock()

@@ -3,7 +3,7 @@ import Kafka
 /// An input message as the stream processor reads it: where it is, when it was stamped, and its
 /// bytes (valid only inside `withBytes`). `KafkaMessage` is one; tests feed the processor plain
 /// values through the same door.
-protocol InputMessage {
+package protocol InputMessage {
     var topic: String { get }
     var partition: Int32 { get }
     var offset: Int64 { get }
@@ -13,11 +13,11 @@ protocol InputMessage {
 }
 
 extension InputMessage {
-    var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
+    package var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
 }
 
 extension KafkaMessage: InputMessage {
-    func withBytes<Result>(_ body: (_ key: UnsafeRawBufferPointer?, _ payload: UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+    package func withBytes<Result>(_ body: (_ key: UnsafeRawBufferPointer?, _ payload: UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
         try body(key, payload)
     }
 }

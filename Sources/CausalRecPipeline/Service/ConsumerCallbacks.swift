@@ -5,7 +5,7 @@ import Logging
 /// rebalance, finishes the partitions going away — a checkpoint when events are pending, then a
 /// commit — before librdkafka hands them over (`KafkaConsumerHandler`'s ordering contract).
 /// It owns the order; the processor and the checkpointer know nothing of each other's timing.
-final class ConsumerCallbacks: KafkaConsumerHandler {
+final class ConsumerCallbacks: MessageBatchHandler {
     let processor: MessageProcessor
     let checkpointer: Checkpointer?
     private let counters: ProcessingCounters
@@ -13,13 +13,16 @@ final class ConsumerCallbacks: KafkaConsumerHandler {
     private let status: ServiceStatus
     private let checkpointFlushTimeout: Duration
     private let logger: Logger
+    private let now: @Sendable () -> ContinuousClock.Instant
     private(set) var firstAssignment: ContinuousClock.Instant?
     /// Set at shutdown: the revoke of leaving the group waits only within it.
     var shutdownBudget: ShutdownBudget?
 
     init(processor: MessageProcessor, checkpointer: Checkpointer?, counters: ProcessingCounters, health: BrokerHealth,
-         status: ServiceStatus, checkpointFlushTimeout: Duration, logger: Logger)
+         status: ServiceStatus, checkpointFlushTimeout: Duration, logger: Logger,
+         now: @escaping @Sendable () -> ContinuousClock.Instant = { .now })
     {
+        self.now = now
         self.status = status
         self.processor = processor
         self.checkpointer = checkpointer
@@ -33,8 +36,12 @@ final class ConsumerCallbacks: KafkaConsumerHandler {
         try processor.process(batch)
     }
 
+    package func consume<Messages: Sequence>(messages: Messages) throws where Messages.Element: InputMessage {
+        try processor.process(messages)
+    }
+
     func partitionsAssigned(_ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition: Int64] {
-        if firstAssignment == nil { firstAssignment = .now }
+        if firstAssignment == nil { firstAssignment = now() }
         let starts = processor.assign(partitions)
         publishAssignment()
         logger.info("partitions assigned", metadata: [

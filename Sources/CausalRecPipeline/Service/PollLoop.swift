@@ -59,10 +59,14 @@ final class PollLoop: Sendable {
     private let status: ServiceStatus
     private let live: LiveState
     private let logger: Logger
+    /// The loop's clock (periodic work, idle exit, the shutdown budget); tests pass a manual one.
+    private let now: @Sendable () -> ContinuousClock.Instant
 
     init(configuration: PipelineConfiguration, bootstrapServers: String, options: RunOptions, counters: ProcessingCounters,
-         metrics: ServiceMetrics, status: ServiceStatus, live: LiveState, logger: Logger)
+         metrics: ServiceMetrics, status: ServiceStatus, live: LiveState, logger: Logger,
+         now: @escaping @Sendable () -> ContinuousClock.Instant = { .now })
     {
+        self.now = now
         self.configuration = configuration
         self.bootstrapServers = bootstrapServers
         self.options = options
@@ -74,9 +78,14 @@ final class PollLoop: Sendable {
     }
 
     func run(stop: borrowing Atomic<Bool>) throws -> ProcessingOutcome {
-        let started = ContinuousClock.now
         let parts = try ServiceAssembly(configuration: configuration, bootstrapServers: bootstrapServers, options: options,
-                                     counters: counters, metrics: metrics, status: status, live: live, logger: logger)
+                                        counters: counters, metrics: metrics, status: status, live: live, logger: logger)
+        return try run(parts, stop: stop)
+    }
+
+    /// Runs the loop over wired parts: restore, subscribe, poll until stopped, shut down in order.
+    func run(_ parts: ServiceAssembly, stop: borrowing Atomic<Bool>) throws -> ProcessingOutcome {
+        let started = now()
         try parts.restore()
         try parts.consumer.subscribe(topics: [configuration.topics.events])
         logger.info("consuming", metadata: ["topic": "\(configuration.topics.events)", "group": "\(configuration.groupID)",
@@ -88,14 +97,14 @@ final class PollLoop: Sendable {
         var activity = LoopActivity(start: started)
         do {
             reason = try loop(parts, stop: stop, progress: &progress, activity: &activity)
-            activity.loopEnded = .now
+            activity.loopEnded = now()
             status.update { $0.stopping = true }
             logger.info("stopping", metadata: ["reason": "\(reason.rawValue)"])
             try shutDown(parts, flushTimeout: flushTimeout)
         } catch {
             // Leave without committing what was not settled; a restart re-reads it.
             logger.error("event loop failed: \(error)")
-            try? parts.consumer.close()
+            try? parts.consumer.close(handler: nil)
             try? parts.producer.close(timeout: .seconds(5))
             throw error
         }
@@ -103,12 +112,13 @@ final class PollLoop: Sendable {
         let (evaluator, applied, modelVersion) = live.withExclusiveAccess {
             ($0.recommender.evaluator, $0.recommender.applied.total, $0.recommender.modelVersion)
         }
-        progress.report(now: .now, counters: counters, lag: 0, evaluator: evaluator, logger: logger)
+        let ended = now()
+        progress.report(now: ended, counters: counters, lag: 0, evaluator: evaluator, logger: logger)
         return ProcessingOutcome(reason: reason, messages: counters.messages.load(ordering: .relaxed), appliedEvents: applied,
                                  deadLettered: counters.deadLettered.load(ordering: .relaxed),
                                  recommendationsPublished: counters.recommendationsPublished.load(ordering: .relaxed),
-                                 modelVersion: modelVersion, evaluator: evaluator, elapsed: .now - started,
-                                 processingSeconds: activity.firstMessage.map { (activity.loopEnded ?? .now) - $0 }?.inSeconds ?? 0)
+                                 modelVersion: modelVersion, evaluator: evaluator, elapsed: ended - started,
+                                 processingSeconds: activity.firstMessage.map { (activity.loopEnded ?? ended) - $0 }?.inSeconds ?? 0)
     }
 
     /// When the loop last saw a message, and when processing began and ended.
@@ -131,8 +141,8 @@ final class PollLoop: Sendable {
         var probes = PeriodicTask(every: .seconds(2), start: activity.lastMessage)
         var gauges = PeriodicTask(every: .milliseconds(500), start: activity.lastMessage)
         while !stop.load(ordering: .acquiring) {
-            let handled = try parts.consumer.poll(timeout: pollTimeout, handler: parts.handler)
-            let now = ContinuousClock.now
+            let handled = try parts.consumer.pollOnce(timeout: pollTimeout, handler: parts.handler)
+            let now = self.now()
             if handled > 0 {
                 activity.lastMessage = now
                 if activity.firstMessage == nil { activity.firstMessage = now }
@@ -178,7 +188,7 @@ final class PollLoop: Sendable {
     /// A last checkpoint (or commit), every output settled, then the group left cleanly — all
     /// within one `ShutdownBudget`, so the waits cannot add up past the signal's hard bound.
     private func shutDown(_ parts: ServiceAssembly, flushTimeout: Duration) throws {
-        let budget = ShutdownBudget()
+        let budget = ShutdownBudget(now: now)
         parts.handler.shutdownBudget = budget
         let messages = counters.messages.load(ordering: .relaxed)
         if let checkpointer = parts.checkpointer {

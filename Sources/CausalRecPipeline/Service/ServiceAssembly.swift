@@ -6,8 +6,8 @@ import Logging
 /// processor, the checkpointer and the consumer handler that orders them. Built once per run,
 /// before the first poll.
 struct ServiceAssembly {
-    let producer: KafkaProducer
-    let consumer: KafkaConsumer
+    let producer: any OutputProducer
+    let consumer: any EventPoller
     let sender: OutputSender
     let health: BrokerHealth
     let processor: MessageProcessor
@@ -16,6 +16,22 @@ struct ServiceAssembly {
     private let options: RunOptions
     private let logger: Logger
 
+    /// Parts already made (tests wire in-memory clients this way).
+    init(producer: any OutputProducer, consumer: any EventPoller, sender: OutputSender, health: BrokerHealth, processor: MessageProcessor,
+         checkpointer: Checkpointer?, handler: ConsumerCallbacks, options: RunOptions, logger: Logger)
+    {
+        self.producer = producer
+        self.consumer = consumer
+        self.sender = sender
+        self.health = health
+        self.processor = processor
+        self.checkpointer = checkpointer
+        self.handler = handler
+        self.options = options
+        self.logger = logger
+    }
+
+    /// The service's own parts: Kafka clients from the configuration.
     init(configuration: PipelineConfiguration, bootstrapServers: String, options: RunOptions, counters: ProcessingCounters,
          metrics: ServiceMetrics, status: ServiceStatus, live: LiveState, logger: Logger) throws
     {
@@ -23,7 +39,7 @@ struct ServiceAssembly {
         self.logger = logger
         let topics = configuration.topics
         let outputMetrics = OutputMetrics(factory: metrics.factory)
-        producer = try KafkaProducer(configuration: KafkaClients.producerConfiguration(configuration, bootstrapServers: bootstrapServers),
+        let producer = try KafkaProducer(configuration: KafkaClients.producerConfiguration(configuration, bootstrapServers: bootstrapServers),
                                      logger: logger) { report in
             guard report.isDelivered else { return }
             if let latency = report.latency { metrics.publishLatency.record(latency) }
@@ -34,8 +50,10 @@ struct ServiceAssembly {
             }
             outputMetrics.delivered[kind]?.increment()
         }
-        consumer = try KafkaConsumer(configuration: KafkaClients.consumerConfiguration(configuration, bootstrapServers: bootstrapServers),
-                                     logger: logger, maxBatchSize: configuration.consumer.batchSize)
+        self.producer = producer
+        let consumer = try KafkaConsumer(configuration: KafkaClients.consumerConfiguration(configuration, bootstrapServers: bootstrapServers),
+                                         logger: logger, maxBatchSize: configuration.consumer.batchSize)
+        self.consumer = consumer
         sender = OutputSender(producer: producer, topics: topics,
                               deadLetterLimits: DeadLetterRecord.Limits(maxPayloadBytes: configuration.deadLetter.maxPayloadBytes,
                                                                         prefixBytes: configuration.deadLetter.prefixBytes),
@@ -66,7 +84,7 @@ struct ServiceAssembly {
                 logger.info("no checkpoint to restore in \(checkpointer.store.directory): starting with an empty state at the group's committed offsets")
             }
         } catch let refusal as CheckpointStore.RestoreRefusal {
-            try? consumer.close()
+            try? consumer.close(handler: nil)
             try? producer.close(timeout: .seconds(5))
             throw ConfigurationError(path: options.checkpointDirectory == nil ? "checkpoint.directory" : "--checkpoint-dir",
                                      reason: "\(refusal); fix the configuration, or start with --fresh-state to begin a new state beside it (the file is kept)")
