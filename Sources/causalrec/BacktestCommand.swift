@@ -97,7 +97,7 @@ struct BacktestCommand: ParsableCommand {
     @Option(name: .customLong("dns-candidates"), help: "dns sampler: candidates scored per positive.")
     var dnsCandidates = 10
 
-    @Option(help: "cnsdiff settings for every cnsdiff sampler of the run, e.g. levels=20/30/40,final_alpha=3 (see README).")
+    @Option(help: "cnsdiff settings for every cnsdiff sampler of the run, e.g. levels=20/30/40,final_alpha=3 (keys in docs/configuration.md, `sampler.cnsdiff`).")
     var cnsdiff: String?
 
     @Flag(name: .customLong("no-floors"), help: "Skip the most-popular and untrained floors.")
@@ -129,14 +129,16 @@ struct BacktestCommand: ParsableCommand {
             configuration.popularityExponent = popularityAlpha
             configuration.dnsCandidates = dnsCandidates
             if let cnsdiff, configuration.kind == .cnsdiff {
+                var settings: [(key: String, value: String)] = []
                 for setting in cnsdiff.split(separator: ",") {
                     let parts = setting.split(separator: "=", maxSplits: 1).map(String.init)
                     guard parts.count == 2 else { throw ValidationError("--cnsdiff expects key=value pairs, got '\(setting)'") }
-                    do {
-                        try configuration.cnsdiff.set(parts[0], to: parts[1])
-                    } catch {
-                        throw ValidationError("\(error)")
-                    }
+                    settings.append((key: parts[0], value: parts[1]))
+                }
+                do {
+                    try configuration.cnsdiff.apply(settings)
+                } catch {
+                    throw ValidationError("\(error)")
                 }
             }
             return configuration

@@ -62,7 +62,7 @@ struct ConfigurationTests {
             ("retention:\n  max_items: 1e12\n", "retention.max_items", "must"),
             ("sampler:\n  name: fancy\n", "sampler.name", "must be one of"),
             ("sampler:\n  name: cnsdiff\n  cnsdiff:\n    levels: 10/x\n", "sampler.cnsdiff.levels", "noise-level indices"),
-            ("sampler:\n  name: cnsdiff\n  cnsdiff:\n    steps: 20\n    levels: 10/30\n", "sampler.cnsdiff.steps", "below steps"),
+            ("sampler:\n  name: cnsdiff\n  cnsdiff:\n    steps: 20\n    levels: 10/30\n", "sampler.cnsdiff.levels", "below steps"),
             ("sampler:\n  cnsdiff:\n    warp_speed: 9\n", "sampler.cnsdiff.warp_speed", "not a cnsdiff setting"),
             ("exposure:\n  source: views\n", "exposure.source", "must be one of"),
             ("brokers: [localhost]\n", "brokers", "is not host:port"),
@@ -148,6 +148,10 @@ struct ConfigurationTests {
         #expect(configuration.recommender.sampler.name == "cnsdiff-no-invariance")
         #expect(cnsdiff.invarianceWeight == 0 && cnsdiff.steps == 40 && cnsdiff.levels == [5, 15, 25])
         #expect(cnsdiff.schedule == .linear(start: 0.0001, end: 0.02) && cnsdiff.hardness == .argmax && !cnsdiff.intervention)
+        // Settings that depend on each other are checked once all are set: `levels` (applied
+        // before `steps` in key order) above the default steps but below the new ones is fine.
+        let moreSteps = try PipelineConfiguration.parse(yaml: "sampler:\n  name: cnsdiff\n  cnsdiff:\n    steps: 100\n    levels: 60/70/80\n")
+        #expect(moreSteps.recommender.sampler.cnsdiff.steps == 100 && moreSteps.recommender.sampler.cnsdiff.levels == [60, 70, 80])
         let reference = try PipelineConfiguration.parse(yaml: "sampler:\n  name: cnsdiff-reference\n")
         #expect(reference.recommender.sampler.cnsdiff == CNSDiffConfiguration.reference)
     }

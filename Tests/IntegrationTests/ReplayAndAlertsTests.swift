@@ -72,7 +72,7 @@ struct ReplayAndAlertsTests {
         try admin.close()
     }
 
-    @Test("a planted exposure shift raises an alert on the alerts topic, in the schema of DESIGN §2")
+    @Test("a planted exposure shift raises an alert on the alerts topic, in the schema README.md gives under \"Events and outputs\"")
     func alertsTopic() async throws {
         let cluster = try KafkaClusterConnection(.embedded, logger: TestKafka.logger)
         let scenario = ServiceScenario(cluster: cluster)

@@ -22,7 +22,7 @@ extension CNSDiffConfiguration {
         "learning_rate", "train_every", "train_steps", "train_batch", "replay_capacity", "seed",
     ]
 
-    /// Sets one setting from its text form. Schedules: `cosine`, `linear:START:END`,
+    /// Sets one setting from its text form (`apply` checks the settings against each other). Schedules: `cosine`, `linear:START:END`,
     /// `linear_variance:SCALE:MIN:MAX`; levels: `10/20/30`.
     public mutating func set(_ key: String, to value: String) throws(SettingError) {
         func int(_ range: ClosedRange<Int>) throws(SettingError) -> Int {
@@ -96,6 +96,18 @@ extension CNSDiffConfiguration {
         case "seed": seed = UInt64(try int(0...Int.max))
         default: throw .unknown(key)
         }
+    }
+
+    /// Sets several settings, then checks the ones that depend on each other (levels below
+    /// steps) — so their order does not matter (`steps: 100` with `levels: 60/70/80` is fine in
+    /// any order).
+    public mutating func apply(_ settings: [(key: String, value: String)]) throws(SettingError) {
+        for (key, value) in settings { try set(key, to: value) }
+        try validate()
+    }
+
+    /// The checks across settings.
+    public func validate() throws(SettingError) {
         if levels.contains(where: { $0 >= steps }) {
             throw .invalid(key: "levels", value: levels.map(String.init).joined(separator: "/"),
                            expected: "below steps (\(steps))")

@@ -3,7 +3,7 @@ import Foundation
 import Kafka
 import Logging
 
-/// When and how the running service saves its state: checkpoints with the positions they reflect (README, "State and delivery").
+/// When and how the running service saves its state: checkpoints with the positions they reflect (README.md, "Delivery and state").
 ///
 /// A checkpoint captures the state and the input positions it reflects (between two batches,
 /// so they agree), then waits until every output of those inputs is settled, then writes the

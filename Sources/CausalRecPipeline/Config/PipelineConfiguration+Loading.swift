@@ -136,12 +136,15 @@ extension PipelineConfiguration {
                                      reason: "must be one of \(SamplerConfiguration.names.joined(separator: ", ")), got '\(samplerName)'")
         }
         recommender.sampler = named
-        for (key, value) in try samplerSection.stringMap("cnsdiff").sorted(by: { $0.key < $1.key }) {
-            do {
-                try recommender.sampler.cnsdiff.set(key, to: value)
-            } catch {
-                throw ConfigurationError(path: "sampler.cnsdiff.\(key)", reason: "\(error)")
+        let cnsdiffSettings = try samplerSection.stringMap("cnsdiff").sorted(by: { $0.key < $1.key }).map { (key: $0.key, value: $0.value) }
+        do {
+            try recommender.sampler.cnsdiff.apply(cnsdiffSettings)
+        } catch {
+            let key = switch error {
+            case let .unknown(key): key
+            case let .invalid(key, _, _): key
             }
+            throw ConfigurationError(path: "sampler.cnsdiff.\(key)", reason: "\(error)")
         }
         recommender.sampler.popularityExponent = try samplerSection.number("popularity_alpha", default: recommender.sampler.popularityExponent,
                                                                            range: 0...4)

@@ -1,7 +1,7 @@
 import CausalRecCore
 
 /// Everything `causalrec run` reads from pipeline.yaml. Defaults are the values documented in
-/// README.md; `PipelineConfiguration.load` reads the file strictly.
+/// docs/configuration.md; `PipelineConfiguration.load` reads the file strictly.
 public struct PipelineConfiguration: Sendable, Equatable {
     /// Where the Kafka cluster is.
     public enum Brokers: Sendable, Equatable {
@@ -61,7 +61,7 @@ public struct PipelineConfiguration: Sendable, Equatable {
         public var intervalSeconds = 10.0
     }
 
-    /// Where and how often the learning state is saved: checkpoints with the positions they reflect (README, "State and delivery").
+    /// Where and how often the learning state is saved: checkpoints with the positions they reflect (README.md, "Delivery and state").
     public struct Checkpointing: Sendable, Equatable {
         public var enabled = true
         /// `run --checkpoint-dir` overrides this.

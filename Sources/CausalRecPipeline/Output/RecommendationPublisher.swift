@@ -23,7 +23,7 @@ final class RecommendationPublisher {
                                context: "the answer to input partition \(sourcePartition) offset \(sourceOffset)")
     }
 
-    /// The recommendation message (README.md, "Topics and messages"); `source` (the input message that asked) is
+    /// The recommendation message (README.md, "Events and outputs"); `source` (the input message that asked) is
     /// absent for answers to HTTP queries.
     static func encode(_ recommendation: Recommendation, sampler: String, source: (partition: Int32, offset: Int64)?) -> [UInt8] {
         var writer = JSONWriter(reservingCapacity: 64 + recommendation.items.count * 32)
