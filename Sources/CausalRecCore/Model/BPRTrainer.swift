@@ -68,36 +68,6 @@ public final class BPRTrainer {
         var coefficient: Float
     }
 
-    /// Scratch state of one thread.
-    final class Worker {
-        var userSlots = SlotMap()
-        var itemSlots = SlotMap()
-        let userGradients: EmbeddingTable
-        let itemGradients: EmbeddingTable
-        var biasGradients: [Float] = []
-        /// The mixed negative of the example being processed.
-        let mixed: UnsafeMutablePointer<Float>
-        /// Phase-1 loss estimate of this thread.
-        var loss: Double = 0
-        var sampled = 0
-        /// Set by the check phase: a touched row's gradient is not finite.
-        var nonFinite = false
-        var clipped = 0
-
-        init(dimension: Int) {
-            userGradients = EmbeddingTable(dimension: dimension, initialCapacity: 256)
-            itemGradients = EmbeddingTable(dimension: dimension, initialCapacity: 512)
-            let stride = (dimension + 7) & ~7
-            let raw = UnsafeMutableRawPointer.allocate(byteCount: stride * MemoryLayout<Float>.stride, alignment: 64)
-            mixed = raw.bindMemory(to: Float.self, capacity: stride)
-            mixed.initialize(repeating: 0, count: stride)
-        }
-
-        deinit {
-            mixed.deallocate()
-        }
-    }
-
     public init(model: MatrixFactorization) {
         self.model = model
         let threads = max(1, model.configuration.threads)
@@ -106,12 +76,15 @@ public final class BPRTrainer {
         itemContributions = (0..<threads * threads).map { _ in ContributionBuffer() }
     }
 
-    /// Examples per thread whose loss is computed for `train`'s return value (reporting only;
-    /// a log1p per example would cost more than the update).
+    /// Examples whose loss is computed for `train`'s return value (reporting only; a log1p per
+    /// example would cost more than the update).
     static let lossSample = 64
+    /// One past the last example of the loss sample: the first `lossSample` examples with a
+    /// negative, whichever thread owns them, so the estimate does not depend on the thread count.
+    private var lossCutoff = 0
 
     /// Trains on one batch and returns the mean BPR loss before the update (estimated on the
-    /// first examples of each thread). Examples whose negative is −1 (none found) are skipped.
+    /// batch's first examples, summed in example order). Examples whose negative is −1 (none found) are skipped.
     /// `synthetic` holds one generated vector per example (`model.stride` floats apart) for the
     /// examples with a mixing weight.
     @discardableResult
@@ -124,6 +97,15 @@ public final class BPRTrainer {
         var extra: (contributions: [ContrastiveTerm.Contribution], rows: DenseMatrix, loss: Float)?
         if let contrastive, let synthetic, contrastive.weight > 0 {
             extra = contrastive.gradients(triplets: triplets, synthetic: synthetic, model: model)
+        }
+        lossCutoff = triplets.count
+        var withNegative = 0
+        for index in triplets.indices where triplets[index].negative >= 0 {
+            withNegative += 1
+            if withNegative == Self.lossSample {
+                lossCutoff = index + 1
+                break
+            }
         }
         ParallelWork.run(parts: threads) { owner in
             accumulateUsers(triplets, synthetic: synthetic, link: link, owner: owner)
@@ -150,8 +132,8 @@ public final class BPRTrainer {
         ParallelWork.run(parts: threads) { owner in
             step(owner: owner)
         }
-        let sampled = workers.reduce(0) { $0 + $1.sampled }
-        return sampled > 0 ? Float(workers.reduce(0) { $0 + $1.loss } / Double(sampled)) : 0
+        let samples = workers.flatMap(\.lossSamples).sorted { $0.example < $1.example }
+        return samples.isEmpty ? 0 : Float(samples.reduce(0) { $0 + $1.loss } / Double(samples.count))
     }
 
     /// Rows are owned in blocks of 64 consecutive rows: per-row scalars (biases, optimizer state)
@@ -176,8 +158,7 @@ public final class BPRTrainer {
         worker.userGradients.grow(to: triplets.count)
         let lists = (0..<threads).map { itemContributions[me * threads + $0] }
         for list in lists { list.reset(capacity: 2 * triplets.count) }
-        var loss: Double = 0
-        var sampled = 0
+        worker.lossSamples.removeAll(keepingCapacity: true)
         model.itemBias.withUnsafeBufferPointer { bias in
             for index in 0..<triplets.count {
                 let triplet = triplets[index]
@@ -197,10 +178,7 @@ public final class BPRTrainer {
                 if link == .identity && triplet.isPlain {
                     var x = VectorKernels.dotDifference(p, qi, qj, length: stride)
                     if useBias { x += bias[Int(triplet.positive)] - keep * bias[Int(triplet.negative)] }
-                    if sampled < Self.lossSample {
-                        loss += Double(softplus(-x))
-                        sampled += 1
-                    }
+                    if index < lossCutoff { worker.lossSamples.append((Int32(index), Double(softplus(-x)))) }
                     let g = -sigmoid(-x)
                     VectorKernels.axpyDifference(g, qi, qj, worker.userGradients.row(slot), length: stride)
                     coefficients = (g, -g)
@@ -213,10 +191,7 @@ public final class BPRTrainer {
                         xj += keep * bias[Int(triplet.negative)]
                     }
                     let delta = link.value(xi) * triplet.positiveWeight - link.value(xj) * triplet.negativeWeight
-                    if sampled < Self.lossSample {
-                        loss += Double(softplus(-delta) * triplet.weight)
-                        sampled += 1
-                    }
+                    if index < lossCutoff { worker.lossSamples.append((Int32(index), Double(softplus(-delta) * triplet.weight))) }
                     let d = -sigmoid(-delta) * triplet.weight
                     let ci = d * link.derivative(xi) * triplet.positiveWeight
                     let cj = -d * link.derivative(xj) * triplet.negativeWeight
@@ -231,8 +206,6 @@ public final class BPRTrainer {
                                      coefficient: coefficients.negative * keep))
             }
         }
-        worker.loss = loss
-        worker.sampled = sampled
     }
 
     /// Phase 2: the item contributions filed for this thread, merged in example order, then any
