@@ -44,12 +44,7 @@ extension OnlineRecommender {
             throw StateReadError("state layout \(layout) is not one this build reads (\(Self.readableStateLayouts))")
         }
         guard layout >= 5 else { return try readLayoutBefore5(from: &reader, layout: layout) }
-        try reader.beginSection("RECO")
-        try reader.expect(try reader.readString(), equals: training.samplerName, "sampler.name")
-        modelVersion = Int64(try reader.readCounter("model_version"))
-        applied.impressions = try reader.readCounter("applied impressions")
-        applied.clicks = try reader.readCounter("applied clicks")
-        applied.requests = try reader.readCounter("applied requests")
+        try readHeader(from: &reader)
         applied.forgets = try reader.readCounter("applied forgets")
         impressionsSeen = try reader.readBool()
         try readSharedTables(from: &reader)
@@ -66,12 +61,7 @@ extension OnlineRecommender {
     /// Layouts 3 and 4: one section with the parts' fields interleaved, retention's and the
     /// sampler's sections nested at its end.
     private func readLayoutBefore5(from reader: inout StateReader, layout: Int) throws {
-        try reader.beginSection("RECO")
-        try reader.expect(try reader.readString(), equals: training.samplerName, "sampler.name")
-        modelVersion = Int64(try reader.readCounter("model_version"))
-        applied.impressions = try reader.readCounter("applied impressions")
-        applied.clicks = try reader.readCounter("applied clicks")
-        applied.requests = try reader.readCounter("applied requests")
+        try readHeader(from: &reader)
         training.lastLoss = try reader.readFloat()
         training.random = try reader.readRandom()
         impressionsSeen = try reader.readBool()
@@ -87,6 +77,16 @@ extension OnlineRecommender {
         try training.readSampler(from: &reader)
         try reader.endSection()
         try validateRestored()
+    }
+
+    /// The section's start, alike in every layout: the sampler, the model version, the counts.
+    private func readHeader(from reader: inout StateReader) throws {
+        try reader.beginSection("RECO")
+        try reader.expect(try reader.readString(), equals: training.samplerName, "sampler.name")
+        modelVersion = Int64(try reader.readCounter("model_version"))
+        applied.impressions = try reader.readCounter("applied impressions")
+        applied.clicks = try reader.readCounter("applied clicks")
+        applied.requests = try reader.readCounter("applied requests")
     }
 
     /// The tables every part reads, which must agree with each other in size.

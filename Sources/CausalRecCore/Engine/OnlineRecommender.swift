@@ -45,9 +45,10 @@ public final class OnlineRecommender {
         history = InteractionHistory(tracksImpressions: configuration.sampler.needsImpressions)
         evaluator = PrequentialEvaluator(k: configuration.evaluationK, sampleEvery: max(1, configuration.evaluateEveryNthClick),
                                          windowSize: configuration.evaluationWindow)
-        training = TrainingQueue(configuration: configuration, model: model, history: history, exposure: exposure)
+        let tables = SharedTables(model: model, history: history, exposure: exposure)
+        training = TrainingQueue(configuration: configuration, tables: tables)
         retention = RowRetention(configuration: configuration.retention)
-        ranking = RankingState(configuration: configuration, model: model, history: history, exposure: exposure)
+        ranking = RankingState(configuration: configuration, tables: tables)
     }
 
     public var samplerName: String { training.samplerName }

@@ -32,8 +32,8 @@ extension RankingState {
 
     /// The cached lists name rows in use only, and are no newer than what they were computed from.
     func validateRestored(itemCount: Int, freeItems: [Int32]) throws {
-        for (what, cache, version) in [("the most-exposed list", mostExposedCache, exposure.recordedCount),
-                                       ("the most-clicked list", mostClickedCache, history.totalClicks)]
+        for (what, cache, version) in [("the most-exposed list", mostExposedCache, tables.exposure.recordedCount),
+                                       ("the most-clicked list", mostClickedCache, tables.history.totalClicks)]
         {
             try cache.validateRestored(itemCount: itemCount, freeItems: freeItems, version: version, what)
         }

@@ -8,9 +8,8 @@
 /// history and the exposure estimate.
 public final class RankingState {
     let configuration: RecommenderConfiguration
-    let model: MatrixFactorization
-    let history: InteractionHistory
-    let exposure: ExposureEstimator
+    /// The recommender's tables this part reads (and, for training, writes the model of).
+    let tables: SharedTables
     /// The stream's ranker: the only one that drains the model's changed rows (queries bring their
     /// own, see `OnlineRecommender.makeQueryRanker`).
     let ranker: ItemRanker
@@ -22,13 +21,9 @@ public final class RankingState {
     public internal(set) var rankingExponent: RankingExponentSelector
     public internal(set) var coldStartExponent: RankingExponentSelector
 
-    init(configuration: RecommenderConfiguration, model: MatrixFactorization, history: InteractionHistory,
-         exposure: ExposureEstimator)
-    {
+    init(configuration: RecommenderConfiguration, tables: SharedTables) {
         self.configuration = configuration
-        self.model = model
-        self.history = history
-        self.exposure = exposure
+        self.tables = tables
         ranker = ItemRanker(approximation: configuration.approximateRanking)
         let deconfounding = configuration.deconfounding
         rankingExponent = RankingExponentSelector(candidates: deconfounding.onlineRankingExponents,
@@ -39,7 +34,7 @@ public final class RankingState {
 
     /// γ̃ for `user` now: the cold-start one below `coldStartClicks` clicks (second: true).
     func servedExponent(for user: Int32) -> (exponent: Double, cold: Bool) {
-        if history.clickCount(of: user) < configuration.deconfounding.coldStartClicks { return (coldStartExponent.chosen, true) }
+        if tables.history.clickCount(of: user) < configuration.deconfounding.coldStartClicks { return (coldStartExponent.chosen, true) }
         return (rankingExponent.chosen, false)
     }
 
@@ -48,9 +43,9 @@ public final class RankingState {
     func rank(user: Int32, k: Int, exponent: Double, excluding excluded: ExcludedItems, updatingCaches: Bool,
               ranker: ItemRanker) -> [TopKSelector<Float>.Entry]
     {
-        guard exponent > 0 else { return ranker.topK(user: user, k: k, model: model, excluding: excluded) }
+        guard exponent > 0 else { return ranker.topK(user: user, k: k, model: tables.model, excluding: excluded) }
         let current = currentAdjustment(updatingCaches: updatingCaches)
-        return ranker.topK(user: user, k: k, model: model, excluding: excluded) { scores, count in
+        return ranker.topK(user: user, k: k, model: tables.model, excluding: excluded) { scores, count in
             current.adjust(scores, count: count, exponent: exponent)
         }
     }
@@ -58,7 +53,7 @@ public final class RankingState {
     /// The exposure adjustment brought up to date (and kept, when the caller may change state).
     private func currentAdjustment(updatingCaches: Bool) -> ExposureAdjustment {
         var current = adjustment
-        current.refresh(from: exposure, floor: configuration.deconfounding.exposureFloor, refreshEvery: configuration.popularityRefreshEvery)
+        current.refresh(from: tables.exposure, floor: configuration.deconfounding.exposureFloor, refreshEvery: configuration.popularityRefreshEvery)
         if updatingCaches { adjustment = current }
         return current
     }
@@ -67,17 +62,18 @@ public final class RankingState {
     /// exposures), padded with other rows in use when fewer items were exposed, so a known
     /// catalogue never gives an empty answer.
     func mostExposed(limit: Int, freeItems: ExcludedItems, updatingCache: Bool) -> [Int32] {
-        let compute = { [exposure] (size: Int) in exposure.mostExposed(limit: size) }
+        let exposure = tables.exposure
+        let compute = { (size: Int) in exposure.mostExposed(limit: size) }
         let items = updatingCache
-            ? mostExposedCache.items(limit: limit, version: exposure.recordedCount,
+            ? mostExposedCache.items(limit: limit, version: tables.exposure.recordedCount,
                                      refreshEvery: configuration.popularityRefreshEvery, compute: compute)
-            : mostExposedCache.peek(limit: limit, version: exposure.recordedCount,
+            : mostExposedCache.peek(limit: limit, version: tables.exposure.recordedCount,
                                     refreshEvery: configuration.popularityRefreshEvery, compute: compute)
-        if items.count >= min(limit, exposure.itemCount) { return Array(items.prefix(limit)) }
+        if items.count >= min(limit, tables.exposure.itemCount) { return Array(items.prefix(limit)) }
         var result = items
         var seen = Set(items)
         var row: Int32 = 0
-        while result.count < limit && Int(row) < exposure.itemCount {
+        while result.count < limit && Int(row) < tables.exposure.itemCount {
             if !freeItems.contains(row) && seen.insert(row).inserted { result.append(row) }
             row += 1
         }
@@ -86,9 +82,9 @@ public final class RankingState {
 
     /// The most-popular baseline: top items by click count so far, without `excluded`.
     func mostClicked(limit: Int, excluding excluded: ExcludedItems) -> [Int32] {
-        let candidates = mostClickedCache.items(limit: limit + min(excluded.sorted.count, 1_000), version: history.totalClicks,
+        let candidates = mostClickedCache.items(limit: limit + min(excluded.sorted.count, 1_000), version: tables.history.totalClicks,
                                                 refreshEvery: configuration.popularityRefreshEvery) { size in
-            history.mostClicked(limit: size)
+            tables.history.mostClicked(limit: size)
         }
         var result: [Int32] = []
         result.reserveCapacity(limit)
@@ -106,7 +102,7 @@ public final class RankingState {
         -> (modelRank: Int?, popularRank: Int?)
     {
         let k = configuration.evaluationK
-        let clicked = ExcludedItems(sorted: history.clicked(by: user))
+        let clicked = ExcludedItems(sorted: tables.history.clicked(by: user))
         let modelRank: Int?
         if clicked.isEmpty {
             modelRank = mostExposed(limit: k, freeItems: freeItems, updatingCache: true).firstIndex(of: item)
@@ -116,10 +112,10 @@ public final class RankingState {
                 .firstIndex { $0.item == item }
             var selector = cold ? coldStartExponent : rankingExponent
             if !selector.candidates.isEmpty {
-                let raw = ranker.rawScores(user: user, model: model)
+                let raw = ranker.rawScores(user: user, model: tables.model)
                 let adjustment = currentAdjustment(updatingCaches: true)
                 selector.record(hits: selector.candidates.map {
-                    adjustment.rank(of: item, rawScores: raw, count: model.itemCount, exponent: $0, k: k, excluding: excluded) != nil
+                    adjustment.rank(of: item, rawScores: raw, count: tables.model.itemCount, exponent: $0, k: k, excluding: excluded) != nil
                 })
                 if cold { coldStartExponent = selector } else { rankingExponent = selector }
             }

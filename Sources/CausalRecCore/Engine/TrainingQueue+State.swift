@@ -38,20 +38,16 @@ extension TrainingQueue {
     func readPositives(from reader: inout StateReader, userCount: Int, itemCount: Int) throws {
         var lists: [[PositiveExample]] = []
         for what in ["queued positives", "recent positives"] {
-            let count = try reader.readCount(elementSize: 20, what)
-            var positives: [PositiveExample] = []
-            positives.reserveCapacity(count)
-            for _ in 0..<count {
+            lists.append(try reader.readList(elementSize: 20, what) { reader in
                 let positive = PositiveExample(user: try reader.readInt32(), item: try reader.readInt32(),
                                                timestamp: try reader.readTime("the time of a positive"),
-                                               exposure: try reader.readFiniteFloat("the exposure of a positive"))
-                guard positive.exposure >= 0 else { throw StateReadError("\(what): a negative exposure") }
+                                               exposure: try reader.readFiniteFloat("the tables.exposure of a positive"))
+                guard positive.exposure >= 0 else { throw StateReadError("\(what): a negative tables.exposure") }
                 guard positive.user >= 0, Int(positive.user) < userCount, positive.item >= 0, Int(positive.item) < itemCount else {
                     throw StateReadError("\(what): a positive names a row that does not exist")
                 }
-                positives.append(positive)
-            }
-            lists.append(positives)
+                return positive
+            })
         }
         // A legitimate state queues fewer than one batch (the largest batch size allowed).
         try StateCheck.require(lists[0].count <= 65_536, "queued positives: \(lists[0].count) is more than a batch")

@@ -8,9 +8,8 @@
 /// model's rows.
 public final class TrainingQueue {
     let configuration: RecommenderConfiguration
-    let model: MatrixFactorization
-    let history: InteractionHistory
-    let exposure: ExposureEstimator
+    /// The recommender's tables this part reads (and, for training, writes the model of).
+    let tables: SharedTables
     let trainer: BPRTrainer
     var sampler: any NegativeSampler
     var random: Xoshiro256
@@ -33,14 +32,10 @@ public final class TrainingQueue {
     /// the thread count.
     static let samplingChunk = 512
 
-    init(configuration: RecommenderConfiguration, model: MatrixFactorization, history: InteractionHistory,
-         exposure: ExposureEstimator)
-    {
+    init(configuration: RecommenderConfiguration, tables: SharedTables) {
         self.configuration = configuration
-        self.model = model
-        self.history = history
-        self.exposure = exposure
-        trainer = BPRTrainer(model: model)
+        self.tables = tables
+        trainer = BPRTrainer(model: tables.model)
         sampler = configuration.sampler.makeSampler(dimension: configuration.model.dimension,
                                                     environments: configuration.exposure.environmentCount)
         random = Xoshiro256(seed: configuration.seed)
@@ -107,11 +102,11 @@ public final class TrainingQueue {
     private func trainBatch(_ positives: UnsafeBufferPointer<PositiveExample>, freeItems: ExcludedItems) -> Bool {
         let count = positives.count
         if negatives.count < count { negatives = [Int32](repeating: -1, count: count) }
-        let context = SamplingContext(model: model, history: history, exposure: exposure, freeItems: freeItems)
+        let context = SamplingContext(model: tables.model, history: tables.history, exposure: tables.exposure, freeItems: freeItems)
         sampler.learn(from: positives, context: context, random: &random)
         let generates = sampler.generatesVectors
         if generates {
-            let stride = model.stride
+            let stride = tables.model.stride
             if syntheticVectors.count < count * stride { syntheticVectors = [Float](repeating: 0, count: count * stride) }
             if mixingWeights.count < count { mixingWeights = [Float](repeating: 0, count: count) }
         }
@@ -148,7 +143,7 @@ public final class TrainingQueue {
         let chunks = (count + Self.samplingChunk - 1) / Self.samplingChunk
         let threads = max(1, min(configuration.model.threads, chunks))
         let prepared = sampler
-        let rowStride = model.stride
+        let rowStride = tables.model.stride
         negatives.withUnsafeMutableBufferPointer { output in
             syntheticVectors.withUnsafeMutableBufferPointer { vectors in
                 mixingWeights.withUnsafeMutableBufferPointer { mix in
@@ -176,8 +171,8 @@ public final class TrainingQueue {
     /// example's weight when propensity weighting is on.
     private func weigh(_ triplet: inout TrainingTriplet, positive: PositiveExample, _ deconfounding: DeconfoundingConfiguration) {
         let floor = deconfounding.exposureFloor
-        let positiveExposure = positive.exposure > 0 ? Double(positive.exposure) : max(exposure.relativeExposure(of: positive.item), floor)
-        let negativeExposure = max(exposure.relativeExposure(of: triplet.negative), floor)
+        let positiveExposure = positive.exposure > 0 ? Double(positive.exposure) : max(tables.exposure.relativeExposure(of: positive.item), floor)
+        let negativeExposure = max(tables.exposure.relativeExposure(of: triplet.negative), floor)
         if deconfounding.trainingExponent > 0 {
             // Capped at Float's largest finite value: r^γ overflows for large relative exposures.
             triplet.positiveWeight = Float(min(_pow(positiveExposure, deconfounding.trainingExponent), Double(Float.greatestFiniteMagnitude)))
@@ -194,7 +189,7 @@ extension TrainingQueue {
     /// from them), for backtest reports.
     public func diagnoseNegatives(_ positives: [PositiveExample], freeItems: [Int32] = []) -> NegativeDiagnostics {
         NegativeDiagnostics.measure(sampler, positives: positives,
-                                    context: SamplingContext(model: model, history: history, exposure: exposure,
+                                    context: SamplingContext(model: tables.model, history: tables.history, exposure: tables.exposure,
                                                              freeItems: ExcludedItems(sorted: freeItems)))
     }
 }

@@ -12,12 +12,6 @@ public struct UserStateRecord: Sendable, Equatable {
         public var item: String
         public var timestamp: Int64
         public var exposure: Float
-
-        public init(item: String, timestamp: Int64, exposure: Float) {
-            self.item = item
-            self.timestamp = timestamp
-            self.exposure = exposure
-        }
     }
 
     public var user: String
@@ -31,17 +25,6 @@ public struct UserStateRecord: Sendable, Equatable {
     public var pendingPositives: [Positive]
     public var recentPositives: [Positive]
 
-    public init(user: String, parameters: UserParameters, clickedItems: [String], shownItems: [String], lastSeen: Int64,
-                pendingPositives: [Positive], recentPositives: [Positive])
-    {
-        self.user = user
-        self.parameters = parameters
-        self.clickedItems = clickedItems
-        self.shownItems = shownItems
-        self.lastSeen = lastSeen
-        self.pendingPositives = pendingPositives
-        self.recentPositives = recentPositives
-    }
 }
 
 // MARK: Binary form
@@ -104,13 +87,10 @@ extension UserStateRecord {
         }
         var itemLists: [[String]] = []
         for what in ["clicked items", "shown items"] {
-            let count = try reader.readCount(elementSize: 8, what)
-            var items: [String] = []
-            items.reserveCapacity(count)
-            for _ in 0..<count {
+            let items = try reader.readList(elementSize: 8, what) { reader in
                 let item = try reader.readString()
                 guard !item.isEmpty else { throw StateReadError("\(what): an empty item id") }
-                items.append(item)
+                return item
             }
             guard Set(items).count == items.count else { throw StateReadError("\(what): an item appears twice") }
             itemLists.append(items)
@@ -118,17 +98,13 @@ extension UserStateRecord {
         let lastSeen = try reader.readTime("the last-seen time")
         var positiveLists: [[Positive]] = []
         for what in ["queued positives", "recent positives"] {
-            let count = try reader.readCount(elementSize: 20, what)
-            var positives: [Positive] = []
-            positives.reserveCapacity(count)
-            for _ in 0..<count {
+            positiveLists.append(try reader.readList(elementSize: 20, what) { reader in
                 let item = try reader.readString()
                 let positive = Positive(item: item, timestamp: try reader.readTime("the time of a positive"),
                                         exposure: try reader.readFiniteFloat("the exposure of a positive"))
                 guard !item.isEmpty, positive.exposure >= 0 else { throw StateReadError("\(what): an invalid positive") }
-                positives.append(positive)
-            }
-            positiveLists.append(positives)
+                return positive
+            })
         }
         try reader.endSection()
         guard reader.isAtEnd else { throw StateReadError("\(reader.remaining) bytes after the user record") }

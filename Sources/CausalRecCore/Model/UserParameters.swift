@@ -7,14 +7,6 @@ public struct UserParameters: Sendable, Equatable {
     public var secondMoment: [Float]
     public var beta1Power: Float
     public var beta2Power: Float
-
-    public init(embedding: [Float], firstMoment: [Float], secondMoment: [Float], beta1Power: Float, beta2Power: Float) {
-        self.embedding = embedding
-        self.firstMoment = firstMoment
-        self.secondMoment = secondMoment
-        self.beta1Power = beta1Power
-        self.beta2Power = beta2Power
-    }
 }
 
 extension MatrixFactorization {

@@ -171,6 +171,17 @@ public struct StateReader {
         return count
     }
 
+    /// A counted list, each element read by `element` (at least `elementSize` bytes each).
+    public mutating func readList<Element>(elementSize: Int, _ what: String,
+                                           _ element: (inout StateReader) throws -> Element) throws -> [Element]
+    {
+        let count = try readCount(elementSize: elementSize, what)
+        var list: [Element] = []
+        list.reserveCapacity(count)
+        for _ in 0..<count { list.append(try element(&self)) }
+        return list
+    }
+
     public mutating func readString() throws -> String {
         let count = try readCount(elementSize: 1, "a string")
         return try next(count) { String(decoding: $0, as: UTF8.self) }
