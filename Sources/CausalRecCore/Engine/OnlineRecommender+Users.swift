@@ -4,9 +4,10 @@
 extension OnlineRecommender {
     /// The state of each of `identifiers` that has a row (others are skipped), in the given order.
     public func exportUsers(_ identifiers: [String]) -> [UserStateRecord] {
-        identifiers.compactMap { identifier in
+        let positives = training.positives(of: Set(identifiers.compactMap { users.row(for: $0) }))
+        return identifiers.compactMap { identifier in
             guard let row = users.row(for: identifier) else { return nil }
-            let (pending, recent) = training.positives(of: row)
+            let (pending, recent) = positives[row] ?? ([], [])
             let positive = { (example: PositiveExample) in
                 UserStateRecord.Positive(item: self.items.identifier(of: example.item), timestamp: example.timestamp,
                                          exposure: example.exposure)

@@ -195,9 +195,15 @@ extension TrainingQueue {
 }
 
 extension TrainingQueue {
-    /// The queued and recent positives of `user` (recent ones oldest first).
-    func positives(of user: Int32) -> (pending: [PositiveExample], recent: [PositiveExample]) {
-        (pending.filter { $0.user == user }, recentPositives.oldestFirst.filter { $0.user == user })
+    /// The queued and recent positives of each of `users` (recent ones oldest first), in one pass
+    /// over the queue and the ring whatever the number of users.
+    func positives(of users: Set<Int32>) -> [Int32: (pending: [PositiveExample], recent: [PositiveExample])] {
+        var result: [Int32: (pending: [PositiveExample], recent: [PositiveExample])] = [:]
+        for positive in pending where users.contains(positive.user) { result[positive.user, default: ([], [])].pending.append(positive) }
+        for positive in recentPositives.oldestFirst where users.contains(positive.user) {
+            result[positive.user, default: ([], [])].recent.append(positive)
+        }
+        return result
     }
 
     /// Adds positives of an imported user: queued ones join the queue, recent ones the ring (as
