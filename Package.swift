@@ -156,7 +156,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["CausalRecPipeline", "Kafka", "KafkaTestSupport"],
+            dependencies: ["CausalRecPipeline", "CausalRecOffline", "Kafka", "KafkaTestSupport"],
             swiftSettings: cpuBaseline
         ),
     ],

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CausalRecCore
+import CausalRecOffline
 import CausalRecPipeline
 import Foundation
 
@@ -84,9 +85,9 @@ struct ReplayCommand: ParsableCommand {
             configuration.drift.cooldownEvents = 4 * size
         }
 
-        let source: ReplaySource
+        let source: any ReplayRecordSource
         if !inputs.isEmpty {
-            source = .files(inputs)
+            source = ReplayFileSource(paths: inputs, limits: configuration.events)
         } else {
             let bootstrap: String
             if let brokers {
@@ -97,16 +98,16 @@ struct ReplayCommand: ParsableCommand {
                 throw ValidationError("a topic replay needs brokers (--brokers or brokers: in --config); or replay files with --input")
             }
             let start: ReplayTopicRange.Start = fromOffset.map { .offset($0) } ?? fromTimestamp.map { .timestamp($0) } ?? .beginning
-            source = .topic(ReplayTopicRange(bootstrapServers: bootstrap, topic: topic ?? configuration.topics.events, start: start,
-                                             endTimestamp: toTimestamp, properties: configuration.kafka))
+            source = ReplayTopicSource(range: ReplayTopicRange(bootstrapServers: bootstrap, topic: topic ?? configuration.topics.events,
+                                                               start: start, endTimestamp: toTimestamp, properties: configuration.kafka),
+                                       limits: configuration.events, logger: logger)
         }
-        var options = ReplayOptions(source: source,
-                                    samplers: samplers.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } } ?? [],
+        var options = ReplayOptions(samplers: samplers.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } } ?? [],
                                     configuration: configuration, windowEvents: window, reportDirectory: report)
         options.warmFiles = warmFiles
         options.progress = !quiet
         do {
-            let summary = try ReplayRunner(options: options, logger: logger).run()
+            let summary = try ReplayRunner(options: options, logger: logger).run(from: source)
             for line in summary.lines { print(line) }
             print("report: \(report)/report.md")
         } catch let error as ReplaySourceError {

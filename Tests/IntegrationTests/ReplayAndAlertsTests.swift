@@ -1,4 +1,5 @@
 import CausalRecCore
+import CausalRecOffline
 import CausalRecPipeline
 import Foundation
 import Kafka
@@ -30,13 +31,13 @@ struct ReplayAndAlertsTests {
         func replay(_ start: ReplayTopicRange.Start, to end: Int64?) throws -> [String: Any] {
             var configuration = PipelineConfiguration()
             configuration.kafka = ["group.id": "must-not-be-used"]
-            var options = ReplayOptions(source: .topic(ReplayTopicRange(bootstrapServers: mock.bootstrapServers, topic: topic,
-                                                                        start: start, endTimestamp: end,
-                                                                        properties: configuration.kafka)),
-                                        samplers: ["random", "popularity"], configuration: configuration,
+            let source = ReplayTopicSource(range: ReplayTopicRange(bootstrapServers: mock.bootstrapServers, topic: topic,
+                                                                   start: start, endTimestamp: end, properties: configuration.kafka),
+                                           limits: configuration.events, logger: TestKafka.logger)
+            var options = ReplayOptions(samplers: ["random", "popularity"], configuration: configuration,
                                         windowEvents: 1_000, reportDirectory: directory)
             options.progress = false
-            let summary = try ReplayRunner(options: options, logger: TestKafka.logger).run()
+            let summary = try ReplayRunner(options: options, logger: TestKafka.logger).run(from: source)
             // One line per sampler, the two peers (mostpop, decayed popularity), then the totals.
             #expect(summary.lines.count == 5)
             #expect(summary.lines.map { String($0.prefix(while: { $0 != ":" && $0 != " " })) }.prefix(3) == ["random", "popularity", "mostpop"])

@@ -2,12 +2,12 @@
 /// (ts, partition, offset), emitting a record only once every partition that may still deliver
 /// has something buffered — so a record is never overtaken by an earlier one that arrives later.
 /// Within a partition the order is kept as is, even where `ts` goes backwards.
-struct ReplayMerger {
+package struct ReplayMerger {
     private var queues: [Int32: [ReplayRecord]] = [:]
     private var heads: [Int32: Int] = [:]
     private var open: Set<Int32>
 
-    init(partitions: [Int32]) {
+    package init(partitions: [Int32]) {
         open = Set(partitions)
         for partition in partitions {
             queues[partition] = []
@@ -15,23 +15,23 @@ struct ReplayMerger {
         }
     }
 
-    mutating func add(_ record: ReplayRecord) {
+    package mutating func add(_ record: ReplayRecord) {
         queues[record.partition, default: []].append(record)
         if heads[record.partition] == nil { heads[record.partition] = 0 }
     }
 
     /// Open partitions with nothing buffered: the merge waits for them.
-    func starving() -> [Int32] {
+    package func starving() -> [Int32] {
         open.filter { heads[$0, default: 0] >= queues[$0, default: []].count }.sorted()
     }
 
     /// The partition delivers nothing more.
-    mutating func close(_ partition: Int32) {
+    package mutating func close(_ partition: Int32) {
         open.remove(partition)
     }
 
     /// Records that can be emitted now, in order.
-    mutating func drain() -> [ReplayRecord] {
+    package mutating func drain() -> [ReplayRecord] {
         var out: [ReplayRecord] = []
         while let next = nextReady() { out.append(next) }
         compact()
@@ -61,5 +61,5 @@ struct ReplayMerger {
         }
     }
 
-    var buffered: Int { queues.reduce(0) { $0 + $1.value.count - heads[$1.key]! } }
+    package var buffered: Int { queues.reduce(0) { $0 + $1.value.count - heads[$1.key]! } }
 }

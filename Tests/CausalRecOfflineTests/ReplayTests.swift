@@ -1,5 +1,5 @@
 import CausalRecCore
-@testable import CausalRecPipeline
+@testable import CausalRecOffline
 import Foundation
 import Testing
 
@@ -60,10 +60,10 @@ struct ReplayTests {
         for (path, text) in zip(paths, files) { try text.write(toFile: path, atomically: true, encoding: .utf8) }
 
         let report = directory + "/report"
-        var options = ReplayOptions(source: .files(paths), samplers: ["random", "popularity"], configuration: PipelineConfiguration(),
-                                    windowEvents: 1_000, reportDirectory: report)
+        var options = ReplayOptions(samplers: ["random", "popularity"], recommender: RecommenderConfiguration(), drift: DriftConfiguration(),
+                                    eventLimits: EventLimits(), windowEvents: 1_000, reportDirectory: report)
         options.progress = false
-        let summary = try ReplayRunner(options: options, logger: .init(label: "test")).run()
+        let summary = try ReplayRunner(options: options, logger: .init(label: "test")).run(from: ReplayFileSource(paths: paths, limits: EventLimits()))
         #expect(summary.events == 6_000)
         #expect(summary.invalid == 1)
         for name in ["report.json", "report.md", "report.html", "hit-rate.svg", "ndcg.svg", "exposure-shift.svg"] {
@@ -91,9 +91,8 @@ struct ReplayTests {
         var again = ClickSimulator(configuration: SimulatorConfiguration())
         for index in 0..<6_000 { merged += String(decoding: EventEncoder.encode(Self.retimed(again.next(), index)), as: UTF8.self) + "\n" }
         try merged.write(toFile: single, atomically: true, encoding: .utf8)
-        options.source = .files([single])
         options.reportDirectory = directory + "/report-single"
-        let singleSummary = try ReplayRunner(options: options, logger: .init(label: "test")).run()
+        let singleSummary = try ReplayRunner(options: options, logger: .init(label: "test")).run(from: ReplayFileSource(paths: [single], limits: EventLimits()))
         #expect(singleSummary.lines == summary.lines.map { $0.replacingOccurrences(of: "invalid 1", with: "invalid 0") })
     }
 

@@ -1,26 +1,29 @@
-import CausalRecOffline
 import CausalRecCore
 import Foundation
 import Logging
 
-/// `causalrec replay`: test-then-train over a topic range or event files with several samplers
-/// side by side, then a report directory (report.json, report.md, SVG plots).
+/// `causalrec replay`: test-then-train over a record source (event files, a topic range) with
+/// several samplers side by side, then a report directory (report.json, report.md, SVG plots).
 public struct ReplayOptions: Sendable {
-    public var source: ReplaySource
     /// Files learned from (in their own merged order) before the scored replay, without scoring.
     public var warmFiles: [String] = []
+    /// Sampler names; empty: the configured sampler alone.
     public var samplers: [String]
-    public var configuration: PipelineConfiguration
+    public var recommender: RecommenderConfiguration
+    public var drift: DriftConfiguration
+    /// Limits of the event decoder for the warm-up files (the source decodes its own records).
+    public var eventLimits: EventLimits
     public var windowEvents: Int
     public var reportDirectory: String
     public var progress = true
 
-    public init(source: ReplaySource, samplers: [String], configuration: PipelineConfiguration, windowEvents: Int,
-                reportDirectory: String)
+    public init(samplers: [String], recommender: RecommenderConfiguration, drift: DriftConfiguration, eventLimits: EventLimits,
+                windowEvents: Int, reportDirectory: String)
     {
-        self.source = source
         self.samplers = samplers
-        self.configuration = configuration
+        self.recommender = recommender
+        self.drift = drift
+        self.eventLimits = eventLimits
         self.windowEvents = windowEvents
         self.reportDirectory = reportDirectory
     }
@@ -59,16 +62,15 @@ public final class ReplayRunner {
         }
     }
 
-    public func run() throws -> ReplaySummary {
-        let configuration = options.configuration
-        let samplers = try Self.samplerConfigurations(options.samplers, configured: configuration.recommender.sampler)
+    package func run(from source: any ReplayRecordSource) throws -> ReplaySummary {
+        let samplers = try Self.samplerConfigurations(options.samplers, configured: options.recommender.sampler)
         let names = samplers.map(\.name)
         guard Set(names).count == names.count else {
             throw ReplaySourceError(description: "--samplers: a sampler is named twice")
         }
-        let run = ReplayRun(configuration: .init(recommender: configuration.recommender, samplers: samplers,
-                                                 windowEvents: options.windowEvents, drift: configuration.drift))
-        let decoder = EventDecoder(limits: configuration.events)
+        let run = ReplayRun(configuration: .init(recommender: options.recommender, samplers: samplers,
+                                                 windowEvents: options.windowEvents, drift: options.drift))
+        let decoder = EventDecoder(limits: options.eventLimits)
 
         if !options.warmFiles.isEmpty {
             let warm = try ReplayFileStream(paths: options.warmFiles, decoder: decoder)
@@ -81,24 +83,11 @@ public final class ReplayRunner {
             logger.info("warmed up", metadata: ["events": "\(run.warmupEvents)", "files": "\(options.warmFiles.joined(separator: ","))"])
         }
 
-        let total = 0
-        let sourceDescription: String
-        switch options.source {
-        case let .files(paths):
-            sourceDescription = paths.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
-            let stream = try ReplayFileStream(paths: paths, decoder: decoder)
-            while case let batch = try stream.nextBatch(), !batch.isEmpty {
-                try replay(batch, into: run, total: total)
-            }
-        case let .topic(range):
-            sourceDescription = "\(range.topic) on \(range.bootstrapServers)"
-            let reader = ReplayTopicReader(range: range, decoder: decoder, logger: logger)
-            try reader.run { records in try self.replay(records, into: run, total: reader.totalToRead) }
-        }
+        try source.read { records in try self.replay(records, into: run, total: source.totalToRead) }
         run.finish()
         finishProgress()
 
-        let report = ReplayReport(run: run, names: names, source: sourceDescription, invalid: invalid, invalidReasons: invalidReasons,
+        let report = ReplayReport(run: run, names: names, source: source.sourceDescription, invalid: invalid, invalidReasons: invalidReasons,
                                   seconds: (ContinuousClock.now - started).inSeconds)
         try report.write(to: options.reportDirectory)
         return ReplaySummary(events: run.replayedEvents, invalid: invalid, alerts: run.alerts.count, lines: report.summaryLines())
