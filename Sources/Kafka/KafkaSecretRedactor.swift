@@ -8,14 +8,14 @@
 /// librdkafka marks its own sensitive properties and hides them in its configuration dump, but
 /// not all that can hold a secret: 2.16 prints `sasl.oauthbearer.extensions` and the token
 /// endpoint URL (with any credentials in it) in clear.
-public struct KafkaSecretRedactor: Sendable {
-    public static let marker = "[redacted]"
+package struct KafkaSecretRedactor: Sendable {
+    package static let marker = "[redacted]"
     private let secrets: [String]
 
     /// Settings whose whole value is secret although the name does not say so.
     static let tokenBearing: Set<String> = ["sasl.oauthbearer.config", "sasl.oauthbearer.extensions"]
 
-    public static func isSecret(_ key: String) -> Bool {
+    package static func isSecret(_ key: String) -> Bool {
         let lowered = key.lowercased()
         return lowered.contains("password") || lowered.contains("secret") || lowered.contains("key")
             || tokenBearing.contains(lowered)
@@ -41,14 +41,14 @@ public struct KafkaSecretRedactor: Sendable {
         return found
     }
 
-    public init(properties: [String: String]) {
+    package init(properties: [String: String]) {
         var values = properties.filter { Self.isSecret($0.key) && !$0.value.isEmpty }.map(\.value)
         for value in properties.values { values += Self.urlCredentials(in: value) }
         // Longest first, so a secret that contains another is replaced whole.
         secrets = Array(Set(values)).sorted { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
     }
 
-    public func redact(_ text: String) -> String {
+    package func redact(_ text: String) -> String {
         var result = text
         for secret in secrets where result.contains(secret) {
             result = result.replacing(secret, with: Self.marker)
@@ -57,7 +57,7 @@ public struct KafkaSecretRedactor: Sendable {
     }
 
     /// The properties with secret values replaced, for showing a configuration.
-    public static func redacted(_ properties: [String: String]) -> [String: String] {
+    package static func redacted(_ properties: [String: String]) -> [String: String] {
         let redactor = KafkaSecretRedactor(properties: properties)
         return Dictionary(uniqueKeysWithValues: properties.map { ($0.key, isSecret($0.key) ? marker : redactor.redact($0.value)) })
     }

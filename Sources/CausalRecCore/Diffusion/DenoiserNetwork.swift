@@ -273,20 +273,20 @@ public final class DenoiserNetwork {
 }
 
 /// Adam over dense tensors (the denoiser's weights), with a shared step count.
-public final class DenseAdam {
-    public let settings: AdamSettings
+package final class DenseAdam {
+    package let settings: AdamSettings
     private let firstMoments: [DenseMatrix]
     private let secondMoments: [DenseMatrix]
-    public private(set) var step = 0
+    package private(set) var step = 0
 
-    public init(shapes: [DenseMatrix], settings: AdamSettings) {
+    package init(shapes: [DenseMatrix], settings: AdamSettings) {
         self.settings = settings
         firstMoments = shapes.map { DenseMatrix(rows: $0.rows, columns: $0.columns) }
         secondMoments = shapes.map { DenseMatrix(rows: $0.rows, columns: $0.columns) }
     }
 
     /// One step on `parameters` with `gradients` (same order and shapes).
-    public func apply(_ gradients: [DenseMatrix], to parameters: [DenseMatrix]) {
+    package func apply(_ gradients: [DenseMatrix], to parameters: [DenseMatrix]) {
         step += 1
         let correction1 = 1 - _pow(Double(settings.beta1), Double(step))
         let correction2 = 1 - _pow(Double(settings.beta2), Double(step))
@@ -308,12 +308,12 @@ public final class DenseAdam {
 
     // MARK: State
 
-    public func writeState(to writer: inout StateWriter) {
+    package func writeState(to writer: inout StateWriter) {
         writer.write(step)
         for tensor in firstMoments + secondMoments { writer.write(floats: tensor.values, count: tensor.count) }
     }
 
-    public func readState(from reader: inout StateReader) throws {
+    package func readState(from reader: inout StateReader) throws {
         step = try reader.readCounter("the denoiser optimizer's step")
         for tensor in firstMoments + secondMoments {
             try reader.readFloats(into: tensor.values, expectedCount: tensor.count, "denoiser optimizer moments")

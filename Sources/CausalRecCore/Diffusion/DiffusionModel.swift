@@ -1,27 +1,27 @@
 /// A positive kept for training the denoiser: who, what, and the item's exposure environment
 /// when it was clicked.
-public struct BufferedPositive: Sendable, Equatable {
-    public var user: Int32
-    public var item: Int32
-    public var environment: Int32
+package struct BufferedPositive: Sendable, Equatable {
+    package var user: Int32
+    package var item: Int32
+    package var environment: Int32
 }
 
 /// An immutable, versioned copy of the denoiser and what generation needs with it. Samplers read
 /// only snapshots, so training can continue (and a later refresh can swap in a new snapshot)
 /// without ever changing a batch that is being generated.
-public final class DenoiserSnapshot: @unchecked Sendable {
-    public let version: Int
-    public let parameters: DenoiserParameters
-    public let schedule: NoiseSchedule
-    public let configuration: CNSDiffConfiguration
+package final class DenoiserSnapshot: @unchecked Sendable {
+    package let version: Int
+    package let parameters: DenoiserParameters
+    package let schedule: NoiseSchedule
+    package let configuration: CNSDiffConfiguration
     /// RMS of item (and user) embedding values when published: the diffusion runs on unit-scale
     /// vectors, whatever scale the embeddings have drifted to.
-    public let itemScale: Float
-    public let userScale: Float
+    package let itemScale: Float
+    package let userScale: Float
     /// P(E) over the buffered positives, for the intervention.
-    public let environmentDistribution: [Double]
+    package let environmentDistribution: [Double]
     /// Share of the curriculum done (0…1) when published.
-    public let curriculumProgress: Double
+    package let curriculumProgress: Double
 
     init(version: Int, parameters: DenoiserParameters, schedule: NoiseSchedule, configuration: CNSDiffConfiguration,
          itemScale: Float, userScale: Float, environmentDistribution: [Double], curriculumProgress: Double)
@@ -37,7 +37,7 @@ public final class DenoiserSnapshot: @unchecked Sendable {
     }
 
     /// The (α, β) of the mixing weight λ at this point of the curriculum.
-    public var mixingShape: (alpha: Double, beta: Double) {
+    package var mixingShape: (alpha: Double, beta: Double) {
         let progress = configuration.curriculum ? curriculumProgress : 1
         return (configuration.initialAlpha + (configuration.finalAlpha - configuration.initialAlpha) * progress,
                 configuration.initialBeta + (configuration.finalBeta - configuration.initialBeta) * progress)
@@ -47,10 +47,10 @@ public final class DenoiserSnapshot: @unchecked Sendable {
 /// The conditional latent diffusion model of CNSDiff and its continuous training: a training
 /// buffer of recent positives, mini-batch denoising steps with Adam (with the invariance penalty
 /// and, optionally, the released code's KL term), and versioned snapshots for the sampler.
-public final class DiffusionModel {
-    public let configuration: CNSDiffConfiguration
-    public let schedule: NoiseSchedule
-    public let layout: DenoiserLayout
+package final class DiffusionModel {
+    package let configuration: CNSDiffConfiguration
+    package let schedule: NoiseSchedule
+    package let layout: DenoiserLayout
     let parameters: DenoiserParameters
     private let gradients: DenoiserParameters
     private let adam: DenseAdam
@@ -58,14 +58,14 @@ public final class DiffusionModel {
     private let outputGradient: DenseMatrix
     private var trainingBuffer: RingBuffer<BufferedPositive>
     private var environmentCounts: [Double]
-    public private(set) var trainedPositives = 0
-    public private(set) var snapshot: DenoiserSnapshot
+    package private(set) var trainedPositives = 0
+    package private(set) var snapshot: DenoiserSnapshot
     private var sincePublish = 0
     /// Mean denoising loss of the last training step, and its per-environment spread.
-    public private(set) var lastLoss: Double = 0
-    public private(set) var lastInvariancePenalty: Double = 0
+    package private(set) var lastLoss: Double = 0
+    package private(set) var lastInvariancePenalty: Double = 0
 
-    public init(configuration: CNSDiffConfiguration, dimension: Int, environments: Int) {
+    package init(configuration: CNSDiffConfiguration, dimension: Int, environments: Int) {
         self.configuration = configuration
         schedule = NoiseSchedule(kind: configuration.schedule, steps: configuration.steps)
         layout = DenoiserLayout(dimension: dimension, hidden: configuration.hiddenWidth, environments: environments,
@@ -86,11 +86,11 @@ public final class DiffusionModel {
                                     curriculumProgress: 0)
     }
 
-    public var version: Int { snapshot.version }
-    public var bufferedCount: Int { trainingBuffer.count }
+    package var version: Int { snapshot.version }
+    package var bufferedCount: Int { trainingBuffer.count }
 
     /// Drops buffered positives of forgotten users or evicted items (their rows will hold others).
-    public func forget(users: Set<Int32>, items: Set<Int32>) {
+    package func forget(users: Set<Int32>, items: Set<Int32>) {
         let gone = { (entry: BufferedPositive) in users.contains(entry.user) || items.contains(entry.item) }
         guard trainingBuffer.storage.contains(where: gone) else { return }
         trainingBuffer.removeAll(where: gone)
@@ -101,7 +101,7 @@ public final class DiffusionModel {
     /// Adds a batch of positives to the trainingBuffer buffer; every `trainEvery` positives trains the
     /// denoiser and publishes a snapshot. Refresh points are counted in positives, which keeps a
     /// run deterministic for a seed.
-    public func observe(_ positives: UnsafeBufferPointer<PositiveExample>, model: MatrixFactorization, exposure: ExposureEstimator,
+    package func observe(_ positives: UnsafeBufferPointer<PositiveExample>, model: MatrixFactorization, exposure: ExposureEstimator,
                         random: inout Xoshiro256)
     {
         for positive in positives {
@@ -255,7 +255,7 @@ public final class DiffusionModel {
 
     // MARK: State
 
-    public func writeState(to writer: inout StateWriter) {
+    package func writeState(to writer: inout StateWriter) {
         writer.beginSection("DIFF")
         parameters.writeState(to: &writer)
         adam.writeState(to: &writer)
@@ -280,7 +280,7 @@ public final class DiffusionModel {
         writer.endSection()
     }
 
-    public func readState(from reader: inout StateReader) throws {
+    package func readState(from reader: inout StateReader) throws {
         try reader.beginSection("DIFF")
         try parameters.readState(from: &reader, "denoiser")
         try adam.readState(from: &reader)

@@ -11,14 +11,14 @@ public enum NoiseScheduleKind: Sendable, Equatable, Codable {
 
 /// The forward-process constants of a DDPM with T steps, indexed 0..<T (index t is noise level
 /// t + 1), plus what the reverse step needs.
-public struct NoiseSchedule: Sendable, Equatable {
-    public let steps: Int
-    public let kind: NoiseScheduleKind
-    public let betas: [Double]
+package struct NoiseSchedule: Sendable, Equatable {
+    package let steps: Int
+    package let kind: NoiseScheduleKind
+    package let betas: [Double]
     /// ᾱ_t = Π_{s≤t} (1 − β_s).
-    public let alphaBars: [Double]
+    package let alphaBars: [Double]
 
-    public init(kind: NoiseScheduleKind, steps: Int) {
+    package init(kind: NoiseScheduleKind, steps: Int) {
         precondition(steps >= 1)
         self.steps = steps
         self.kind = kind
@@ -58,17 +58,17 @@ public struct NoiseSchedule: Sendable, Equatable {
 
     /// ᾱ at index t, with ᾱ(−1) = 1 (no noise).
     @inline(__always)
-    public func alphaBar(_ t: Int) -> Double {
+    package func alphaBar(_ t: Int) -> Double {
         t < 0 ? 1 : alphaBars[t]
     }
 
     /// The noise standard deviation √(1 − ᾱ) at index t.
-    public func noiseStandardDeviation(_ t: Int) -> Double {
+    package func noiseStandardDeviation(_ t: Int) -> Double {
         (1 - alphaBar(t)).squareRoot()
     }
 
     /// Posterior q(x_{t−1} | x_t, x_0) = N(c1·x_0 + c2·x_t, σ²).
-    public func posterior(_ t: Int) -> (coefficientX0: Double, coefficientXt: Double, variance: Double) {
+    package func posterior(_ t: Int) -> (coefficientX0: Double, coefficientXt: Double, variance: Double) {
         let alphaBar = self.alphaBar(t)
         let previous = self.alphaBar(t - 1)
         let beta = betas[t]
@@ -80,7 +80,7 @@ public struct NoiseSchedule: Sendable, Equatable {
 
     /// The clipped posterior log-variance used by the KL term (index 0 borrows index 1's, as the
     /// reference implementation does, since the true value is 0).
-    public func posteriorLogVariance(_ t: Int) -> Double {
+    package func posteriorLogVariance(_ t: Int) -> Double {
         let index = t == 0 && steps > 1 ? 1 : t
         return _log(max(posterior(index).variance, 1e-20))
     }

@@ -3,45 +3,45 @@
 /// drops its older part whenever the older part's mean is higher than the newer part's by more
 /// than a bound that holds with confidence 1 − δ. Only falls are reported; a significant rise
 /// shrinks the window too (the old level is obsolete) but is not a signal.
-public struct AdaptiveWindow: Sendable, Equatable {
+package struct AdaptiveWindow: Sendable, Equatable {
     struct Bucket: Sendable, Equatable {
         var total: Double
         var variance: Double
         var count: Int
     }
 
-    public let delta: Double
-    public let maxBuckets: Int
+    package let delta: Double
+    package let maxBuckets: Int
     /// Values between two cut checks (checking every value is O(log n) each).
-    public let checkEvery: Int
-    public let minimumSubwindow: Int
+    package let checkEvery: Int
+    package let minimumSubwindow: Int
     /// Buckets per level, oldest first; level k holds buckets of 2^k values.
     private var levels: [[Bucket]] = []
-    public private(set) var width = 0
-    public private(set) var total = 0.0
+    package private(set) var width = 0
+    package private(set) var total = 0.0
     /// Sum of squared deviations from the mean over the window (Welford's M2).
-    public private(set) var variance = 0.0
+    package private(set) var variance = 0.0
     private var sinceCheck = 0
 
-    public init(delta: Double, maxBuckets: Int = 5, checkEvery: Int = 32, minimumSubwindow: Int = 50) {
+    package init(delta: Double, maxBuckets: Int = 5, checkEvery: Int = 32, minimumSubwindow: Int = 50) {
         self.delta = delta
         self.maxBuckets = maxBuckets
         self.checkEvery = checkEvery
         self.minimumSubwindow = minimumSubwindow
     }
 
-    public var mean: Double { width > 0 ? total / Double(width) : 0 }
+    package var mean: Double { width > 0 ? total / Double(width) : 0 }
 
     /// A detected fall: the dropped older part's mean, the kept newer part's, and the bound
     /// their difference exceeded.
-    public struct Fall: Sendable, Equatable {
-        public var olderMean: Double
-        public var newerMean: Double
-        public var bound: Double
+    package struct Fall: Sendable, Equatable {
+        package var olderMean: Double
+        package var newerMean: Double
+        package var bound: Double
     }
 
     /// Adds a value; returns the fall when the window's older part had a significantly higher mean.
-    public mutating func add(_ value: Double) -> Fall? {
+    package mutating func add(_ value: Double) -> Fall? {
         insert(value)
         compress()
         sinceCheck += 1
@@ -148,7 +148,7 @@ public struct AdaptiveWindow: Sendable, Equatable {
         total -= bucket.total
     }
 
-    public mutating func reset() {
+    package mutating func reset() {
         levels = []
         width = 0
         total = 0
@@ -156,7 +156,7 @@ public struct AdaptiveWindow: Sendable, Equatable {
         sinceCheck = 0
     }
 
-    public func writeState(to writer: inout StateWriter) {
+    package func writeState(to writer: inout StateWriter) {
         writer.write(levels.count)
         for level in levels {
             writer.write(level.count)
@@ -172,7 +172,7 @@ public struct AdaptiveWindow: Sendable, Equatable {
         writer.write(sinceCheck)
     }
 
-    public mutating func readState(from reader: inout StateReader) throws {
+    package mutating func readState(from reader: inout StateReader) throws {
         let levelCount = try reader.readCount(elementSize: 8, "ADWIN levels")
         try StateCheck.require(levelCount <= 60, "ADWIN: \(levelCount) levels")
         var read: [[Bucket]] = []

@@ -1,8 +1,8 @@
 /// Distances between two count histograms over the same keys (items, or bins of items).
-public enum DistributionDistance {
+package enum DistributionDistance {
     /// Jensen–Shannon distance (the square root of the divergence, log base 2): 0 for equal
     /// distributions, 1 for disjoint ones; symmetric, and defined where one side has zeros.
-    public static func jensenShannon(_ p: [Double], _ q: [Double]) -> Double {
+    package static func jensenShannon(_ p: [Double], _ q: [Double]) -> Double {
         precondition(p.count == q.count)
         let totalP = p.reduce(0, +)
         let totalQ = q.reduce(0, +)
@@ -20,7 +20,7 @@ public enum DistributionDistance {
 
     /// Population stability index Σ (q − p)·ln(q / p) over shares, with empty bins floored at
     /// `floor` so a bin that appears or vanishes counts as a large but finite change.
-    public static func populationStability(reference p: [Double], current q: [Double], floor: Double = 1e-4) -> Double {
+    package static func populationStability(reference p: [Double], current q: [Double], floor: Double = 1e-4) -> Double {
         precondition(p.count == q.count)
         let totalP = p.reduce(0, +)
         let totalQ = q.reduce(0, +)

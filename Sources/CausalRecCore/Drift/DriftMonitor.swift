@@ -5,17 +5,17 @@
 /// warm-up and is replaced by the current window after an alert; a cooldown keeps one shift to
 /// one alert. Pure and deterministic: it sees only the numbers of each event
 /// (`DriftObservation`), never the recommender.
-public final class DriftMonitor {
-    public let configuration: DriftConfiguration
-    public private(set) var eventsSeen = 0
+package final class DriftMonitor {
+    package let configuration: DriftConfiguration
+    package private(set) var eventsSeen = 0
     /// The latest value of each window metric (for gauges and reports).
-    public private(set) var latest: [String: Double] = [:]
+    package private(set) var latest: [String: Double] = [:]
     /// Metric values of every completed window, oldest first (for replay reports).
-    public private(set) var history: [WindowMeasurement] = []
+    package private(set) var history: [WindowMeasurement] = []
 
-    public struct WindowMeasurement: Sendable, Equatable, Codable {
-        public var endEventIndex: Int
-        public var values: [String: Double]
+    package struct WindowMeasurement: Sendable, Equatable, Codable {
+        package var endEventIndex: Int
+        package var values: [String: Double]
     }
 
     private var window = WindowCounts()
@@ -29,7 +29,7 @@ public final class DriftMonitor {
     private var skipNextReference = false
     private var hitsSeen = 0
 
-    public init(configuration: DriftConfiguration) {
+    package init(configuration: DriftConfiguration) {
         self.configuration = configuration
         pageHinkley = PageHinkley(delta: configuration.pageHinkleyDelta, lambda: configuration.pageHinkleyLambda,
                                   minimumSamples: configuration.minimumHitSamples, horizon: configuration.pageHinkleyHorizon)
@@ -37,7 +37,7 @@ public final class DriftMonitor {
     }
 
     /// Feeds one applied event (after the recommender applied it); returns the alerts it raised.
-    public func observe(_ observation: DriftObservation) -> [DriftAlert] {
+    package func observe(_ observation: DriftObservation) -> [DriftAlert] {
         eventsSeen += 1
         let timestamp = observation.time
         window.note(timestamp)
@@ -195,7 +195,7 @@ public final class DriftMonitor {
 
     // MARK: State
 
-    public func writeState(to writer: inout StateWriter) {
+    package func writeState(to writer: inout StateWriter) {
         writer.beginSection("DRFT")
         writer.write(eventsSeen)
         writer.write(cooldownUntil)
@@ -216,7 +216,7 @@ public final class DriftMonitor {
         writer.endSection()
     }
 
-    public func readState(from reader: inout StateReader) throws {
+    package func readState(from reader: inout StateReader) throws {
         try reader.beginSection("DRFT")
         eventsSeen = try reader.readCounter("events the drift monitor saw")
         cooldownUntil = try reader.readCounter("the drift cooldown")
@@ -243,7 +243,7 @@ public final class DriftMonitor {
     }
 
     /// The monitor cannot have seen more of the hit stream than the evaluator produced.
-    public func validateRestored(evaluated total: HitRateWindow) throws {
+    package func validateRestored(evaluated total: HitRateWindow) throws {
         try StateCheck.require(evaluatedSeen <= total.evaluated && hitsSeen <= total.modelHits,
                                "the drift monitor saw \(evaluatedSeen) evaluated clicks, the evaluator only \(total.evaluated)")
     }

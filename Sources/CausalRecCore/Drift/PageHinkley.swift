@@ -5,19 +5,19 @@
 /// The mean fades: after `horizon` values it is an exponential average over about that many, so
 /// a slow trend (a hit rate that sinks as users run out of unseen relevant items) is followed
 /// instead of being compared with the stream's distant past; an abrupt fall still is not.
-public struct PageHinkley: Sendable, Equatable {
-    public let delta: Double
-    public let lambda: Double
+package struct PageHinkley: Sendable, Equatable {
+    package let delta: Double
+    package let lambda: Double
     /// Values seen before a signal is possible (the mean must settle first).
-    public let minimumSamples: Int
+    package let minimumSamples: Int
     /// Values the running mean spans once it fades.
-    public let horizon: Int
-    public private(set) var count = 0
-    public private(set) var mean = 0.0
-    public private(set) var cumulative = 0.0
-    public private(set) var minimum = 0.0
+    package let horizon: Int
+    package private(set) var count = 0
+    package private(set) var mean = 0.0
+    package private(set) var cumulative = 0.0
+    package private(set) var minimum = 0.0
 
-    public init(delta: Double, lambda: Double, minimumSamples: Int = 30, horizon: Int = 5_000) {
+    package init(delta: Double, lambda: Double, minimumSamples: Int = 30, horizon: Int = 5_000) {
         precondition(horizon > 0)
         self.delta = delta
         self.lambda = lambda
@@ -26,10 +26,10 @@ public struct PageHinkley: Sendable, Equatable {
     }
 
     /// The current test statistic (cumulative − its minimum).
-    public var statistic: Double { cumulative - minimum }
+    package var statistic: Double { cumulative - minimum }
 
     /// Adds a value; true when the fall is detected (the test then starts over).
-    public mutating func add(_ value: Double) -> Bool {
+    package mutating func add(_ value: Double) -> Bool {
         count += 1
         mean += (value - mean) / Double(min(count, horizon))
         cumulative += mean - value - delta
@@ -41,21 +41,21 @@ public struct PageHinkley: Sendable, Equatable {
         return false
     }
 
-    public mutating func reset() {
+    package mutating func reset() {
         count = 0
         mean = 0
         cumulative = 0
         minimum = 0
     }
 
-    public func writeState(to writer: inout StateWriter) {
+    package func writeState(to writer: inout StateWriter) {
         writer.write(count)
         writer.write(mean)
         writer.write(cumulative)
         writer.write(minimum)
     }
 
-    public mutating func readState(from reader: inout StateReader) throws {
+    package mutating func readState(from reader: inout StateReader) throws {
         count = try reader.readCounter("Page–Hinkley's count")
         mean = try reader.readFiniteDouble("Page–Hinkley's mean")
         cumulative = try reader.readFiniteDouble("Page–Hinkley's sum")

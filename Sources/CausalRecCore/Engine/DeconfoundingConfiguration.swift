@@ -35,7 +35,7 @@ public struct DeconfoundingConfiguration: Sendable, Equatable {
     public init() {}
 
     /// The link of training scores: ELU + 1 once an exposure term multiplies it.
-    public var trainingLink: ScoreLink { trainingExponent > 0 ? .eluPlusOne : .identity }
+    package var trainingLink: ScoreLink { trainingExponent > 0 ? .eluPlusOne : .identity }
 
     /// Whether ranking multiplies by exposure at all (any exponent or candidate above 0).
     public var adjustsRanking: Bool {

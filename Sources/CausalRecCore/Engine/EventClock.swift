@@ -12,15 +12,15 @@
 /// is caught up within a few events per `maxStep`. Time going backwards is accepted as is
 /// (partitions interleave; a late event decays to almost nothing on its own). No event is ever
 /// applied ahead of the clock. Pure and deterministic; its state is in the checkpoint.
-public struct EventClock: Sendable, Equatable {
+package struct EventClock: Sendable, Equatable {
     /// The largest forward step taken without confirmation, and per confirming event
     /// (event-time milliseconds).
-    public let maxStep: Int64
+    package let maxStep: Int64
     /// Consecutive events beyond `maxStep` needed before the clock moves toward them.
-    public let confirmations: Int
+    package let confirmations: Int
 
     /// The latest accepted event time (0 before the first event).
-    public private(set) var latest: Int64 = 0
+    package private(set) var latest: Int64 = 0
     private var started = false
     /// The earliest time of the current run of events beyond `latest + maxStep`, its length,
     /// the source of its first event and whether another source has joined it since.
@@ -29,9 +29,9 @@ public struct EventClock: Sendable, Equatable {
     private var pendingSource: UInt64 = 0
     private var pendingFromSeveralSources = false
     /// Events applied at `latest` instead of their own, later time (for reports and metrics).
-    public private(set) var heldBack = 0
+    package private(set) var heldBack = 0
 
-    public init(maxStep: Int64 = 600_000, confirmations: Int = 8) {
+    package init(maxStep: Int64 = 600_000, confirmations: Int = 8) {
         precondition(maxStep >= 0 && confirmations >= 1)
         self.maxStep = maxStep
         self.confirmations = confirmations
@@ -43,7 +43,7 @@ public struct EventClock: Sendable, Equatable {
 
     /// The time at which to apply an event stamped `stamped` that came from `source` (the
     /// event's user: its partition key, so events of one source are one producer's word).
-    public mutating func admit(_ stamped: Int64, from source: String) -> Int64 {
+    package mutating func admit(_ stamped: Int64, from source: String) -> Int64 {
         let timestamp = min(max(stamped, -Self.limit), Self.limit)
         guard started else {
             started = true

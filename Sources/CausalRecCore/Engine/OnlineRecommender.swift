@@ -18,17 +18,17 @@
 /// row given back is released from every part in one place (`release`).
 public final class OnlineRecommender {
     public let configuration: RecommenderConfiguration
-    public internal(set) var users = IdentifierTable()
-    public internal(set) var items = IdentifierTable()
+    package internal(set) var users = IdentifierTable()
+    package internal(set) var items = IdentifierTable()
     public let model: MatrixFactorization
-    public let exposure: ExposureEstimator
-    public let history: InteractionHistory
+    package let exposure: ExposureEstimator
+    package let history: InteractionHistory
     public internal(set) var evaluator: PrequentialEvaluator
     public internal(set) var modelVersion: Int64 = 0
     public internal(set) var applied = AppliedEventCounts()
-    public let training: TrainingQueue
-    public let retention: RowRetention
-    public let ranking: RankingState
+    package let training: TrainingQueue
+    package let retention: RowRetention
+    package let ranking: RankingState
     /// Event time as the state sees it (robust to outliers far ahead; see `EventClock`).
     var clock = EventClock()
     /// Whether any impression was applied (`exposure.source: auto` counts clicks until then).

@@ -3,14 +3,14 @@
 /// about `horizon` clicks, and the best one ranks — so the live service follows how much current
 /// exposure predicts clicks as the stream shifts. Ties go to the smaller exponent. Deterministic;
 /// its state is in the checkpoint.
-public struct RankingExponentSelector: Sendable, Equatable {
-    public let candidates: [Double]
-    public let fallback: Double
-    public let horizon: Int
-    public private(set) var hitRates: [Double]
-    public private(set) var observed = 0
+package struct RankingExponentSelector: Sendable, Equatable {
+    package let candidates: [Double]
+    package let fallback: Double
+    package let horizon: Int
+    package private(set) var hitRates: [Double]
+    package private(set) var observed = 0
 
-    public init(candidates: [Double], fallback: Double, horizon: Int) {
+    package init(candidates: [Double], fallback: Double, horizon: Int) {
         precondition(horizon > 0)
         self.candidates = candidates
         self.fallback = fallback
@@ -19,7 +19,7 @@ public struct RankingExponentSelector: Sendable, Equatable {
     }
 
     /// The exponent to rank with now: the fixed one without candidates or before any click.
-    public var chosen: Double {
+    package var chosen: Double {
         guard !candidates.isEmpty, observed > 0 else { return fallback }
         var best = 0
         for index in candidates.indices.dropFirst()
@@ -30,7 +30,7 @@ public struct RankingExponentSelector: Sendable, Equatable {
     }
 
     /// One evaluated click: whether it was in the top-K under each candidate.
-    public mutating func record(hits: [Bool]) {
+    package mutating func record(hits: [Bool]) {
         precondition(hits.count == candidates.count)
         observed += 1
         let rate = 1 / Double(min(observed, horizon))

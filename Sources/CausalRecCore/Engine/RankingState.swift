@@ -6,7 +6,7 @@
 /// It owns the stream's ranker (whose 8-bit copy follows the model's changed rows), the cached
 /// popular lists, the exposure adjustment and the exponent selectors; it reads the model, the
 /// history and the exposure estimate.
-public final class RankingState {
+package final class RankingState {
     let configuration: RecommenderConfiguration
     /// The recommender's tables this part reads (and, for training, writes the model of).
     let tables: SharedTables
@@ -18,8 +18,8 @@ public final class RankingState {
     /// Log relative exposure per item, for ranking by intervention (PDA's adjusted ranking).
     var adjustment = ExposureAdjustment()
     /// γ̃ for users with enough clicks, and for users with few.
-    public internal(set) var rankingExponent: RankingExponentSelector
-    public internal(set) var coldStartExponent: RankingExponentSelector
+    package internal(set) var rankingExponent: RankingExponentSelector
+    package internal(set) var coldStartExponent: RankingExponentSelector
 
     init(configuration: RecommenderConfiguration, tables: SharedTables) {
         self.configuration = configuration

@@ -4,7 +4,7 @@
 /// rows idle past their TTL. It decides; the recommender releases the rows from every part
 /// (`OnlineRecommender.release`). Every decision depends only on the events (event time, counts),
 /// so it is as deterministic as the rest of the recommender, and its state is in the checkpoint.
-public final class RowRetention {
+package final class RowRetention {
     let configuration: RetentionConfiguration
     /// Event time each row was last named (0 for a free row).
     var userLastSeen: [Int] = []
@@ -13,12 +13,12 @@ public final class RowRetention {
     var waitingUsers: [String: AdmissionCount] = [:]
     var waitingItems: [String: AdmissionCount] = [:]
     var eventsSinceSweep = 0
-    public internal(set) var evictedUsers = 0
-    public internal(set) var evictedItems = 0
+    package internal(set) var evictedUsers = 0
+    package internal(set) var evictedItems = 0
     /// Of the evictions, those the row limits made (the rest were idle or forgotten); counted since
     /// this process started, not kept in the state.
-    public internal(set) var limitEvictedUsers = 0
-    public internal(set) var limitEvictedItems = 0
+    package internal(set) var limitEvictedUsers = 0
+    package internal(set) var limitEvictedItems = 0
 
     struct AdmissionCount {
         var count: Int

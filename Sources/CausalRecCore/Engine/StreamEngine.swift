@@ -4,7 +4,7 @@
 /// to publish, alerts to raise). State-machine style: the engine never performs the I/O itself.
 public final class StreamEngine {
     public let recommender: OnlineRecommender
-    public let drift: DriftMonitor?
+    package let drift: DriftMonitor?
     private var clickPublication: ClickPublicationPolicy?
 
     /// `drift`: watch the stream for shift (nil: off); `clickPublication`: refresh a user's

@@ -6,7 +6,7 @@
 /// It owns the queue, the recent-positives ring, the sampler, the trainer, the random stream and
 /// the reused batch buffers. It reads the history and the exposure estimate and writes only the
 /// model's rows.
-public final class TrainingQueue {
+package final class TrainingQueue {
     let configuration: RecommenderConfiguration
     /// The recommender's tables this part reads (and, for training, writes the model of).
     let tables: SharedTables
@@ -18,7 +18,7 @@ public final class TrainingQueue {
     /// Recent positives (`recentPositivesCapacity`), drawn again beside new ones in each batch.
     var recentPositives: RingBuffer<PositiveExample>
     /// The loss of the latest step (estimated on a sample of its examples).
-    public internal(set) var lastLoss: Float = 0
+    package internal(set) var lastLoss: Float = 0
 
     // Buffers reused from batch to batch (their contents are not state).
     private var batch: [PositiveExample] = []
@@ -43,15 +43,15 @@ public final class TrainingQueue {
         pending.reserveCapacity(configuration.trainingBatchSize)
     }
 
-    public var samplerName: String { sampler.name }
+    package var samplerName: String { sampler.name }
     /// Version of the generative sampler's snapshot (0 for other samplers).
-    public var generatorVersion: Int { sampler.generatorVersion }
+    package var generatorVersion: Int { sampler.generatorVersion }
     /// Positives waiting for the next batch.
-    public var pendingCount: Int { pending.count }
+    package var pendingCount: Int { pending.count }
     /// Steps refused because a gradient was not finite (nothing of them was written).
-    public var refusedSteps: Int { trainer.refusedSteps }
+    package var refusedSteps: Int { trainer.refusedSteps }
     /// Whether the latest step was refused: the model is not learning from the stream.
-    public var latestStepRefused: Bool { trainer.lastStepRefused }
+    package var latestStepRefused: Bool { trainer.lastStepRefused }
 
     /// Queues a positive; true when a batch is full (the caller then calls `trainPending`).
     func enqueue(_ positive: PositiveExample) -> Bool {
@@ -187,7 +187,7 @@ public final class TrainingQueue {
 extension TrainingQueue {
     /// What the sampler's negatives for `positives` look like now (the sampler learns nothing
     /// from them), for backtest reports.
-    public func diagnoseNegatives(_ positives: [PositiveExample], freeItems: [Int32] = []) -> NegativeDiagnostics {
+    package func diagnoseNegatives(_ positives: [PositiveExample], freeItems: [Int32] = []) -> NegativeDiagnostics {
         NegativeDiagnostics.measure(sampler, positives: positives,
                                     context: SamplingContext(model: tables.model, history: tables.history, exposure: tables.exposure,
                                                              freeItems: ExcludedItems(sorted: freeItems)))

@@ -15,7 +15,7 @@ public struct UserStateRecord: Sendable, Equatable {
     }
 
     public var user: String
-    public var parameters: UserParameters
+    package var parameters: UserParameters
     /// Clicked items, in the recommender's row order when exported.
     public var clickedItems: [String]
     /// Shown but not clicked (empty unless the recommender tracks impressions).

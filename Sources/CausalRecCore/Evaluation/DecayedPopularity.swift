@@ -5,14 +5,14 @@
 /// A click's weight is 2^(c/h) at click number c instead of decaying every count at every click;
 /// the counts are rescaled before the weights leave Double's range. The order of items equals
 /// the order of their decayed counts.
-public struct DecayedPopularity: Sendable {
-    public let halfLives: [Int]
+package struct DecayedPopularity: Sendable {
+    package let halfLives: [Int]
     /// counts[candidate][item row]: the decayed count times the current base weight's inverse.
     private var counts: [[Double]]
     /// log2 of the weight the next click adds, per candidate.
     private var exponents: [Double]
 
-    public init(halfLives: [Int]) {
+    package init(halfLives: [Int]) {
         precondition(!halfLives.isEmpty && halfLives.allSatisfy { $0 > 0 })
         self.halfLives = halfLives
         counts = Array(repeating: [], count: halfLives.count)
@@ -20,7 +20,7 @@ public struct DecayedPopularity: Sendable {
     }
 
     /// Counts one click on `item`.
-    public mutating func record(click item: Int32) {
+    package mutating func record(click item: Int32) {
         let row = Int(item)
         for candidate in halfLives.indices {
             if counts[candidate].count <= row { counts[candidate].append(contentsOf: repeatElement(0, count: row + 1 - counts[candidate].count)) }
@@ -36,13 +36,13 @@ public struct DecayedPopularity: Sendable {
     }
 
     /// Forgets an item row (it was freed and may be reused for another item).
-    public mutating func clear(item: Int32) {
+    package mutating func clear(item: Int32) {
         for candidate in halfLives.indices where Int(item) < counts[candidate].count { counts[candidate][Int(item)] = 0 }
     }
 
     /// The 0-based rank of `item` under each half-life among the items not excluded, nil when it
     /// is not in the top `k`. Ties: the lower row first (as the model's top-K orders them).
-    public func ranks(of item: Int32, k: Int, excluding excluded: ExcludedItems) -> [Int?] {
+    package func ranks(of item: Int32, k: Int, excluding excluded: ExcludedItems) -> [Int?] {
         counts.map { scores in
             let target = Int(item) < scores.count ? scores[Int(item)] : 0
             // An item never clicked ties with every other one at zero: not ranked.

@@ -2,7 +2,7 @@
 extension NegativeDiagnostics {
     /// Draws negatives for `positives` with a copy of `sampler` on the current state (the sampler
     /// itself learns nothing) and describes them.
-    public static func measure(_ sampler: any NegativeSampler, positives: [PositiveExample], context: SamplingContext,
+    package static func measure(_ sampler: any NegativeSampler, positives: [PositiveExample], context: SamplingContext,
                                seed: UInt64 = 99) -> NegativeDiagnostics
     {
         let model = context.model

@@ -1,5 +1,5 @@
 /// Something that scores every item for a user (the model, most-popular, an untrained model).
-public protocol ItemScorer {
+package protocol ItemScorer {
     var itemCount: Int { get }
     /// Writes one score per item (higher = better).
     func scores(for user: Int32, into scores: UnsafeMutableBufferPointer<Float>)
@@ -8,11 +8,11 @@ public protocol ItemScorer {
 }
 
 extension ItemScorer {
-    public func makeBatchScorer() -> BatchScorer? { nil }
+    package func makeBatchScorer() -> BatchScorer? { nil }
 }
 
 /// Scores up to `PackedItemPanels.userBlock` users at a time.
-public protocol BatchScorer {
+package protocol BatchScorer {
     func scores(for users: ArraySlice<Int32>, into output: UnsafeMutablePointer<Float>, stride: Int)
 }
 
@@ -24,7 +24,7 @@ extension MatrixFactorization: ItemScorer {
         }
     }
 
-    public func makeBatchScorer() -> BatchScorer? {
+    package func makeBatchScorer() -> BatchScorer? {
         MatrixFactorizationBatchScorer(model: self)
     }
 }
@@ -106,7 +106,7 @@ public struct OfflineEvaluator {
         var top: [Int32] = []
     }
 
-    public func evaluate(_ scorer: some ItemScorer, on split: EvaluationSplit) -> RankingMetrics {
+    package func evaluate(_ scorer: some ItemScorer, on split: EvaluationSplit) -> RankingMetrics {
         evaluate(scorer, on: split, variants: [RankingVariant()], adjustment: nil)[0].metrics
     }
 
@@ -114,14 +114,14 @@ public struct OfflineEvaluator {
     /// by the current exposure with its exponents (`ExposureAdjustment`) — cheaper than a pass
     /// per variant, since scoring dominates. Per-user NDCG@20 comes back in user order, so callers
     /// can choose exponents per cohort (users with few clicks, users with many).
-    public func evaluate(_ scorer: some ItemScorer, on split: EvaluationSplit, variants: [RankingVariant],
+    package func evaluate(_ scorer: some ItemScorer, on split: EvaluationSplit, variants: [RankingVariant],
                          adjustment: ExposureAdjustment?) -> [(metrics: RankingMetrics, userNDCG20: [Double])]
     {
         evaluate(scorer, on: split, variants: variants, adjustments: adjustment.map { [.exposure: $0] } ?? [:])
     }
 
     /// `evaluate(_:on:variants:adjustment:)` with one adjustment per confounder the variants name.
-    public func evaluate(_ scorer: some ItemScorer, on split: EvaluationSplit, variants: [RankingVariant],
+    package func evaluate(_ scorer: some ItemScorer, on split: EvaluationSplit, variants: [RankingVariant],
                          adjustments: [RankingVariant.Confounder: ExposureAdjustment]) -> [(metrics: RankingMetrics, userNDCG20: [Double])]
     {
         let users = split.relevant.keys.sorted()

@@ -1,6 +1,6 @@
 /// Spearman's rank correlation (ties get their mean rank).
-public enum RankCorrelation {
-    public static func spearman(_ x: [Double], _ y: [Double]) -> Double {
+package enum RankCorrelation {
+    package static func spearman(_ x: [Double], _ y: [Double]) -> Double {
         precondition(x.count == y.count)
         guard x.count > 1 else { return 0 }
         return pearson(ranks(x), ranks(y))

@@ -31,42 +31,42 @@ public struct ExposureConfiguration: Sendable, Equatable, Codable {
 /// (propensities, rankings, quantile buckets) need no time at all, and a record is O(1). When the
 /// scale grows large, all weights are rebased to a later t₀ in one pass. Memory is one Double per
 /// item.
-public final class ExposureEstimator {
-    public let configuration: ExposureConfiguration
-    public private(set) var weights: [Double] = []
-    public private(set) var totalWeight: Double = 0
-    public private(set) var referenceTime: Int64?
+package final class ExposureEstimator {
+    package let configuration: ExposureConfiguration
+    package private(set) var weights: [Double] = []
+    package private(set) var totalWeight: Double = 0
+    package private(set) var referenceTime: Int64?
     /// Ascending weight thresholds separating the environments (environmentCount − 1 of them).
-    public private(set) var boundaries: [Double] = []
-    public private(set) var recordedCount: Int = 0
+    package private(set) var boundaries: [Double] = []
+    package private(set) var recordedCount: Int = 0
     private var recordedSinceBoundaries: Int = 0
     private let decayPerMillisecond: Double
 
     /// Rebase once the scale factor passes e^rebaseExponent (far below Double's range).
     private static let rebaseExponent: Double = 200
 
-    public init(configuration: ExposureConfiguration) {
+    package init(configuration: ExposureConfiguration) {
         precondition(configuration.halfLifeMilliseconds > 0 && configuration.environmentCount >= 1)
         self.configuration = configuration
         decayPerMillisecond = 0.693_147_180_559_945_3 / configuration.halfLifeMilliseconds
     }
 
-    public var itemCount: Int { weights.count }
+    package var itemCount: Int { weights.count }
 
-    public func grow(to count: Int) {
+    package func grow(to count: Int) {
         if weights.count < count {
             weights.append(contentsOf: repeatElement(0, count: count - weights.count))
         }
     }
 
     /// Forgets an item's exposure (its row is freed or reused).
-    public func reset(item: Int32) {
+    package func reset(item: Int32) {
         totalWeight = max(0, totalWeight - weights[Int(item)])
         weights[Int(item)] = 0
     }
 
     /// Adds `amount` exposures of `item` at event time `timestamp` (epoch ms).
-    public func record(item: Int32, at timestamp: Int64, amount: Double = 1) {
+    package func record(item: Int32, at timestamp: Int64, amount: Double = 1) {
         let reference = referenceTime ?? timestamp
         if referenceTime == nil { referenceTime = timestamp }
         var exponent = decayPerMillisecond * Double(timestamp - reference)
@@ -94,26 +94,26 @@ public final class ExposureEstimator {
     }
 
     /// e_i(t): the decayed exposure count of `item` at `timestamp`.
-    public func exposure(of item: Int32, at timestamp: Int64) -> Double {
+    package func exposure(of item: Int32, at timestamp: Int64) -> Double {
         guard let reference = referenceTime, Int(item) < weights.count else { return 0 }
         return weights[Int(item)] * _exp(-decayPerMillisecond * Double(timestamp - reference))
     }
 
     /// p_i = e_i / Σ e (time-independent, since all weights share one scale).
-    public func propensity(of item: Int32) -> Double {
+    package func propensity(of item: Int32) -> Double {
         guard totalWeight > 0, Int(item) < weights.count else { return 0 }
         return weights[Int(item)] / totalWeight
     }
 
     /// e_i relative to the mean item (p_i · item rows): 1 for an average item, 0 for one never
     /// shown. The deconfounded learner's exposure weights are powers of it.
-    public func relativeExposure(of item: Int32) -> Double {
+    package func relativeExposure(of item: Int32) -> Double {
         propensity(of: item) * Double(weights.count)
     }
 
     /// The item's environment: 0 (least exposed) ..< environmentCount (most exposed). Items never
     /// exposed are in environment 0.
-    public func environment(of item: Int32) -> Int {
+    package func environment(of item: Int32) -> Int {
         guard Int(item) < weights.count else { return 0 }
         let weight = weights[Int(item)]
         var bucket = 0
@@ -122,7 +122,7 @@ public final class ExposureEstimator {
     }
 
     /// Share of items in each environment (the marginal P(E)), from the last boundary computation.
-    public func environmentDistribution() -> [Double] {
+    package func environmentDistribution() -> [Double] {
         var counts = [Double](repeating: 0, count: configuration.environmentCount)
         guard !weights.isEmpty else { return counts }
         for index in weights.indices { counts[environment(of: Int32(index))] += 1 }
@@ -131,7 +131,7 @@ public final class ExposureEstimator {
     }
 
     /// Recomputes quantile boundaries over exposed items (an evenly strided subset when large).
-    public func recomputeBoundaries() {
+    package func recomputeBoundaries() {
         recordedSinceBoundaries = 0
         let buckets = configuration.environmentCount
         guard buckets > 1 else {
@@ -157,7 +157,7 @@ public final class ExposureEstimator {
     }
 
     /// The `limit` most exposed items, most exposed first (ties: lower row first).
-    public func mostExposed(limit: Int, excluding excluded: ExcludedItems = .none) -> [Int32] {
+    package func mostExposed(limit: Int, excluding excluded: ExcludedItems = .none) -> [Int32] {
         var selector = TopKSelector<Double>(capacity: limit)
         for index in weights.indices where weights[index] > 0 && !excluded.contains(Int32(index)) {
             selector.offer(score: weights[index], item: Int32(index))
@@ -167,7 +167,7 @@ public final class ExposureEstimator {
 
     // MARK: State
 
-    public func writeState(to writer: inout StateWriter) {
+    package func writeState(to writer: inout StateWriter) {
         writer.beginSection("EXPO")
         writer.write(configuration.environmentCount)
         writer.write(weights)
@@ -180,7 +180,7 @@ public final class ExposureEstimator {
         writer.endSection()
     }
 
-    public func readState(from reader: inout StateReader) throws {
+    package func readState(from reader: inout StateReader) throws {
         try reader.beginSection("EXPO")
         try reader.expect(try reader.readInt(), equals: configuration.environmentCount, "exposure.environments")
         let weights = try reader.readDoubleArray()

@@ -5,21 +5,21 @@
 /// Per-user sets are sorted `[Int32]` arrays: membership is a binary search over a few dozen
 /// entries with no hashing (the sampler's inner loop asks millions of times per second), and an
 /// entry costs 4 bytes instead of a hash-set slot.
-public final class InteractionHistory {
-    public private(set) var clickedByUser: [[Int32]] = []
+package final class InteractionHistory {
+    package private(set) var clickedByUser: [[Int32]] = []
     /// Items shown to each user but not (yet) clicked; kept only when `tracksImpressions`.
-    public private(set) var impressedByUser: [[Int32]] = []
+    package private(set) var impressedByUser: [[Int32]] = []
     /// Clicks per item, saturating at `Int32.max` (a count only ranks the most clicked items; a
     /// trap after 2³¹ clicks of one item would stop the service at every restart).
-    public internal(set) var clickCounts: [Int32] = []
-    public private(set) var totalClicks: Int = 0
-    public let tracksImpressions: Bool
+    package internal(set) var clickCounts: [Int32] = []
+    package private(set) var totalClicks: Int = 0
+    package let tracksImpressions: Bool
 
-    public init(tracksImpressions: Bool = false) {
+    package init(tracksImpressions: Bool = false) {
         self.tracksImpressions = tracksImpressions
     }
 
-    public func growUsers(to count: Int) {
+    package func growUsers(to count: Int) {
         if clickedByUser.count < count {
             clickedByUser.append(contentsOf: repeatElement([], count: count - clickedByUser.count))
             if tracksImpressions {
@@ -28,7 +28,7 @@ public final class InteractionHistory {
         }
     }
 
-    public func growItems(to count: Int) {
+    package func growItems(to count: Int) {
         if clickCounts.count < count {
             clickCounts.append(contentsOf: repeatElement(0, count: count - clickCounts.count))
         }
@@ -36,7 +36,7 @@ public final class InteractionHistory {
 
     /// Records a click; returns false when the user had clicked the item before.
     @discardableResult
-    public func record(user: Int32, item: Int32) -> Bool {
+    package func record(user: Int32, item: Int32) -> Bool {
         if clickCounts[Int(item)] < .max { clickCounts[Int(item)] += 1 }
         totalClicks += 1
         let inserted = SortedRows.insert(item, into: &clickedByUser[Int(user)])
@@ -45,7 +45,7 @@ public final class InteractionHistory {
     }
 
     /// Forgets a user's clicks and impressions (their clicks also leave the items' counts).
-    public func clearUser(_ user: Int32) {
+    package func clearUser(_ user: Int32) {
         let index = Int(user)
         guard index < clickedByUser.count else { return }
         for item in clickedByUser[index] {
@@ -58,7 +58,7 @@ public final class InteractionHistory {
 
     /// Forgets items everywhere: every user's clicks and impressions of them, and their counts.
     /// One pass over all histories, so callers batch the items of a sweep.
-    public func removeItems(_ items: Set<Int32>) {
+    package func removeItems(_ items: Set<Int32>) {
         guard !items.isEmpty else { return }
         for user in clickedByUser.indices where !clickedByUser[user].isEmpty {
             let before = clickedByUser[user].count
@@ -74,32 +74,32 @@ public final class InteractionHistory {
     }
 
     /// Records that `item` was shown to `user` (only with `tracksImpressions`).
-    public func recordImpression(user: Int32, item: Int32) {
+    package func recordImpression(user: Int32, item: Int32) {
         guard tracksImpressions, !hasClicked(user: user, item: item) else { return }
         SortedRows.insert(item, into: &impressedByUser[Int(user)])
     }
 
     @inline(__always)
-    public func hasClicked(user: Int32, item: Int32) -> Bool {
+    package func hasClicked(user: Int32, item: Int32) -> Bool {
         guard Int(user) < clickedByUser.count else { return false }
         return clickedByUser[Int(user)].withUnsafeBufferPointer { SortedRows.contains(item, in: $0) }
     }
 
-    public func clicked(by user: Int32) -> [Int32] {
+    package func clicked(by user: Int32) -> [Int32] {
         Int(user) < clickedByUser.count ? clickedByUser[Int(user)] : []
     }
 
-    public func clickCount(of user: Int32) -> Int {
+    package func clickCount(of user: Int32) -> Int {
         Int(user) < clickedByUser.count ? clickedByUser[Int(user)].count : 0
     }
 
     /// Items shown to the user and not clicked (empty unless impressions are tracked).
-    public func impressedNotClicked(by user: Int32) -> [Int32] {
+    package func impressedNotClicked(by user: Int32) -> [Int32] {
         Int(user) < impressedByUser.count ? impressedByUser[Int(user)] : []
     }
 
     /// The `limit` most clicked items (ties: lower row first).
-    public func mostClicked(limit: Int) -> [Int32] {
+    package func mostClicked(limit: Int) -> [Int32] {
         var selector = TopKSelector<Int32>(capacity: limit)
         for index in clickCounts.indices where clickCounts[index] > 0 {
             selector.offer(score: clickCounts[index], item: Int32(index))
@@ -109,7 +109,7 @@ public final class InteractionHistory {
 
     // MARK: State
 
-    public func writeState(to writer: inout StateWriter) {
+    package func writeState(to writer: inout StateWriter) {
         writer.beginSection("HIST")
         writer.write(tracksImpressions)
         for lists in [clickedByUser, impressedByUser] {
@@ -121,7 +121,7 @@ public final class InteractionHistory {
         writer.endSection()
     }
 
-    public func readState(from reader: inout StateReader) throws {
+    package func readState(from reader: inout StateReader) throws {
         try reader.beginSection("HIST")
         try reader.expect(try reader.readBool(), equals: tracksImpressions, "keeping impressions per user (the sampler)")
         var lists: [[[Int32]]] = []

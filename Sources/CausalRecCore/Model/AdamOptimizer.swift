@@ -18,21 +18,21 @@ public struct AdamSettings: Sendable, Equatable, Codable {
 /// usual choice for embeddings, where most rows see no gradient in a given step. Instead of the
 /// step count, each row keeps β₁ᵗ and β₂ᵗ, which turns two `pow` calls per update into two
 /// multiplications.
-public final class SparseAdam {
-    public let settings: AdamSettings
+package final class SparseAdam {
+    package let settings: AdamSettings
     let firstMoment: EmbeddingTable
     let secondMoment: EmbeddingTable
     /// β₁ᵗ and β₂ᵗ of each row (1 before its first step).
-    public let beta1Power = FloatVector(fill: 1)
-    public let beta2Power = FloatVector(fill: 1)
+    package let beta1Power = FloatVector(fill: 1)
+    package let beta2Power = FloatVector(fill: 1)
 
-    public init(dimension: Int, settings: AdamSettings) {
+    package init(dimension: Int, settings: AdamSettings) {
         self.settings = settings
         firstMoment = EmbeddingTable(dimension: dimension)
         secondMoment = EmbeddingTable(dimension: dimension)
     }
 
-    public func grow(to count: Int) {
+    package func grow(to count: Int) {
         firstMoment.grow(to: count)
         secondMoment.grow(to: count)
         beta1Power.grow(to: count)
@@ -40,7 +40,7 @@ public final class SparseAdam {
     }
 
     /// Forgets a row's moments (it will hold a new id's parameters).
-    public func resetRow(_ index: Int32) {
+    package func resetRow(_ index: Int32) {
         let stride = firstMoment.stride
         firstMoment.row(index).update(repeating: 0, count: stride)
         secondMoment.row(index).update(repeating: 0, count: stride)
@@ -50,7 +50,7 @@ public final class SparseAdam {
 
     /// Applies one Adam step to `weights` (a row of `stride` floats) with `gradient`.
     @inline(__always)
-    public func step(row index: Int32, weights: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, stride: Int) {
+    package func step(row index: Int32, weights: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, stride: Int) {
         let power1 = beta1Power[Int(index)] * settings.beta1
         let power2 = beta2Power[Int(index)] * settings.beta2
         beta1Power[Int(index)] = power1
@@ -83,14 +83,14 @@ public final class SparseAdam {
 
     // MARK: State
 
-    public func writeState(to writer: inout StateWriter) {
+    package func writeState(to writer: inout StateWriter) {
         firstMoment.writeState(to: &writer)
         secondMoment.writeState(to: &writer)
         beta1Power.writeState(to: &writer)
         beta2Power.writeState(to: &writer)
     }
 
-    public func readState(from reader: inout StateReader, _ what: String) throws {
+    package func readState(from reader: inout StateReader, _ what: String) throws {
         try firstMoment.readState(from: &reader, "\(what) first moments")
         try secondMoment.readState(from: &reader, "\(what) second moments")
         try beta1Power.readState(from: &reader, "\(what) β₁ powers")
@@ -120,25 +120,25 @@ public final class SparseAdam {
 
 /// Adam on a vector of scalars (item biases), same lazy per-entry steps. Entries live in
 /// `FloatVector`s so parallel owners may update different entries at once.
-public final class ScalarAdam {
-    public let settings: AdamSettings
-    public let firstMoment = FloatVector()
-    public let secondMoment = FloatVector()
-    public let beta1Power = FloatVector(fill: 1)
-    public let beta2Power = FloatVector(fill: 1)
+package final class ScalarAdam {
+    package let settings: AdamSettings
+    package let firstMoment = FloatVector()
+    package let secondMoment = FloatVector()
+    package let beta1Power = FloatVector(fill: 1)
+    package let beta2Power = FloatVector(fill: 1)
 
-    public init(settings: AdamSettings) {
+    package init(settings: AdamSettings) {
         self.settings = settings
     }
 
-    public func grow(to count: Int) {
+    package func grow(to count: Int) {
         firstMoment.grow(to: count)
         secondMoment.grow(to: count)
         beta1Power.grow(to: count)
         beta2Power.grow(to: count)
     }
 
-    public func resetRow(_ index: Int) {
+    package func resetRow(_ index: Int) {
         firstMoment[index] = 0
         secondMoment[index] = 0
         beta1Power[index] = 1
@@ -146,7 +146,7 @@ public final class ScalarAdam {
     }
 
     /// Returns the change to apply to the parameter.
-    public func delta(index: Int, gradient: Float) -> Float {
+    package func delta(index: Int, gradient: Float) -> Float {
         let power1 = beta1Power[index] * settings.beta1
         let power2 = beta2Power[index] * settings.beta2
         beta1Power[index] = power1
@@ -162,11 +162,11 @@ public final class ScalarAdam {
 
     // MARK: State
 
-    public func writeState(to writer: inout StateWriter) {
+    package func writeState(to writer: inout StateWriter) {
         for vector in [firstMoment, secondMoment, beta1Power, beta2Power] { vector.writeState(to: &writer) }
     }
 
-    public func readState(from reader: inout StateReader, _ what: String) throws {
+    package func readState(from reader: inout StateReader, _ what: String) throws {
         for vector in [firstMoment, secondMoment, beta1Power, beta2Power] { try vector.readState(from: &reader, what) }
         try SparseAdam.checkRestored(rows: firstMoment.count, counts: [secondMoment.count, beta1Power.count, beta2Power.count],
                                      powers: [beta1Power, beta2Power], what)

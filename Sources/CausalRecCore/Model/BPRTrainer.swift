@@ -1,18 +1,18 @@
 /// One BPR training example: the user preferred `positive` over `negative`.
-public struct TrainingTriplet: Sendable, Equatable {
-    public var user: Int32
-    public var positive: Int32
-    public var negative: Int32
+package struct TrainingTriplet: Sendable, Equatable {
+    package var user: Int32
+    package var positive: Int32
+    package var negative: Int32
     /// λ of a mixed negative z = λ·g + (1 − λ)·q_negative, g being this example's row of the
     /// synthetic vectors passed to `train`; 0 = the real negative alone.
-    public var mix: Float
+    package var mix: Float
     /// Exposure weights w of the deconfounded score g(x)·w of the positive and the negative.
-    public var positiveWeight: Float
-    public var negativeWeight: Float
+    package var positiveWeight: Float
+    package var negativeWeight: Float
     /// The example's weight in the loss (propensity weighting).
-    public var weight: Float
+    package var weight: Float
 
-    public init(user: Int32, positive: Int32, negative: Int32, mix: Float = 0, positiveWeight: Float = 1,
+    package init(user: Int32, positive: Int32, negative: Int32, mix: Float = 0, positiveWeight: Float = 1,
                 negativeWeight: Float = 1, weight: Float = 1)
     {
         self.user = user
@@ -42,21 +42,21 @@ public struct TrainingTriplet: Sendable, Equatable {
 ///    its touched users and items.
 /// Every row's gradient is thus summed in example order whatever the thread count, so results
 /// are bit for bit the same for 1 or N threads. Buffers are reused: no allocation per example.
-public final class BPRTrainer {
-    public let model: MatrixFactorization
-    public let threads: Int
+package final class BPRTrainer {
+    package let model: MatrixFactorization
+    package let threads: Int
     /// The largest Euclidean norm of one row's gradient in one step (and the largest magnitude
     /// of one item bias's): a larger one is scaled down to it. Far above what a healthy batch
     /// produces, it only bounds how far one step can throw a row, so a too-large learning rate
     /// or an extreme exposure weight cannot drive the weights to ±∞ in a few steps.
-    public static let gradientClipNorm: Float = 100
+    package static let gradientClipNorm: Float = 100
     /// Steps refused because a gradient was not finite (NaN or ±∞): nothing of such a step
     /// is written, so the model stays as it was before the batch.
-    public private(set) var refusedSteps = 0
+    package private(set) var refusedSteps = 0
     /// Whether the latest `train` call was refused.
-    public private(set) var lastStepRefused = false
+    package private(set) var lastStepRefused = false
     /// Row gradients scaled down to `gradientClipNorm` so far.
-    public private(set) var clippedGradients = 0
+    package private(set) var clippedGradients = 0
     /// Item contributions filed by thread `from` for owner `to`, at index from·threads + to.
     private var itemContributions: [ContributionBuffer<ItemContribution>]
     private let workers: [Worker]
@@ -68,7 +68,7 @@ public final class BPRTrainer {
         var coefficient: Float
     }
 
-    public init(model: MatrixFactorization) {
+    package init(model: MatrixFactorization) {
         self.model = model
         let threads = max(1, model.configuration.threads)
         self.threads = threads
@@ -88,7 +88,7 @@ public final class BPRTrainer {
     /// `synthetic` holds one generated vector per example (`model.stride` floats apart) for the
     /// examples with a mixing weight.
     @discardableResult
-    public func train(_ triplets: UnsafeBufferPointer<TrainingTriplet>, synthetic: UnsafePointer<Float>? = nil,
+    package func train(_ triplets: UnsafeBufferPointer<TrainingTriplet>, synthetic: UnsafePointer<Float>? = nil,
                       contrastive: ContrastiveTerm? = nil, link: ScoreLink = .identity) -> Float
     {
         guard !triplets.isEmpty else { return 0 }

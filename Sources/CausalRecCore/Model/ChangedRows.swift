@@ -1,13 +1,13 @@
 /// Which item rows were written since their reader (the quantized copy used by large-catalogue
 /// rankings) last looked: one bit per row. Parallel training marks only the rows a thread owns, and
 /// rows are owned in blocks of 64 — one word of this set — so no two threads write the same word.
-public final class ChangedRows {
+package final class ChangedRows {
     private var words: UnsafeMutablePointer<UInt64>
     private var wordCount = 0
     /// Every row counts as changed (fresh or restored state): the reader rebuilds all.
-    public private(set) var all = true
+    package private(set) var all = true
 
-    public init() {
+    package init() {
         words = .allocate(capacity: 1)
     }
 
@@ -16,7 +16,7 @@ public final class ChangedRows {
     }
 
     /// Makes room for `rows` rows (new rows count as changed).
-    public func grow(to rows: Int) {
+    package func grow(to rows: Int) {
         let needed = (rows + 63) / 64
         guard needed > wordCount else { return }
         let grown = UnsafeMutablePointer<UInt64>.allocate(capacity: needed)
@@ -28,18 +28,18 @@ public final class ChangedRows {
     }
 
     @inline(__always)
-    public func mark(_ row: Int32) {
+    package func mark(_ row: Int32) {
         let index = Int(row) >> 6
         if index < wordCount { words[index] |= 1 << UInt64(row & 63) }
     }
 
-    public func markAll() {
+    package func markAll() {
         all = true
     }
 
     /// Calls `body` for each row below `rows` marked since the last drain (every row after
     /// `markAll`), then clears the marks.
-    public func drain(rows: Int, _ body: (Int32) -> Void) {
+    package func drain(rows: Int, _ body: (Int32) -> Void) {
         if all {
             for row in 0..<rows { body(Int32(row)) }
             for index in 0..<wordCount { words[index] = 0 }

@@ -7,13 +7,13 @@
 ///
 /// Gradients reach q_i (through a_i and p_i) and the real negatives q_j; generated vectors are
 /// constants. Computed with two matrix products over the batch.
-public struct ContrastiveTerm: Sendable {
-    public var weight: Float
-    public var temperature: Float
-    public var positiveNoise: Float
-    public var seed: UInt64
+package struct ContrastiveTerm: Sendable {
+    package var weight: Float
+    package var temperature: Float
+    package var positiveNoise: Float
+    package var seed: UInt64
 
-    public init(weight: Float, temperature: Float, positiveNoise: Float = 0.01, seed: UInt64) {
+    package init(weight: Float, temperature: Float, positiveNoise: Float = 0.01, seed: UInt64) {
         self.weight = weight
         self.temperature = temperature
         self.positiveNoise = positiveNoise

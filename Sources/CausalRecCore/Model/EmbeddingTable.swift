@@ -1,15 +1,15 @@
 /// A growable table of float rows, stored contiguously with each row padded to a multiple of 8
 /// floats and the storage 64-byte aligned, so SIMD kernels need no tail loops or unaligned loads.
-public final class EmbeddingTable {
-    public let dimension: Int
+package final class EmbeddingTable {
+    package let dimension: Int
     /// Floats between the starts of consecutive rows (dimension rounded up to 8); the padding is
     /// always zero.
-    public let stride: Int
-    public private(set) var rowCount: Int = 0
+    package let stride: Int
+    package private(set) var rowCount: Int = 0
     private var capacity: Int
-    public private(set) var storage: UnsafeMutablePointer<Float>
+    package private(set) var storage: UnsafeMutablePointer<Float>
 
-    public init(dimension: Int, initialCapacity: Int = 1024) {
+    package init(dimension: Int, initialCapacity: Int = 1024) {
         precondition(dimension > 0)
         self.dimension = dimension
         self.stride = (dimension + 7) & ~7
@@ -29,12 +29,12 @@ public final class EmbeddingTable {
     }
 
     @inline(__always)
-    public func row(_ index: Int32) -> UnsafeMutablePointer<Float> {
+    package func row(_ index: Int32) -> UnsafeMutablePointer<Float> {
         storage + Int(index) &* stride
     }
 
     /// Adds zeroed rows until the table has `count` rows.
-    public func grow(to count: Int) {
+    package func grow(to count: Int) {
         guard count > rowCount else { return }
         if count > capacity {
             var newCapacity = capacity
@@ -49,13 +49,13 @@ public final class EmbeddingTable {
     }
 
     /// Copies one row out (dimension floats, without padding).
-    public func values(of index: Int32) -> [Float] {
+    package func values(of index: Int32) -> [Float] {
         Array(UnsafeBufferPointer(start: row(index), count: dimension))
     }
 
     /// Fills a row with N(0, std²) values drawn from a generator seeded by (seed, row), so a row's
     /// initial value does not depend on what else the stream did before it appeared.
-    public func initializeRow(_ index: Int32, standardDeviation: Float, seed: UInt64) {
+    package func initializeRow(_ index: Int32, standardDeviation: Float, seed: UInt64) {
         var generator = Xoshiro256(seed: SplitMix64.mix(seed, UInt64(index)))
         let pointer = row(index)
         for column in 0..<dimension {
@@ -65,14 +65,14 @@ public final class EmbeddingTable {
 
     // MARK: State
 
-    public func writeState(to writer: inout StateWriter) {
+    package func writeState(to writer: inout StateWriter) {
         writer.write(dimension)
         writer.write(rowCount)
         writer.write(floats: storage, count: rowCount * stride)
     }
 
     /// Replaces the rows with the stored ones (same dimension).
-    public func readState(from reader: inout StateReader, _ what: String) throws {
+    package func readState(from reader: inout StateReader, _ what: String) throws {
         try reader.expect(try reader.readInt(), equals: dimension, "\(what): the dimension")
         let rows = try reader.readCount(elementSize: stride * 4, what)
         if rows < rowCount { storage.update(repeating: 0, count: rowCount * stride) }

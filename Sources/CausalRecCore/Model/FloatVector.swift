@@ -2,13 +2,13 @@
 /// from one thread while another thread reads or writes element j ≠ i is safe: there is no
 /// copy-on-write uniqueness check that could make one thread copy the buffer under the other.
 /// Parallel training updates item biases and per-row optimizer state this way.
-public final class FloatVector {
-    public private(set) var count = 0
+package final class FloatVector {
+    package private(set) var count = 0
     private var capacity: Int
     private var storage: UnsafeMutablePointer<Float>
     private let fill: Float
 
-    public init(fill: Float = 0, initialCapacity: Int = 1024) {
+    package init(fill: Float = 0, initialCapacity: Int = 1024) {
         self.fill = fill
         capacity = max(initialCapacity, 16)
         storage = .allocate(capacity: capacity)
@@ -19,7 +19,7 @@ public final class FloatVector {
     }
 
     /// Appends `fill` values until there are `newCount`.
-    public func grow(to newCount: Int) {
+    package func grow(to newCount: Int) {
         guard newCount > count else { return }
         if newCount > capacity {
             var newCapacity = capacity
@@ -35,26 +35,26 @@ public final class FloatVector {
     }
 
     @inline(__always)
-    public subscript(index: Int) -> Float {
+    package subscript(index: Int) -> Float {
         get { storage[index] }
         set { storage[index] = newValue }
     }
 
-    public var pointer: UnsafeMutablePointer<Float> { storage }
+    package var pointer: UnsafeMutablePointer<Float> { storage }
 
-    public func withUnsafeBufferPointer<Result>(_ body: (UnsafeBufferPointer<Float>) throws -> Result) rethrows -> Result {
+    package func withUnsafeBufferPointer<Result>(_ body: (UnsafeBufferPointer<Float>) throws -> Result) rethrows -> Result {
         try body(UnsafeBufferPointer(start: storage, count: count))
     }
 
-    public var array: [Float] { Array(UnsafeBufferPointer(start: storage, count: count)) }
+    package var array: [Float] { Array(UnsafeBufferPointer(start: storage, count: count)) }
 
     // MARK: State
 
-    public func writeState(to writer: inout StateWriter) {
+    package func writeState(to writer: inout StateWriter) {
         writer.write(floats: storage, count: count)
     }
 
-    public func readState(from reader: inout StateReader, _ what: String) throws {
+    package func readState(from reader: inout StateReader, _ what: String) throws {
         var copy = reader
         let stored = try copy.readCount(elementSize: 4, what)
         count = 0

@@ -1,27 +1,27 @@
 /// Maps external string ids to dense row numbers. Rows are assigned in order of first sight; a
 /// removed id frees its row, and freed rows are reused (last freed first) before the table grows,
 /// so a stream with churn keeps a bounded number of rows.
-public struct IdentifierTable: Sendable {
+package struct IdentifierTable: Sendable {
     private var rows: [String: Int32] = [:]
     /// The id of each row; "" for a free row.
-    public private(set) var identifiers: [String] = []
+    package private(set) var identifiers: [String] = []
     /// Free rows, reused from the end.
-    public private(set) var freeRows: [Int32] = []
+    package private(set) var freeRows: [Int32] = []
 
-    public init() {}
+    package init() {}
 
     /// Rows in use or free (the size of every table indexed by row).
-    public var count: Int { identifiers.count }
+    package var count: Int { identifiers.count }
     /// Ids with a row.
-    public var activeCount: Int { rows.count }
+    package var activeCount: Int { rows.count }
 
-    public func row(for identifier: String) -> Int32? {
+    package func row(for identifier: String) -> Int32? {
         rows[identifier]
     }
 
     /// The row of `identifier`, adding it when it is new (into a free row if there is one;
     /// `reused` tells the caller to reinitialise what the row indexes).
-    public mutating func insert(_ identifier: String) -> (row: Int32, inserted: Bool) {
+    package mutating func insert(_ identifier: String) -> (row: Int32, inserted: Bool) {
         if let row = rows[identifier] { return (row, false) }
         if let row = freeRows.popLast() {
             rows[identifier] = row
@@ -36,30 +36,30 @@ public struct IdentifierTable: Sendable {
 
     /// Frees the row of `identifier`; nil when it has none.
     @discardableResult
-    public mutating func remove(_ identifier: String) -> Int32? {
+    package mutating func remove(_ identifier: String) -> Int32? {
         guard let row = rows.removeValue(forKey: identifier) else { return nil }
         identifiers[Int(row)] = ""
         freeRows.append(row)
         return row
     }
 
-    public func isActive(_ row: Int32) -> Bool {
+    package func isActive(_ row: Int32) -> Bool {
         !identifiers[Int(row)].isEmpty
     }
 
-    public func identifier(of row: Int32) -> String {
+    package func identifier(of row: Int32) -> String {
         identifiers[Int(row)]
     }
 
     // MARK: State
 
-    public func writeState(to writer: inout StateWriter) {
+    package func writeState(to writer: inout StateWriter) {
         writer.write(identifiers.count)
         for identifier in identifiers { writer.write(identifier) }
         writer.write(freeRows)
     }
 
-    public mutating func readState(from reader: inout StateReader, _ what: String) throws {
+    package mutating func readState(from reader: inout StateReader, _ what: String) throws {
         let count = try reader.readCount(elementSize: 8, what)
         var table = IdentifierTable()
         table.rows.reserveCapacity(count)

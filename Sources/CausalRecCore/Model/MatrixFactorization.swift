@@ -27,11 +27,11 @@ public struct ModelConfiguration: Sendable, Equatable, Codable {
 /// optimised by sparse Adam.
 public final class MatrixFactorization {
     public let configuration: ModelConfiguration
-    public let users: EmbeddingTable
-    public let items: EmbeddingTable
-    public let itemBias = FloatVector()
+    package let users: EmbeddingTable
+    package let items: EmbeddingTable
+    package let itemBias = FloatVector()
     /// Item rows (or biases) written since the quantized ranking copy last synchronised.
-    public let changedItems = ChangedRows()
+    package let changedItems = ChangedRows()
     let userOptimizer: SparseAdam
     let itemOptimizer: SparseAdam
     let biasOptimizer: ScalarAdam

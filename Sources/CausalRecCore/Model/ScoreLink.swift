@@ -2,12 +2,12 @@
 ///
 /// PDA (Zhang et al., SIGIR 2021) needs g > 0 so that multiplying by an exposure weight keeps the
 /// order meaningful; ELU + 1 is smooth, positive and ≈ x + 1 for x > 0. Plain BPR is `identity`.
-public enum ScoreLink: String, Sendable, Equatable, Codable {
+package enum ScoreLink: String, Sendable, Equatable, Codable {
     case identity
     case eluPlusOne = "elu+1"
 
     @inline(__always)
-    public func value(_ x: Float) -> Float {
+    package func value(_ x: Float) -> Float {
         switch self {
         case .identity: x
         case .eluPlusOne: x > 0 ? x + 1 : _expf(x)
@@ -15,7 +15,7 @@ public enum ScoreLink: String, Sendable, Equatable, Codable {
     }
 
     @inline(__always)
-    public func derivative(_ x: Float) -> Float {
+    package func derivative(_ x: Float) -> Float {
         switch self {
         case .identity: 1
         case .eluPlusOne: x > 0 ? 1 : _expf(x)
@@ -24,7 +24,7 @@ public enum ScoreLink: String, Sendable, Equatable, Codable {
 
     /// log g(x), for comparisons in log space (g > 0 only).
     @inline(__always)
-    public func logValue(_ x: Float) -> Float {
+    package func logValue(_ x: Float) -> Float {
         x > 0 ? _log1pf(x) : x
     }
 }

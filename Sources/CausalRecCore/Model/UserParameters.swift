@@ -1,17 +1,17 @@
 /// One user's learned parameters as plain values: the embedding row and its optimizer state
 /// (Adam's two moments and the row's β powers; zeros and ones under SGD). Moving these between
 /// recommenders moves the user exactly: the next step on the row is the one it would have been.
-public struct UserParameters: Sendable, Equatable {
-    public var embedding: [Float]
-    public var firstMoment: [Float]
-    public var secondMoment: [Float]
-    public var beta1Power: Float
-    public var beta2Power: Float
+package struct UserParameters: Sendable, Equatable {
+    package var embedding: [Float]
+    package var firstMoment: [Float]
+    package var secondMoment: [Float]
+    package var beta1Power: Float
+    package var beta2Power: Float
 }
 
 extension MatrixFactorization {
     /// The parameters of user row `row` (the first `dimension` floats of each row).
-    public func userParameters(_ row: Int32) -> UserParameters {
+    package func userParameters(_ row: Int32) -> UserParameters {
         let count = dimension
         return UserParameters(embedding: Array(UnsafeBufferPointer(start: users.row(row), count: count)),
                               firstMoment: Array(UnsafeBufferPointer(start: userOptimizer.firstMoment.row(row), count: count)),
@@ -20,7 +20,7 @@ extension MatrixFactorization {
     }
 
     /// Sets user row `row` to `parameters` (the padding past `dimension` stays zero).
-    public func setUserParameters(_ row: Int32, _ parameters: UserParameters) {
+    package func setUserParameters(_ row: Int32, _ parameters: UserParameters) {
         precondition(parameters.embedding.count == dimension && parameters.firstMoment.count == dimension
             && parameters.secondMoment.count == dimension)
         users.row(row).update(from: parameters.embedding, count: dimension)

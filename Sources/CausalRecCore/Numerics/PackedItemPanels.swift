@@ -3,15 +3,15 @@
 /// 6 × 2 SIMD8 accumulators fed by two vector loads and six broadcasts per k — the classic
 /// register-blocked GEMM shape, which streams each item panel once per 6 users instead of once
 /// per user. Padding items are zero.
-public final class PackedItemPanels {
-    public let dimension: Int
-    public let itemCount: Int
-    public let panelCount: Int
+package final class PackedItemPanels {
+    package let dimension: Int
+    package let itemCount: Int
+    package let panelCount: Int
     let storage: UnsafeMutablePointer<Float>
     static let panelWidth = 16
-    public static let userBlock = 6
+    package static let userBlock = 6
 
-    public init(rows: UnsafePointer<Float>, count: Int, stride: Int, dimension: Int) {
+    package init(rows: UnsafePointer<Float>, count: Int, stride: Int, dimension: Int) {
         self.dimension = dimension
         itemCount = count
         panelCount = (count + Self.panelWidth - 1) / Self.panelWidth
@@ -36,7 +36,7 @@ public final class PackedItemPanels {
 
     /// Scores `users` (up to 6 query rows of `dimension` floats, `queryStride` apart) against all
     /// items: `output[r·outputStride + i]`. Rows beyond `users` are not written.
-    public func score(queries: UnsafePointer<Float>, users: Int, queryStride: Int,
+    package func score(queries: UnsafePointer<Float>, users: Int, queryStride: Int,
                       into output: UnsafeMutablePointer<Float>, outputStride: Int)
     {
         precondition(users >= 1 && users <= Self.userBlock)

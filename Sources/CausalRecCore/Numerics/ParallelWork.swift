@@ -17,8 +17,8 @@ import Synchronization
 /// costs tens of microseconds, a large share of a ~0.6 ms batch. Two-part work therefore goes to
 /// one persistent helper thread that spins briefly before sleeping; anything else (more parts, or
 /// the helper already busy with another caller) uses `DispatchQueue.concurrentPerform`.
-public enum ParallelWork {
-    public static func run(parts: Int, _ body: (Int) -> Void) {
+package enum ParallelWork {
+    package static func run(parts: Int, _ body: (Int) -> Void) {
         guard parts > 1 else {
             body(0)
             return

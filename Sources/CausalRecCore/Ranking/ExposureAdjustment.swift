@@ -20,7 +20,7 @@ public struct ExposureAdjustment: Sendable, Equatable {
     }
 
     /// Brings the log exposures up to date when stale (or when rows were added).
-    public mutating func refresh(from exposure: ExposureEstimator, floor: Double, refreshEvery: Int) {
+    package mutating func refresh(from exposure: ExposureEstimator, floor: Double, refreshEvery: Int) {
         let current = exposure.recordedCount
         guard version < 0 || current - version >= refreshEvery || logExposure.count != exposure.itemCount else { return }
         logExposure = Self.flooredLogs(count: exposure.itemCount, floor: floor) { exposure.relativeExposure(of: Int32($0)) }

@@ -89,7 +89,7 @@ public final class ReplayRun {
     }
 
     /// The drift monitor (over the first sampler's hit stream), when drift detection is on.
-    public var monitor: DriftMonitor? { engines.first?.drift }
+    package var monitor: DriftMonitor? { engines.first?.drift }
 
     public var k: Int { configuration.recommender.evaluationK }
 

@@ -6,28 +6,28 @@
 /// The negative the model trains on is z = λ·g + (1 − λ)·q_j with a uniform real negative j and
 /// λ ~ Beta(α, β), whose mean rises over the curriculum. All of it runs as batched matrix
 /// products over the chunk's positives.
-public struct CNSDiffSampler: NegativeSampler {
-    public let model: DiffusionModel
-    public let name: String
-    public let maxAttempts: Int
+package struct CNSDiffSampler: NegativeSampler {
+    package let model: DiffusionModel
+    package let name: String
+    package let maxAttempts: Int
 
-    public init(model: DiffusionModel, name: String = "cnsdiff", maxAttempts: Int = 64) {
+    package init(model: DiffusionModel, name: String = "cnsdiff", maxAttempts: Int = 64) {
         self.model = model
         self.name = name
         self.maxAttempts = maxAttempts
     }
 
-    public var generatorVersion: Int { model.version }
-    public var generatesVectors: Bool { true }
+    package var generatorVersion: Int { model.version }
+    package var generatesVectors: Bool { true }
 
-    public mutating func learn(from positives: UnsafeBufferPointer<PositiveExample>, context: SamplingContext,
+    package mutating func learn(from positives: UnsafeBufferPointer<PositiveExample>, context: SamplingContext,
                                random: inout Xoshiro256)
     {
         model.observe(positives, model: context.model, exposure: context.exposure, random: &random)
     }
 
     /// Without a synthetic buffer (a caller that only wants real items) this is uniform sampling.
-    public mutating func sampleNegatives(for positives: UnsafeBufferPointer<PositiveExample>,
+    package mutating func sampleNegatives(for positives: UnsafeBufferPointer<PositiveExample>,
                                          into negatives: UnsafeMutableBufferPointer<Int32>,
                                          synthetic: SyntheticNegatives?,
                                          context: SamplingContext, random: inout Xoshiro256)
@@ -89,19 +89,19 @@ public struct CNSDiffSampler: NegativeSampler {
 
     // MARK: State
 
-    public mutating func forget(users: Set<Int32>, items: Set<Int32>) {
+    package mutating func forget(users: Set<Int32>, items: Set<Int32>) {
         model.forget(users: users, items: items)
     }
 
-    public func writeState(to writer: inout StateWriter) {
+    package func writeState(to writer: inout StateWriter) {
         model.writeState(to: &writer)
     }
 
-    public mutating func readState(from reader: inout StateReader) throws {
+    package mutating func readState(from reader: inout StateReader) throws {
         try model.readState(from: &reader)
     }
 
-    public func validateRestored(_ context: RestoredStateContext) throws {
+    package func validateRestored(_ context: RestoredStateContext) throws {
         try model.validateRestored(context)
     }
 }

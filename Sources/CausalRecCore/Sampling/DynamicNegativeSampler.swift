@@ -2,19 +2,19 @@
 /// non-clicked items with the current model and keep the highest-scored — the "hardest". Under
 /// exposure bias many of these are items the user never saw (false hard negatives), which is
 /// what the causal sampler is meant to avoid.
-public struct DynamicNegativeSampler: ItemNegativeSampler {
-    public let candidates: Int
-    public let maxAttempts: Int
+package struct DynamicNegativeSampler: ItemNegativeSampler {
+    package let candidates: Int
+    package let maxAttempts: Int
 
-    public init(candidates: Int, maxAttempts: Int = 64) {
+    package init(candidates: Int, maxAttempts: Int = 64) {
         precondition(candidates >= 1)
         self.candidates = candidates
         self.maxAttempts = maxAttempts
     }
 
-    public var name: String { SamplerKind.dns.rawValue }
+    package var name: String { SamplerKind.dns.rawValue }
 
-    public mutating func negative(for positive: PositiveExample, context: SamplingContext, random: inout Xoshiro256) -> Int32 {
+    package mutating func negative(for positive: PositiveExample, context: SamplingContext, random: inout Xoshiro256) -> Int32 {
         let model = context.model
         let user = UnsafePointer(model.users.row(positive.user))
         let useBias = model.configuration.useItemBias

@@ -1,15 +1,15 @@
 /// `exposed`: an item the user was shown and did not click — an observed negative, when the data
 /// has impressions; otherwise (or when the user has none) a uniform non-clicked item.
-public struct ExposedNegativeSampler: ItemNegativeSampler {
-    public let maxAttempts: Int
+package struct ExposedNegativeSampler: ItemNegativeSampler {
+    package let maxAttempts: Int
 
-    public init(maxAttempts: Int = 64) {
+    package init(maxAttempts: Int = 64) {
         self.maxAttempts = maxAttempts
     }
 
-    public var name: String { SamplerKind.exposed.rawValue }
+    package var name: String { SamplerKind.exposed.rawValue }
 
-    public mutating func negative(for positive: PositiveExample, context: SamplingContext, random: inout Xoshiro256) -> Int32 {
+    package mutating func negative(for positive: PositiveExample, context: SamplingContext, random: inout Xoshiro256) -> Int32 {
         let shown = context.history.impressedNotClicked(by: positive.user)
         if !shown.isEmpty { return shown[random.nextIndex(below: shown.count)] }
         return context.uniformNegative(user: positive.user, positive: positive.item, attempts: maxAttempts, random: &random)

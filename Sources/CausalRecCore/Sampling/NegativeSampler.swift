@@ -1,13 +1,13 @@
 /// What a sampler may look at. The references are read-only by convention: a sampler must not
 /// change the model, history or exposure state.
-public struct SamplingContext {
-    public let model: MatrixFactorization
-    public let history: InteractionHistory
-    public let exposure: ExposureEstimator
+package struct SamplingContext {
+    package let model: MatrixFactorization
+    package let history: InteractionHistory
+    package let exposure: ExposureEstimator
     /// Item rows without an item (evicted, not yet reused): never a negative.
-    public let freeItems: ExcludedItems
+    package let freeItems: ExcludedItems
 
-    public init(model: MatrixFactorization, history: InteractionHistory, exposure: ExposureEstimator,
+    package init(model: MatrixFactorization, history: InteractionHistory, exposure: ExposureEstimator,
                 freeItems: ExcludedItems = .none)
     {
         self.model = model
@@ -20,7 +20,7 @@ public struct SamplingContext {
 /// Chooses one negative item per positive, for a whole batch at once (so samplers that score
 /// candidates or run a generator can batch the work). A generative sampler also synthesises a
 /// vector per positive (`generatesVectors`) and learns from the stream (`learn`).
-public protocol NegativeSampler {
+package protocol NegativeSampler {
     /// The name used in configuration and reports.
     var name: String { get }
 
@@ -65,31 +65,31 @@ public protocol NegativeSampler {
 }
 
 extension NegativeSampler {
-    public var generatesVectors: Bool { false }
-    public var generatorVersion: Int { 0 }
+    package var generatesVectors: Bool { false }
+    package var generatorVersion: Int { 0 }
 
-    public mutating func learn(from positives: UnsafeBufferPointer<PositiveExample>, context: SamplingContext,
+    package mutating func learn(from positives: UnsafeBufferPointer<PositiveExample>, context: SamplingContext,
                                random: inout Xoshiro256) {}
 
-    public mutating func prepare(context: SamplingContext) {}
+    package mutating func prepare(context: SamplingContext) {}
 
-    public mutating func forget(users: Set<Int32>, items: Set<Int32>) {}
+    package mutating func forget(users: Set<Int32>, items: Set<Int32>) {}
 
     /// Stateless samplers write nothing.
-    public func writeState(to writer: inout StateWriter) {}
-    public mutating func readState(from reader: inout StateReader) throws {}
-    public func validateRestored(_ context: RestoredStateContext) throws {}
+    package func writeState(to writer: inout StateWriter) {}
+    package mutating func readState(from reader: inout StateReader) throws {}
+    package func validateRestored(_ context: RestoredStateContext) throws {}
 }
 
 /// A sampler that draws a real item for one positive at a time (every sampler but the
 /// generative one): the batch is a loop over `negative(for:)`.
-public protocol ItemNegativeSampler: NegativeSampler {
+package protocol ItemNegativeSampler: NegativeSampler {
     /// A negative item row for `positive`, or −1 when none exists.
     mutating func negative(for positive: PositiveExample, context: SamplingContext, random: inout Xoshiro256) -> Int32
 }
 
 extension ItemNegativeSampler {
-    public mutating func sampleNegatives(for positives: UnsafeBufferPointer<PositiveExample>,
+    package mutating func sampleNegatives(for positives: UnsafeBufferPointer<PositiveExample>,
                                          into negatives: UnsafeMutableBufferPointer<Int32>,
                                          synthetic: SyntheticNegatives?,
                                          context: SamplingContext, random: inout Xoshiro256)
@@ -104,7 +104,7 @@ extension SamplingContext {
     /// A uniform draw among the items `user` has not clicked (and that are not `positive`);
     /// −1 when `attempts` draws all hit clicked items.
     @inline(__always)
-    public func uniformNegative(user: Int32, positive: Int32, attempts: Int, random: inout Xoshiro256) -> Int32 {
+    package func uniformNegative(user: Int32, positive: Int32, attempts: Int, random: inout Xoshiro256) -> Int32 {
         let itemCount = model.itemCount
         guard itemCount > 1 else { return -1 }
         for _ in 0..<attempts {

@@ -5,23 +5,23 @@
 /// The alias table is rebuilt only every `refreshEvery` new exposures (O(items) each time), so a
 /// draw is O(1) while the distribution follows the stream with bounded staleness. Refresh points
 /// are counted in events, which keeps runs deterministic.
-public struct PopularityNegativeSampler: ItemNegativeSampler {
-    public let exponent: Double
-    public let refreshEvery: Int
-    public let maxAttempts: Int
+package struct PopularityNegativeSampler: ItemNegativeSampler {
+    package let exponent: Double
+    package let refreshEvery: Int
+    package let maxAttempts: Int
     private var table: AliasTable?
     private var builtAtExposure = -1
     private var builtForItems = 0
 
-    public init(exponent: Double, refreshEvery: Int = 10_000, maxAttempts: Int = 64) {
+    package init(exponent: Double, refreshEvery: Int = 10_000, maxAttempts: Int = 64) {
         self.exponent = exponent
         self.refreshEvery = refreshEvery
         self.maxAttempts = maxAttempts
     }
 
-    public var name: String { SamplerKind.popularity.rawValue }
+    package var name: String { SamplerKind.popularity.rawValue }
 
-    public mutating func prepare(context: SamplingContext) {
+    package mutating func prepare(context: SamplingContext) {
         refreshIfStale(context.exposure)
     }
 
@@ -36,7 +36,7 @@ public struct PopularityNegativeSampler: ItemNegativeSampler {
         builtForItems = exposure.itemCount
     }
 
-    public mutating func negative(for positive: PositiveExample, context: SamplingContext, random: inout Xoshiro256) -> Int32 {
+    package mutating func negative(for positive: PositiveExample, context: SamplingContext, random: inout Xoshiro256) -> Int32 {
         if let table {
             for _ in 0..<maxAttempts {
                 let candidate = Int32(table.sample(&random))
@@ -50,20 +50,20 @@ public struct PopularityNegativeSampler: ItemNegativeSampler {
 
     // MARK: State
 
-    public func writeState(to writer: inout StateWriter) {
+    package func writeState(to writer: inout StateWriter) {
         writer.write(table != nil)
         table?.writeState(to: &writer)
         writer.write(builtAtExposure)
         writer.write(builtForItems)
     }
 
-    public mutating func readState(from reader: inout StateReader) throws {
+    package mutating func readState(from reader: inout StateReader) throws {
         table = try reader.readBool() ? try AliasTable(readingFrom: &reader) : nil
         builtAtExposure = try reader.readInt()
         builtForItems = try reader.readCounter("items of the popularity table")
     }
 
-    public func validateRestored(_ context: RestoredStateContext) throws {
+    package func validateRestored(_ context: RestoredStateContext) throws {
         guard builtAtExposure >= -1, builtAtExposure <= context.exposuresRecorded, builtForItems <= context.itemCount,
               table == nil || table!.count == builtForItems
         else {

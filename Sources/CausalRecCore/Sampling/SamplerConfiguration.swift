@@ -49,7 +49,7 @@ public struct SamplerConfiguration: Sendable, Equatable, Codable {
         return configuration
     }
 
-    public func makeSampler(dimension: Int, environments: Int) -> any NegativeSampler {
+    package func makeSampler(dimension: Int, environments: Int) -> any NegativeSampler {
         switch kind {
         case .random: UniformNegativeSampler(maxAttempts: maxAttempts)
         case .popularity: PopularityNegativeSampler(exponent: popularityExponent, refreshEvery: popularityRefreshEvery,

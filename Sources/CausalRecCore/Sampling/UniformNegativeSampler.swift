@@ -1,15 +1,15 @@
 /// `random`: uniform over the items the user has not clicked (rejection sampling; with sparse
 /// histories the first draw almost always succeeds).
-public struct UniformNegativeSampler: ItemNegativeSampler {
-    public var maxAttempts: Int
+package struct UniformNegativeSampler: ItemNegativeSampler {
+    package var maxAttempts: Int
 
-    public init(maxAttempts: Int = 64) {
+    package init(maxAttempts: Int = 64) {
         self.maxAttempts = maxAttempts
     }
 
-    public var name: String { SamplerKind.random.rawValue }
+    package var name: String { SamplerKind.random.rawValue }
 
-    public mutating func negative(for positive: PositiveExample, context: SamplingContext, random: inout Xoshiro256) -> Int32 {
+    package mutating func negative(for positive: PositiveExample, context: SamplingContext, random: inout Xoshiro256) -> Int32 {
         context.uniformNegative(user: positive.user, positive: positive.item, attempts: maxAttempts, random: &random)
     }
 }

@@ -10,25 +10,25 @@ import Foundation
 ///
 /// The header is JSON so operators (and `jq`) can see what a checkpoint is without this
 /// program; the body is binary because it is mostly floats that must come back bit for bit.
-public enum CheckpointFile {
-    public static let magic: [UInt8] = Array("CRCKPT\r\n".utf8)
+package enum CheckpointFile {
+    package static let magic: [UInt8] = Array("CRCKPT\r\n".utf8)
     /// Bump when the layout above or the body's meaning changes incompatibly.
-    public static let formatVersion: UInt32 = 1
+    package static let formatVersion: UInt32 = 1
     /// Headers are a few hundred bytes of JSON; anything far larger is not one of ours.
     static let maxHeaderBytes = 1 << 20
 
-    public struct Contents: Sendable {
-        public var metadata: CheckpointMetadata
-        public var body: [UInt8]
+    package struct Contents: Sendable {
+        package var metadata: CheckpointMetadata
+        package var body: [UInt8]
     }
 
     /// Why a file is not a usable checkpoint.
-    public struct ReadError: Error, CustomStringConvertible, Equatable {
-        public let description: String
+    package struct ReadError: Error, CustomStringConvertible, Equatable {
+        package let description: String
         /// The file is intact but this build cannot use it (another format version), as opposed
         /// to damaged (bad magic, truncated, checksum mismatch): a damaged newest checkpoint falls
         /// back to the previous one, an incompatible one stops start-up.
-        public var isIncompatible = false
+        package var isIncompatible = false
 
         init(description: String, isIncompatible: Bool = false) {
             self.description = description
@@ -37,7 +37,7 @@ public enum CheckpointFile {
     }
 
     /// The whole file in memory (tests and tools; the service streams through `CheckpointStore`).
-    public static func encode(metadata: CheckpointMetadata, body: [UInt8]) throws -> [UInt8] {
+    package static func encode(metadata: CheckpointMetadata, body: [UInt8]) throws -> [UInt8] {
         var bytes = try prefix(metadata: metadata, bodyLength: body.count)
         bytes.reserveCapacity(bytes.count + body.count + 4)
         bytes += body
@@ -70,12 +70,12 @@ public enum CheckpointFile {
     }
 
     /// Only the header (cheap: for listing and matching), after checking magic and format.
-    public static func decodeMetadata(_ bytes: [UInt8]) throws -> CheckpointMetadata {
+    package static func decodeMetadata(_ bytes: [UInt8]) throws -> CheckpointMetadata {
         try readHeader(fileSize: bytes.count) { Array(bytes[$0..<$0 + $1]) }.metadata
     }
 
     /// Header and body, after verifying length and checksum.
-    public static func decode(_ bytes: [UInt8]) throws -> Contents {
+    package static func decode(_ bytes: [UInt8]) throws -> Contents {
         let layout = try readLayout(fileSize: bytes.count) { Array(bytes[$0..<$0 + $1]) }
         let end = layout.checksumOffset
         let stored = read(UInt32.self, Array(bytes[end..<end + 4]), at: 0)

@@ -131,7 +131,7 @@ public final class CheckpointStore {
     /// `restore` goes, never held whole in memory. Damaged files are passed over with a log line
     /// each; an intact one that cannot be used, a directory that holds only other inputs'
     /// checkpoints, or one whose checkpoints are all damaged throws `RestoreRefusal`. On success the store continues the restored checkpoint's lineage.
-    public func restoreNewest<State>(for identity: CheckpointIdentity,
+    package func restoreNewest<State>(for identity: CheckpointIdentity,
                                      _ restore: (StoredCheckpoint) throws -> State) throws -> Restored<State>?
     {
         var damaged: [(name: String, reason: String)] = []
@@ -190,7 +190,7 @@ public final class CheckpointStore {
     /// what must precede that (settle the outputs of the captured state) in between, and a
     /// pending checkpoint given up is deleted. One write at a time: the next sequence number is
     /// taken by `commit`.
-    public func begin(metadata: CheckpointMetadata, writeBody: (inout StateWriter) -> Void) throws -> PendingCheckpoint {
+    package func begin(metadata: CheckpointMetadata, writeBody: (inout StateWriter) -> Void) throws -> PendingCheckpoint {
         var metadata = metadata
         metadata.sequence = nextSequence
         metadata.lineage = lineage
@@ -226,7 +226,7 @@ public final class CheckpointStore {
     /// were patched into bytes already written), fsyncs, renames over the final name, fsyncs the
     /// directory, prunes. Returns the file's path; on failure the temporary file is deleted.
     @discardableResult
-    public func commit(_ pending: PendingCheckpoint) throws -> String {
+    package func commit(_ pending: PendingCheckpoint) throws -> String {
         precondition(pending.descriptor >= 0, "a checkpoint committed twice or after it was abandoned")
         do {
             try Self.appendChecksum(pending)

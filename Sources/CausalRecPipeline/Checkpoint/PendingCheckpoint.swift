@@ -10,9 +10,9 @@ import Darwin
 /// wrote the header and body, `CheckpointStore.commit` checksums, syncs and renames it. One
 /// given up (outputs not settled, a failure, or simply dropped) is deleted: a temporary file
 /// never outlives the attempt that wrote it.
-public final class PendingCheckpoint {
-    public let metadata: CheckpointMetadata
-    public internal(set) var bodyLength = 0
+package final class PendingCheckpoint {
+    package let metadata: CheckpointMetadata
+    package internal(set) var bodyLength = 0
     let temporary: String
     let final: String
     /// Bytes before the checksum.
@@ -31,7 +31,7 @@ public final class PendingCheckpoint {
     }
 
     /// Deletes the temporary file (nothing once committed).
-    public func abandon() {
+    package func abandon() {
         guard descriptor >= 0 else { return }
         close(descriptor)
         unlink(temporary)

@@ -14,9 +14,9 @@ import Darwin
 /// The checksum is verified before any of the body is decoded: it is what tells a damaged file
 /// (fall back to an older checkpoint) from an intact one this build refuses (stop). It proves
 /// nothing about who wrote the file — the body's decoding checks everything it reads.
-public final class StoredCheckpoint: StateSource {
-    public let metadata: CheckpointMetadata
-    public let bodyLength: Int
+package final class StoredCheckpoint: StateSource {
+    package let metadata: CheckpointMetadata
+    package let bodyLength: Int
     private let bodyOffset: Int
     private let descriptor: Int32
     private let path: String
@@ -28,7 +28,7 @@ public final class StoredCheckpoint: StateSource {
     /// Opens and verifies `path`, refusing symlinks and anything that is not a regular file.
     /// Throws `CheckpointStore.StoreError` when the file cannot be read, `CheckpointFile.ReadError`
     /// when it is not an intact checkpoint of this format.
-    public init(path: String) throws {
+    package init(path: String) throws {
         let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw CheckpointStore.StoreError(description: "cannot open \(path): \(String(cString: strerror(errno)))")
@@ -65,19 +65,19 @@ public final class StoredCheckpoint: StateSource {
     }
 
     /// A reader of the body, through a window of `chunkBytes`.
-    public func bodyReader() -> StateReader {
+    package func bodyReader() -> StateReader {
         StateReader(count: bodyLength, source: self, windowBytes: Self.chunkBytes)
     }
 
     /// The whole body in memory (tests and tools that want the bytes).
-    public func readBody() throws -> [UInt8] {
+    package func readBody() throws -> [UInt8] {
         try [UInt8](unsafeUninitializedCapacity: bodyLength) { buffer, initialized in
             try read(into: UnsafeMutableRawBufferPointer(buffer), at: 0)
             initialized = bodyLength
         }
     }
 
-    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {
+    package func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {
         precondition(offset >= 0 && offset + buffer.count <= bodyLength)
         do {
             try Self.readFully(descriptor, into: buffer, at: bodyOffset + offset, path: path)

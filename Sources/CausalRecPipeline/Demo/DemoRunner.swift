@@ -29,7 +29,7 @@ public struct DemoRunner: Sendable {
     public struct Summary: Sendable {
         public var eventsProduced: Int
         public var messagesProduced: Int
-        public var outcome: ProcessingOutcome
+        package var outcome: ProcessingOutcome
         /// Hit-rate@K over the last fifth of the stream (model vs. most-popular, same clicks).
         public var lastFifth: HitRateWindow
         public var hitRateK: Int

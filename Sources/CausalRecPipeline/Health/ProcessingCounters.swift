@@ -1,12 +1,12 @@
 import Synchronization
 
 /// Counters of the event loop, readable from other threads (progress, demo pacing, tests).
-public final class ProcessingCounters: Sendable {
+package final class ProcessingCounters: Sendable {
     /// Messages taken from the input topic and handled (valid or dead-lettered).
-    public let messages = Atomic<Int>(0)
-    public let deadLettered = Atomic<Int>(0)
-    public let recommendationsPublished = Atomic<Int>(0)
-    public let modelVersion = Atomic<Int>(0)
+    package let messages = Atomic<Int>(0)
+    package let deadLettered = Atomic<Int>(0)
+    package let recommendationsPublished = Atomic<Int>(0)
+    package let modelVersion = Atomic<Int>(0)
 
-    public init() {}
+    package init() {}
 }

@@ -5,8 +5,8 @@ import Prometheus
 /// The service's metrics (swift-metrics API, Prometheus exposition). Each service owns its
 /// registry instead of bootstrapping the process-wide metrics system, so several services (or
 /// tests) in one process do not share counters. No label carries a user or item id.
-public final class ServiceMetrics: Sendable {
-    public let registry = PrometheusCollectorRegistry()
+package final class ServiceMetrics: Sendable {
+    package let registry = PrometheusCollectorRegistry()
     let events: [EventKind: CoreMetrics.Counter]
     let applied: CoreMetrics.Counter
     let deadLettered: CoreMetrics.Counter
@@ -41,7 +41,7 @@ public final class ServiceMetrics: Sendable {
         case impression, click, request, forget, invalid
     }
 
-    public init() {
+    package init() {
         var factory = PrometheusMetricsFactory(registry: registry)
         // From 10 µs (a small batch, a query) to 10 s (a large checkpoint).
         factory.defaultDurationHistogramBuckets = [
@@ -78,7 +78,7 @@ public final class ServiceMetrics: Sendable {
     }
 
     /// Prometheus text exposition of every metric.
-    public func exposition() -> [UInt8] {
+    package func exposition() -> [UInt8] {
         registry.emitToBuffer()
     }
 }

@@ -2,27 +2,27 @@ import CausalRecCore
 import Synchronization
 
 /// What `/health` and `/ready` report, updated by the event loop and read by the HTTP server.
-public final class ServiceStatus: Sendable {
-    public struct Snapshot: Sendable, Equatable {
-        public var assignedPartitions = 0
-        public var brokerReachable = true
-        public var brokerProblem: String?
-        public var checkpointsEnabled = false
+package final class ServiceStatus: Sendable {
+    package struct Snapshot: Sendable, Equatable {
+        package var assignedPartitions = 0
+        package var brokerReachable = true
+        package var brokerProblem: String?
+        package var checkpointsEnabled = false
         /// Monotonic seconds (since process start) of the last checkpoint written or restored,
         /// or of the start when there is none yet.
-        public var lastCheckpointSeconds = 0.0
-        public var messagesSinceCheckpoint = 0
-        public var maxCheckpointAgeSeconds = 300.0
-        public var stopping = false
+        package var lastCheckpointSeconds = 0.0
+        package var messagesSinceCheckpoint = 0
+        package var maxCheckpointAgeSeconds = 300.0
+        package var stopping = false
         /// Set while the latest training step was refused (a non-finite gradient): the model
         /// answers, but no longer learns from the stream.
-        public var trainingProblem: String?
+        package var trainingProblem: String?
         /// Said by `/ready` while it is ready: e.g. a row table near its limit, where the least
         /// recently seen users or items are being evicted.
-        public var warnings: [String] = []
+        package var warnings: [String] = []
 
         /// Why the service is not ready, or nil when it is.
-        public func notReadyReason(nowSeconds: Double) -> String? {
+        package func notReadyReason(nowSeconds: Double) -> String? {
             if stopping { return "stopping" }
             if !brokerReachable { return "broker unreachable: \(brokerProblem ?? "no response")" }
             if assignedPartitions == 0 { return "no partitions assigned yet" }
@@ -37,16 +37,16 @@ public final class ServiceStatus: Sendable {
     private let state = Mutex(Snapshot())
     private let started = ContinuousClock.now
 
-    public init() {}
+    package init() {}
 
-    public var snapshot: Snapshot { state.withLock { $0 } }
+    package var snapshot: Snapshot { state.withLock { $0 } }
 
-    public func update(_ body: (inout Snapshot) -> Void) {
+    package func update(_ body: (inout Snapshot) -> Void) {
         state.withLock { body(&$0) }
     }
 
     /// Seconds since this status was created (a monotonic clock).
-    public var nowSeconds: Double {
+    package var nowSeconds: Double {
         let elapsed = ContinuousClock.now - started
         return elapsed.inSeconds
     }

@@ -25,25 +25,25 @@ public struct RunOptions: Sendable {
 }
 
 /// What a finished run did, for summaries.
-public struct ProcessingOutcome: Sendable {
-    public enum StopReason: String, Sendable {
+package struct ProcessingOutcome: Sendable {
+    package enum StopReason: String, Sendable {
         case shutdownRequested = "shutdown requested"
         case maxEvents = "max events reached"
         case idle = "idle"
     }
 
-    public var reason: StopReason
-    public var messages: Int
-    public var appliedEvents: Int
-    public var deadLettered: Int
-    public var recommendationsPublished: Int
-    public var modelVersion: Int64
+    package var reason: StopReason
+    package var messages: Int
+    package var appliedEvents: Int
+    package var deadLettered: Int
+    package var recommendationsPublished: Int
+    package var modelVersion: Int64
     /// Prequential hit-rates per window of evaluated clicks.
-    public var evaluator: PrequentialEvaluator
-    public var elapsed: Duration
+    package var evaluator: PrequentialEvaluator
+    package var elapsed: Duration
     /// Seconds from the first handled message to the end of the loop (excludes joining and
     /// leaving the group).
-    public var processingSeconds: Double
+    package var processingSeconds: Double
 }
 
 /// The blocking event loop, on a dedicated thread: wire the clients and parts

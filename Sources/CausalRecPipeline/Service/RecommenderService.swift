@@ -8,11 +8,11 @@ import Synchronization
 /// thread (its librdkafka calls block), and graceful shutdown (SIGTERM/SIGINT) or task
 /// cancellation asks it to finish the current batch, commit, and leave the group.
 public final class RecommenderService: Service, Sendable {
-    public let counters = ProcessingCounters()
-    public let metrics = ServiceMetrics()
-    public let status = ServiceStatus()
+    package let counters = ProcessingCounters()
+    package let metrics = ServiceMetrics()
+    package let status = ServiceStatus()
     /// The learning state, shared with the HTTP query handler.
-    public let live: LiveState
+    package let live: LiveState
     private let configuration: PipelineConfiguration
     private let bootstrapServers: String
     private let options: RunOptions
@@ -60,7 +60,7 @@ public final class RecommenderService: Service, Sendable {
     }
 
     /// The outcome once `run` has returned.
-    public var outcome: ProcessingOutcome? { result.withLock { $0 } }
+    package var outcome: ProcessingOutcome? { result.withLock { $0 } }
 
     /// Asks the loop to stop after the current batch.
     public func requestStop() {

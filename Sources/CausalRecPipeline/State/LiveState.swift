@@ -5,7 +5,7 @@ import NIOConcurrencyHelpers
 /// The learning state of a running service, shared between the event loop (the only writer)
 /// and the HTTP query handlers (readers) under one lock. The loop holds the lock for a whole
 /// consumed batch, so a query waits at most one batch and never sees half an update.
-public final class LiveState: @unchecked Sendable {
+package final class LiveState: @unchecked Sendable {
     private let lock = NIOLock()
     // Guarded by `lock`.
     private var engine: StreamEngine
@@ -48,12 +48,12 @@ public final class LiveState: @unchecked Sendable {
 
     /// The answer to `GET /recommendations`: nil when the user's events go to a partition this
     /// instance does not own (another instance has their state).
-    public enum QueryAnswer: Sendable {
+    package enum QueryAnswer: Sendable {
         case recommendation(Recommendation)
         case notOwned(partition: Int32)
     }
 
-    public func query(user: String, k: Int, at timestamp: Int64) -> QueryAnswer {
+    package func query(user: String, k: Int, at timestamp: Int64) -> QueryAnswer {
         lock.withLock {
             let recommender = engine.recommender
             if let row = recommender.userRow(ofKnown: user), Int(row) < userPartitions.count {
