@@ -3,6 +3,7 @@
 # binary, runs every benchmark (machine limits first), keeps the JSON in bench/results/bench.json
 # and rewrites the table between the bench markers. Ratios compare numbers of this one run only.
 set -euo pipefail
+export OPENBLAS_NUM_THREADS=1
 cd "$(dirname "$0")/.."
 source results/binary.sh
 # Heap allocations are counted by a preloaded interposer (causalrec itself defines no allocator).

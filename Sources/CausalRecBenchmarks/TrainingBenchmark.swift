@@ -22,19 +22,27 @@ public struct TrainingBenchmark: Sendable {
         public var sampler: SamplerKind
         public var optimizer: OptimizerKind
         public var threads: Int
+        /// γ of the deconfounded training score; 0 trains plain BPR (named `.gamma0`).
+        public var trainingExponent: Double
 
-        public init(sampler: SamplerKind, optimizer: OptimizerKind, threads: Int) {
+        public init(sampler: SamplerKind, optimizer: OptimizerKind, threads: Int,
+                    trainingExponent: Double = DeconfoundingConfiguration().trainingExponent)
+        {
             self.sampler = sampler
             self.optimizer = optimizer
             self.threads = threads
+            self.trainingExponent = trainingExponent
         }
 
-        var name: String { "train.\(sampler.rawValue).\(optimizer.rawValue).\(threads)t" }
+        var name: String {
+            "train.\(sampler.rawValue).\(optimizer.rawValue).\(threads)t" + (trainingExponent == 0 ? ".gamma0" : "")
+        }
     }
 
     public static let defaultVariants: [Variant] = [
         Variant(sampler: .random, optimizer: .sgd, threads: 1),
         Variant(sampler: .random, optimizer: .sgd, threads: 2),
+        Variant(sampler: .random, optimizer: .sgd, threads: 1, trainingExponent: 0),
         Variant(sampler: .random, optimizer: .adam, threads: 1),
         Variant(sampler: .random, optimizer: .adam, threads: 2),
         Variant(sampler: .popularity, optimizer: .adam, threads: 1),
@@ -63,6 +71,7 @@ public struct TrainingBenchmark: Sendable {
             configuration.model.dimension = dimension
             configuration.model.optimizer = variant.optimizer
             configuration.model.threads = variant.threads
+            configuration.deconfounding.trainingExponent = variant.trainingExponent
             configuration.model.learningRate = variant.optimizer == .sgd ? 0.01 : 0.001
             configuration.sampler = SamplerConfiguration(kind: variant.sampler)
             configuration.sampler.cnsdiff.curriculumPositives = pairs.count * epochs

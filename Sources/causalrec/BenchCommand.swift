@@ -21,6 +21,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Training benchmark batch size (default 8192).")
     var batchSize: Int?
 
+    @Option(name: .customLong("train-epochs"), help: "Timed epochs of each training benchmark (default 10); more of them make a profile of the training loop alone.")
+    var trainEpochs: Int?
+
     @Option(name: .customLong("checkpoint-items"), help: "Items in the state of the checkpoint memory benchmark.")
     var checkpointItems = 300_000
 
@@ -41,6 +44,7 @@ struct BenchCommand: AsyncParsableCommand {
             var benchmark = TrainingBenchmark()
             benchmark.trainFile = trainFile
             if let batchSize { benchmark.batchSize = batchSize }
+            if let trainEpochs { benchmark.epochs = max(1, trainEpochs) }
             records += try benchmark.run(training)
         }
         if selected("denoiser") { records += DenoiserBenchmark().run() }

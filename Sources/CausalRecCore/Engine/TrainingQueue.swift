@@ -26,6 +26,10 @@ package final class TrainingQueue {
     private var triplets: [TrainingTriplet] = []
     private var syntheticVectors: [Float] = []
     private var mixingWeights: [Float] = []
+    /// Items' exposure weights r^γ, once per item while the exposure estimate is unchanged.
+    private var exposureWeights = ItemWeightCache()
+    /// Which of an example's exposure weights the chunk computed itself (`ExampleWeighting`).
+    private var weightMisses: [UInt8] = []
 
     /// Positives per negative-sampling chunk. Each chunk draws from its own generator seeded from
     /// (batch seed, chunk number), so chunks can run on any thread and the draws do not depend on
@@ -112,23 +116,22 @@ package final class TrainingQueue {
         }
         sampler.prepare(context: context)
         let batchSeed = random.next()
-        drawNegatives(for: positives, generates: generates, batchSeed: batchSeed, context: context)
-        triplets.removeAll(keepingCapacity: true)
         let deconfounding = configuration.deconfounding
-        let weighted = deconfounding.trainingExponent > 0 || deconfounding.propensityWeightExponent > 0
-        for index in 0..<count {
-            var triplet = TrainingTriplet(user: positives[index].user, positive: positives[index].item,
-                                          negative: negatives[index], mix: generates ? mixingWeights[index] : 0)
-            if weighted && triplet.negative >= 0 { weigh(&triplet, positive: positives[index], deconfounding) }
-            triplets.append(triplet)
+        if deconfounding.trainingExponent > 0 {
+            exposureWeights.beginBatch(itemCount: tables.model.itemCount, version: tables.exposure.version)
         }
+        if triplets.count < count { triplets = [TrainingTriplet](repeating: TrainingTriplet(user: 0, positive: 0, negative: -1), count: count) }
+        if weightMisses.count < count { weightMisses = [UInt8](repeating: 0, count: count) }
+        drawNegatives(for: positives, generates: generates, batchSeed: batchSeed, context: context)
+        if deconfounding.trainingExponent > 0 { keepComputedWeights(count: count) }
         let cnsdiff = configuration.sampler.cnsdiff
         let contrastive = generates && cnsdiff.contrastiveWeight > 0
             ? ContrastiveTerm(weight: Float(cnsdiff.contrastiveWeight), temperature: Float(cnsdiff.contrastiveTemperature),
                               seed: SplitMix64.mix(batchSeed, 0xC0_17A5))
             : nil
-        lastLoss = triplets.withUnsafeBufferPointer { batch in
-            syntheticVectors.withUnsafeBufferPointer { vectors in
+        lastLoss = triplets.withUnsafeBufferPointer { all in
+            let batch = UnsafeBufferPointer(rebasing: all[0..<count])
+            return syntheticVectors.withUnsafeBufferPointer { vectors in
                 trainer.train(batch, synthetic: generates ? vectors.baseAddress : nil, contrastive: contrastive,
                               link: deconfounding.trainingLink)
             }
@@ -136,6 +139,8 @@ package final class TrainingQueue {
         return !trainer.lastStepRefused
     }
 
+    /// Draws the negatives and builds the batch's examples (with their exposure weights) in
+    /// parallel chunks.
     private func drawNegatives(for positives: UnsafeBufferPointer<PositiveExample>, generates: Bool, batchSeed: UInt64,
                                context: SamplingContext)
     {
@@ -144,42 +149,59 @@ package final class TrainingQueue {
         let threads = max(1, min(configuration.model.threads, chunks))
         let prepared = sampler
         let rowStride = tables.model.stride
+        let weighting = ExampleWeighting(configuration.deconfounding)
+        let exposure = tables.exposure
+        exposure.withRelativeExposures { exposures in
         negatives.withUnsafeMutableBufferPointer { output in
             syntheticVectors.withUnsafeMutableBufferPointer { vectors in
                 mixingWeights.withUnsafeMutableBufferPointer { mix in
-                    ParallelWork.run(parts: threads) { part in
-                        var local = prepared
-                        for chunk in stride(from: part, to: chunks, by: threads) {
-                            let range = (chunk * Self.samplingChunk)..<min(count, (chunk + 1) * Self.samplingChunk)
-                            var generator = Xoshiro256(seed: SplitMix64.mix(batchSeed, UInt64(chunk)))
-                            let synthetic = generates
-                                ? SyntheticNegatives(vectors: vectors.baseAddress! + range.lowerBound * rowStride, stride: rowStride,
-                                                     mix: mix.baseAddress! + range.lowerBound)
-                                : nil
-                            local.sampleNegatives(for: UnsafeBufferPointer(rebasing: positives[range]),
-                                                  into: UnsafeMutableBufferPointer(rebasing: output[range]),
-                                                  synthetic: synthetic, context: context, random: &generator)
+                    triplets.withUnsafeMutableBufferPointer { examples in
+                        weightMisses.withUnsafeMutableBufferPointer { misses in
+                            exposureWeights.withCurrentValues { cached in
+                                ParallelWork.run(parts: threads) { part in
+                                    var local = prepared
+                                    for chunk in stride(from: part, to: chunks, by: threads) {
+                                        let range = (chunk * Self.samplingChunk)..<min(count, (chunk + 1) * Self.samplingChunk)
+                                        var generator = Xoshiro256(seed: SplitMix64.mix(batchSeed, UInt64(chunk)))
+                                        let synthetic = generates
+                                            ? SyntheticNegatives(vectors: vectors.baseAddress! + range.lowerBound * rowStride,
+                                                                 stride: rowStride, mix: mix.baseAddress! + range.lowerBound)
+                                            : nil
+                                        local.sampleNegatives(for: UnsafeBufferPointer(rebasing: positives[range]),
+                                                              into: UnsafeMutableBufferPointer(rebasing: output[range]),
+                                                              synthetic: synthetic, context: context, random: &generator)
+                                        for index in range {
+                                            var triplet = TrainingTriplet(user: positives[index].user, positive: positives[index].item,
+                                                                          negative: output[index], mix: generates ? mix[index] : 0)
+                                            misses[index] = 0
+                                            if triplet.negative >= 0 {
+                                                misses[index] = weighting.weigh(&triplet, positive: positives[index], cached: cached,
+                                                                                   exposures: exposures)
+                                            }
+                                            examples[index] = triplet
+                                        }
+                                    }
+                                }
+                            }
                         }
                     }
                 }
             }
         }
+        }
     }
 
-    /// The exposure weights of one example: r^γ for the positive (its exposure when clicked, or
-    /// the current one offline) and for the negative (now), and (1/r_i)^exponent, clipped, as the
-    /// example's weight when propensity weighting is on.
-    private func weigh(_ triplet: inout TrainingTriplet, positive: PositiveExample, _ deconfounding: DeconfoundingConfiguration) {
-        let floor = deconfounding.exposureFloor
-        let positiveExposure = positive.exposure > 0 ? Double(positive.exposure) : max(tables.exposure.relativeExposure(of: positive.item), floor)
-        let negativeExposure = max(tables.exposure.relativeExposure(of: triplet.negative), floor)
-        if deconfounding.trainingExponent > 0 {
-            // Capped at Float's largest finite value: r^γ overflows for large relative exposures.
-            triplet.positiveWeight = Float(min(_pow(positiveExposure, deconfounding.trainingExponent), Double(Float.greatestFiniteMagnitude)))
-            triplet.negativeWeight = Float(min(_pow(negativeExposure, deconfounding.trainingExponent), Double(Float.greatestFiniteMagnitude)))
-        }
-        if deconfounding.propensityWeightExponent > 0 {
-            triplet.weight = Float(min(deconfounding.propensityClip, _pow(1 / positiveExposure, deconfounding.propensityWeightExponent)))
+    /// Stores the exposure weights the parallel chunks computed for items the cache did not hold,
+    /// so the next batches over the same exposure estimate find them.
+    private func keepComputedWeights(count: Int) {
+        for index in 0..<count where weightMisses[index] != 0 {
+            let triplet = triplets[index]
+            if weightMisses[index] & ExampleWeighting.positiveMissed != 0 {
+                exposureWeights.store(triplet.positiveWeight, for: triplet.positive)
+            }
+            if weightMisses[index] & ExampleWeighting.negativeMissed != 0 {
+                exposureWeights.store(triplet.negativeWeight, for: triplet.negative)
+            }
         }
     }
 }

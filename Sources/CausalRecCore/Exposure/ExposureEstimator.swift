@@ -41,6 +41,9 @@ package final class ExposureEstimator {
     package private(set) var recordedCount: Int = 0
     private var recordedSinceBoundaries: Int = 0
     private let decayPerMillisecond: Double
+    /// Bumped by every change of a weight, the total or the item count: values derived from the
+    /// relative exposures (the training's exposure weights) are current while it stays the same.
+    package private(set) var version: UInt64 = 0
 
     /// Rebase once the scale factor passes e^rebaseExponent (far below Double's range).
     private static let rebaseExponent: Double = 200
@@ -56,6 +59,7 @@ package final class ExposureEstimator {
     package func grow(to count: Int) {
         if weights.count < count {
             weights.append(contentsOf: repeatElement(0, count: count - weights.count))
+            version &+= 1
         }
     }
 
@@ -63,6 +67,7 @@ package final class ExposureEstimator {
     package func reset(item: Int32) {
         totalWeight = max(0, totalWeight - weights[Int(item)])
         weights[Int(item)] = 0
+        version &+= 1
     }
 
     /// Adds `amount` exposures of `item` at event time `timestamp` (epoch ms).
@@ -77,6 +82,7 @@ package final class ExposureEstimator {
         let increment = amount * _exp(exponent)
         weights[Int(item)] += increment
         totalWeight += increment
+        version &+= 1
         recordedCount += 1
         recordedSinceBoundaries += 1
         if recordedSinceBoundaries >= configuration.requantileEvery || boundaries.isEmpty {
@@ -91,6 +97,7 @@ package final class ExposureEstimator {
         totalWeight *= factor
         boundaries = boundaries.map { $0 * factor }
         referenceTime = timestamp
+        version &+= 1
     }
 
     /// e_i(t): the decayed exposure count of `item` at `timestamp`.
@@ -109,6 +116,24 @@ package final class ExposureEstimator {
     /// shown. The deconfounded learner's exposure weights are powers of it.
     package func relativeExposure(of item: Int32) -> Double {
         propensity(of: item) * Double(weights.count)
+    }
+
+    /// `relativeExposure(of:)` for many items from several threads at once: `body` gets a view
+    /// of the weights that takes no reference to the estimator.
+    package func withRelativeExposures<Result>(_ body: (RelativeExposures) -> Result) -> Result {
+        weights.withUnsafeBufferPointer { body(RelativeExposures(weights: $0, totalWeight: totalWeight)) }
+    }
+
+    package struct RelativeExposures {
+        let weights: UnsafeBufferPointer<Double>
+        let totalWeight: Double
+
+        /// Computed as `relativeExposure(of:)` computes it, to the bit.
+        @inline(__always)
+        package func of(_ item: Int32) -> Double {
+            guard totalWeight > 0, Int(item) < weights.count else { return 0 }
+            return weights[Int(item)] / totalWeight * Double(weights.count)
+        }
     }
 
     /// The item's environment: 0 (least exposed) ..< environmentCount (most exposed). Items never
@@ -182,6 +207,7 @@ package final class ExposureEstimator {
 
     package func readState(from reader: inout StateReader) throws {
         try reader.beginSection("EXPO")
+        version &+= 1
         try reader.expect(try reader.readInt(), equals: configuration.environmentCount, "exposure.environments")
         let weights = try reader.readDoubleArray()
         try StateCheck.finite(weights, nonNegative: true, "exposure weights")

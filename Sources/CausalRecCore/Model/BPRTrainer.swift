@@ -1,3 +1,5 @@
+import CVectorKernels
+
 /// One BPR training example: the user preferred `positive` over `negative`.
 package struct TrainingTriplet: Sendable, Equatable {
     package var user: Int32
@@ -41,7 +43,10 @@ package struct TrainingTriplet: Sendable, Equatable {
 /// 3. once every thread is done reading the old rows, each applies L2 and the optimizer step to
 ///    its touched users and items.
 /// Every row's gradient is thus summed in example order whatever the thread count, so results
-/// are bit for bit the same for 1 or N threads. Buffers are reused: no allocation per example.
+/// are bit for bit the same for 1 or N threads. Buffers are reused: no allocation per example,
+/// and no scratch row is zeroed: a row's first contribution of a batch is written onto zero
+/// (`axpyOntoZero`), later ones added. With one thread, phase 1 also sums the item gradients,
+/// which makes phase 2 unnecessary.
 package final class BPRTrainer {
     package let model: MatrixFactorization
     package let threads: Int
@@ -122,15 +127,19 @@ package final class BPRTrainer {
         lastStepRefused = workers.contains { $0.nonFinite }
         clippedGradients += workers.reduce(0) { $0 + $1.clipped }
         if lastStepRefused {
+            // Nothing to clear: scratch rows are written afresh by the next batch's first
+            // contribution, and the slots are released when it starts.
             refusedSteps += 1
-            ParallelWork.run(parts: threads) { owner in
-                discard(owner: owner)
-            }
             return .nan
         }
         // Steps only after every thread has finished reading the old rows.
         ParallelWork.run(parts: threads) { owner in
             step(owner: owner)
+        }
+        // Marked here, by one thread: the marks of 64 rows share a word and eight words a cache
+        // line, which the owners of neighbouring blocks would otherwise fight over.
+        for worker in workers {
+            for row in worker.itemSlots.touched { model.changedItems.mark(row) }
         }
         let samples = workers.flatMap(\.lossSamples).sorted { $0.example < $1.example }
         return samples.isEmpty ? 0 : Float(samples.reduce(0) { $0 + $1.loss } / Double(samples.count))
@@ -144,7 +153,12 @@ package final class BPRTrainer {
         threads == 1 ? 0 : Int(row >> 6) % threads
     }
 
-    /// Phase 1 for the users one thread owns.
+    /// How many examples ahead phase 1 requests rows.
+    static let prefetchDistance = 6
+
+    /// Phase 1 for the users one thread owns. With one thread, the item gradients are summed
+    /// here too, straight into their scratch rows: the examples come in example order, which is
+    /// the order phase 2's merge would restore, so the sums are bit for bit the same.
     private func accumulateUsers(_ triplets: UnsafeBufferPointer<TrainingTriplet>, synthetic: UnsafePointer<Float>?,
                                  link: ScoreLink, owner me: Int)
     {
@@ -153,57 +167,110 @@ package final class BPRTrainer {
         let users = model.users
         let items = model.items
         let useBias = model.configuration.useItemBias
+        let direct = threads == 1
+        // The previous batch's slots are released here, by their owner, rather than after the
+        // step: the step's caller still reads the touched item rows (`train`).
+        worker.userSlots.reset()
+        worker.itemSlots.reset()
         worker.userSlots.reserve(rows: model.userCount)
         // Room for the worst case (every example a new user) up front.
         worker.userGradients.grow(to: triplets.count)
         let lists = (0..<threads).map { itemContributions[me * threads + $0] }
-        for list in lists { list.reset(capacity: 2 * triplets.count) }
+        if direct {
+            worker.itemSlots.reserve(rows: model.itemCount)
+            worker.itemGradients.grow(to: 2 * triplets.count)
+            if worker.biasGradients.count < 2 * triplets.count {
+                worker.biasGradients.append(contentsOf: repeatElement(0, count: 2 * triplets.count - worker.biasGradients.count))
+            }
+        } else {
+            for list in lists { list.reset(capacity: 2 * triplets.count) }
+        }
         worker.lossSamples.removeAll(keepingCapacity: true)
+        let plainLink = link == .identity
         model.itemBias.withUnsafeBufferPointer { bias in
-            for index in 0..<triplets.count {
-                let triplet = triplets[index]
-                guard triplet.negative >= 0, owner(of: triplet.user) == me else { continue }
-                let p = UnsafePointer(users.row(triplet.user))
-                let qi = UnsafePointer(items.row(triplet.positive))
-                var qj = UnsafePointer(items.row(triplet.negative))
-                // A mixed negative z = λ·g + (1 − λ)·q_j (with bias (1 − λ)·b_j): its gradient
-                // reaches q_j and b_j scaled by (1 − λ); g is generated, not learned here.
-                let keep: Float = triplet.mix > 0 && synthetic != nil ? 1 - triplet.mix : 1
-                if keep < 1, let synthetic {
-                    VectorKernels.mix(triplet.mix, synthetic + index * stride, keep, qj, into: worker.mixed, length: stride)
-                    qj = UnsafePointer(worker.mixed)
-                }
-                let slot = worker.userSlots.slot(for: triplet.user)
-                let coefficients: (positive: Float, negative: Float)
-                if link == .identity && triplet.isPlain {
-                    var x = VectorKernels.dotDifference(p, qi, qj, length: stride)
-                    if useBias { x += bias[Int(triplet.positive)] - keep * bias[Int(triplet.negative)] }
-                    if index < lossCutoff { worker.lossSamples.append((Int32(index), Double(softplus(-x)))) }
-                    let g = -sigmoid(-x)
-                    VectorKernels.axpyDifference(g, qi, qj, worker.userGradients.row(slot), length: stride)
-                    coefficients = (g, -g)
-                } else {
-                    // The deconfounded score s = g(x)·w on each side; the loss −weight·log σ(s_i − s_j).
-                    var xi = VectorKernels.dot(p, qi, length: stride)
-                    var xj = VectorKernels.dot(p, qj, length: stride)
-                    if useBias {
-                        xi += bias[Int(triplet.positive)]
-                        xj += keep * bias[Int(triplet.negative)]
+            worker.biasGradients.withUnsafeMutableBufferPointer { biasGradients in
+                /// An item's share of example `index`: its gradient row gets coefficient · p_u.
+                @inline(__always) func file(_ item: Int32, index: Int, user: Int32, p: UnsafePointer<Float>, coefficient: Float) {
+                    if direct {
+                        var isNew = false
+                        let slot = worker.itemSlots.slot(for: item, isNew: &isNew)
+                        if isNew {
+                            VectorKernels.axpyOntoZero(coefficient, p, worker.itemGradients.row(slot), length: stride)
+                            biasGradients[Int(slot)] = 0 + coefficient
+                        } else {
+                            VectorKernels.axpy(coefficient, p, worker.itemGradients.row(slot), length: stride)
+                            biasGradients[Int(slot)] += coefficient
+                        }
+                    } else {
+                        lists[owner(of: item)].append(ItemContribution(example: Int32(index), item: item, user: user, coefficient: coefficient))
                     }
-                    let delta = link.value(xi) * triplet.positiveWeight - link.value(xj) * triplet.negativeWeight
-                    if index < lossCutoff { worker.lossSamples.append((Int32(index), Double(softplus(-delta) * triplet.weight))) }
-                    let d = -sigmoid(-delta) * triplet.weight
-                    let ci = d * link.derivative(xi) * triplet.positiveWeight
-                    let cj = -d * link.derivative(xj) * triplet.negativeWeight
-                    VectorKernels.axpy(ci, qi, worker.userGradients.row(slot), length: stride)
-                    VectorKernels.axpy(cj, qj, worker.userGradients.row(slot), length: stride)
-                    coefficients = (ci, cj)
                 }
-                lists[owner(of: triplet.positive)].append(
-                    ItemContribution(example: Int32(index), item: triplet.positive, user: triplet.user, coefficient: coefficients.positive))
-                lists[owner(of: triplet.negative)].append(
-                    ItemContribution(example: Int32(index), item: triplet.negative, user: triplet.user,
-                                     coefficient: coefficients.negative * keep))
+                let rowBytes = stride * MemoryLayout<Float>.stride
+                for index in 0..<triplets.count {
+                    // The rows a few examples ahead are requested now, so they arrive while this
+                    // example computes (the tables are larger than the core's cache).
+                    let ahead = index &+ Self.prefetchDistance
+                    if ahead < triplets.count {
+                        let next = triplets[ahead]
+                        if next.negative >= 0 && owner(of: next.user) == me {
+                            cvk_prefetch(users.row(next.user), rowBytes)
+                            cvk_prefetch(items.row(next.positive), rowBytes)
+                            cvk_prefetch(items.row(next.negative), rowBytes)
+                        }
+                    }
+                    let triplet = triplets[index]
+                    guard triplet.negative >= 0, owner(of: triplet.user) == me else { continue }
+                    let p = UnsafePointer(users.row(triplet.user))
+                    let qi = UnsafePointer(items.row(triplet.positive))
+                    var qj = UnsafePointer(items.row(triplet.negative))
+                    // A mixed negative z = λ·g + (1 − λ)·q_j (with bias (1 − λ)·b_j): its gradient
+                    // reaches q_j and b_j scaled by (1 − λ); g is generated, not learned here.
+                    let keep: Float = triplet.mix > 0 && synthetic != nil ? 1 - triplet.mix : 1
+                    if keep < 1, let synthetic {
+                        VectorKernels.mix(triplet.mix, synthetic + index * stride, keep, qj, into: worker.mixed, length: stride)
+                        qj = UnsafePointer(worker.mixed)
+                    }
+                    var isNewUser = false
+                    let slot = worker.userSlots.slot(for: triplet.user, isNew: &isNewUser)
+                    let gradient = worker.userGradients.row(slot)
+                    let coefficients: (positive: Float, negative: Float)
+                    if plainLink && triplet.isPlain {
+                        var x = VectorKernels.dotDifference(p, qi, qj, length: stride)
+                        if useBias { x += bias[Int(triplet.positive)] - keep * bias[Int(triplet.negative)] }
+                        if index < lossCutoff { worker.lossSamples.append((Int32(index), Double(softplus(-x)))) }
+                        let g = -sigmoid(-x)
+                        if isNewUser {
+                            VectorKernels.axpyDifferenceOntoZero(g, qi, qj, gradient, length: stride)
+                        } else {
+                            VectorKernels.axpyDifference(g, qi, qj, gradient, length: stride)
+                        }
+                        coefficients = (g, -g)
+                    } else {
+                        // The deconfounded score s = g(x)·w on each side; the loss −weight·log σ(s_i − s_j).
+                        // The link's derivative is folded into the two scalars, so the example costs
+                        // two dot products in one pass and one two-term update of the user's row.
+                        var (xi, xj) = VectorKernels.dotPair(p, qi, qj, length: stride)
+                        if useBias {
+                            xi += bias[Int(triplet.positive)]
+                            xj += keep * bias[Int(triplet.negative)]
+                        }
+                        let li = link.valueAndDerivative(xi)
+                        let lj = link.valueAndDerivative(xj)
+                        let delta = li.value * triplet.positiveWeight - lj.value * triplet.negativeWeight
+                        if index < lossCutoff { worker.lossSamples.append((Int32(index), Double(softplus(-delta) * triplet.weight))) }
+                        let d = -sigmoid(-delta) * triplet.weight
+                        let ci = d * li.derivative * triplet.positiveWeight
+                        let cj = -d * lj.derivative * triplet.negativeWeight
+                        if isNewUser {
+                            VectorKernels.axpyPairOntoZero(ci, qi, cj, qj, gradient, length: stride)
+                        } else {
+                            VectorKernels.axpyPair(ci, qi, cj, qj, gradient, length: stride)
+                        }
+                        coefficients = (ci, cj)
+                    }
+                    file(triplet.positive, index: index, user: triplet.user, p: p, coefficient: coefficients.positive)
+                    file(triplet.negative, index: index, user: triplet.user, p: p, coefficient: coefficients.negative * keep)
+                }
             }
         }
     }
@@ -215,18 +282,26 @@ package final class BPRTrainer {
         let stride = model.stride
         let users = model.users
         worker.itemSlots.reserve(rows: model.itemCount)
-        let sources = (0..<threads).map { itemContributions[$0 * threads + me].elements }
-        let total = sources.reduce(0) { $0 + $1.count } + (extra?.0.count ?? 0)
+        // With one thread phase 1 already summed the BPR contributions (`accumulateUsers`).
+        let sources = threads == 1 ? [] : (0..<threads).map { itemContributions[$0 * threads + me].elements }
+        let total = worker.itemSlots.touched.count + sources.reduce(0) { $0 + $1.count } + (extra?.0.count ?? 0)
         worker.itemGradients.grow(to: total)
         if worker.biasGradients.count < total {
             worker.biasGradients.append(contentsOf: repeatElement(0, count: total - worker.biasGradients.count))
         }
         worker.biasGradients.withUnsafeMutableBufferPointer { biasGradients in
             @inline(__always) func add(_ contribution: ItemContribution) {
-                let slot = worker.itemSlots.slot(for: contribution.item)
-                VectorKernels.axpy(contribution.coefficient, users.row(contribution.user),
-                                   worker.itemGradients.row(slot), length: stride)
-                biasGradients[Int(slot)] += contribution.coefficient
+                var isNew = false
+                let slot = worker.itemSlots.slot(for: contribution.item, isNew: &isNew)
+                if isNew {
+                    VectorKernels.axpyOntoZero(contribution.coefficient, users.row(contribution.user),
+                                               worker.itemGradients.row(slot), length: stride)
+                    biasGradients[Int(slot)] = 0 + contribution.coefficient
+                } else {
+                    VectorKernels.axpy(contribution.coefficient, users.row(contribution.user),
+                                       worker.itemGradients.row(slot), length: stride)
+                    biasGradients[Int(slot)] += contribution.coefficient
+                }
             }
             if sources.count == 1 {
                 for contribution in sources[0] { add(contribution) }
@@ -274,8 +349,14 @@ package final class BPRTrainer {
         }
         if let (contributions, rows) = extra {
             for contribution in contributions where owner(of: contribution.item) == me {
-                let slot = worker.itemSlots.slot(for: contribution.item)
-                VectorKernels.axpy(1, rows.row(Int(contribution.index)), worker.itemGradients.row(slot), length: stride)
+                var isNew = false
+                let slot = worker.itemSlots.slot(for: contribution.item, isNew: &isNew)
+                if isNew {
+                    VectorKernels.axpyOntoZero(1, rows.row(Int(contribution.index)), worker.itemGradients.row(slot), length: stride)
+                    worker.biasGradients[Int(slot)] = 0
+                } else {
+                    VectorKernels.axpy(1, rows.row(Int(contribution.index)), worker.itemGradients.row(slot), length: stride)
+                }
             }
         }
     }
@@ -314,19 +395,6 @@ package final class BPRTrainer {
         worker.clipped = clipped
     }
 
-    /// A refused step: the scratch rows are cleared for the next batch, no weight is touched.
-    private func discard(owner me: Int) {
-        let worker = workers[me]
-        let stride = model.stride
-        for slot in worker.userSlots.touched.indices { worker.userGradients.row(Int32(slot)).update(repeating: 0, count: stride) }
-        for slot in worker.itemSlots.touched.indices {
-            worker.itemGradients.row(Int32(slot)).update(repeating: 0, count: stride)
-            worker.biasGradients[slot] = 0
-        }
-        worker.userSlots.reset()
-        worker.itemSlots.reset()
-    }
-
     /// Phase 3: L2 and the optimizer step for every row this thread owns and the batch touched.
     private func step(owner me: Int) {
         let worker = workers[me]
@@ -342,14 +410,10 @@ package final class BPRTrainer {
         for (slot, row) in worker.itemSlots.touched.enumerated() {
             step(row: row, weights: items.row(row), gradient: worker.itemGradients.row(Int32(slot)),
                  optimizer: model.itemOptimizer, l2: l2, stride: stride)
-            model.changedItems.mark(row)
             if configuration.useItemBias {
                 model.applyBiasGradient(item: row, gradient: worker.biasGradients[slot] + l2 * model.itemBias[Int(row)])
             }
-            worker.biasGradients[slot] = 0
         }
-        worker.userSlots.reset()
-        worker.itemSlots.reset()
     }
 
     @inline(__always)
@@ -365,6 +429,5 @@ package final class BPRTrainer {
             let rate = model.configuration.learningRate
             VectorKernels.scaleAndAdd(scale: 1 - rate * l2, weights, alpha: -rate, gradient, length: stride)
         }
-        gradient.update(repeating: 0, count: stride)
     }
 }

@@ -22,6 +22,19 @@ package enum ScoreLink: String, Sendable, Equatable, Codable {
         }
     }
 
+    /// (g(x), g′(x)) with one exponential: for ELU + 1 both are eˣ below 0. Bit for bit the
+    /// values `value` and `derivative` return.
+    @inline(__always)
+    package func valueAndDerivative(_ x: Float) -> (value: Float, derivative: Float) {
+        switch self {
+        case .identity: return (x, 1)
+        case .eluPlusOne:
+            if x > 0 { return (x + 1, 1) }
+            let e = _expf(x)
+            return (e, e)
+        }
+    }
+
     /// log g(x), for comparisons in log space (g > 0 only).
     @inline(__always)
     package func logValue(_ x: Float) -> Float {

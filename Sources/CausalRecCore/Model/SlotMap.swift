@@ -19,6 +19,22 @@ struct SlotMap {
         return slot
     }
 
+    /// `slot(for:)`, and whether the row got its slot just now (its scratch row holds no sum
+    /// yet, so the first contribution is written rather than added).
+    @inline(__always)
+    mutating func slot(for row: Int32, isNew: inout Bool) -> Int32 {
+        let existing = slots[Int(row)]
+        if existing >= 0 {
+            isNew = false
+            return existing
+        }
+        let slot = Int32(touched.count)
+        slots[Int(row)] = slot
+        touched.append(row)
+        isNew = true
+        return slot
+    }
+
     mutating func reset() {
         for row in touched { slots[Int(row)] = -1 }
         touched.removeAll(keepingCapacity: true)

@@ -32,6 +32,89 @@ public enum VectorKernels {
         return (accumulator0 + accumulator1).sum()
     }
 
+    /// (⟨p, a⟩, ⟨p, b⟩) in one pass over p, each summed exactly as `dot` sums it (the same two
+    /// accumulators per product), so the results are bit for bit those of two `dot` calls.
+    @inline(__always)
+    public static func dotPair(_ p: UnsafePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                               length: Int) -> (Float, Float)
+    {
+        var a0 = Chunk(repeating: 0)
+        var a1 = Chunk(repeating: 0)
+        var b0 = Chunk(repeating: 0)
+        var b1 = Chunk(repeating: 0)
+        let chunks = length &>> 3
+        var chunk = 0
+        while chunk &+ 1 < chunks {
+            let p0 = load(p, chunk)
+            let p1 = load(p, chunk &+ 1)
+            a0.addProduct(p0, load(a, chunk))
+            a1.addProduct(p1, load(a, chunk &+ 1))
+            b0.addProduct(p0, load(b, chunk))
+            b1.addProduct(p1, load(b, chunk &+ 1))
+            chunk &+= 2
+        }
+        if chunk < chunks {
+            let p0 = load(p, chunk)
+            a0.addProduct(p0, load(a, chunk))
+            b0.addProduct(p0, load(b, chunk))
+        }
+        return ((a0 + a1).sum(), (b0 + b1).sum())
+    }
+
+    /// y += alpha · a, then y += beta · b, in one pass over y (bit for bit two `axpy` calls).
+    @inline(__always)
+    public static func axpyPair(_ alpha: Float, _ a: UnsafePointer<Float>, _ beta: Float, _ b: UnsafePointer<Float>,
+                                _ y: UnsafeMutablePointer<Float>, length: Int)
+    {
+        let sa = Chunk(repeating: alpha)
+        let sb = Chunk(repeating: beta)
+        for chunk in 0..<(length &>> 3) {
+            var value = load(UnsafePointer(y), chunk)
+            value.addProduct(sa, load(a, chunk))
+            value.addProduct(sb, load(b, chunk))
+            store(value, y, chunk)
+        }
+    }
+
+    /// The first-write forms of `axpy`, `axpyDifference` and `axpyPair`: y = 0 + …, computed with
+    /// the same fused multiply-adds onto zero, so a sum started with them is bit for bit one
+    /// started on a zeroed row, without zeroing or reading y first.
+    @inline(__always)
+    public static func axpyOntoZero(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, length: Int) {
+        let scale = Chunk(repeating: alpha)
+        for chunk in 0..<(length &>> 3) {
+            var value = Chunk(repeating: 0)
+            value.addProduct(scale, load(x, chunk))
+            store(value, y, chunk)
+        }
+    }
+
+    @inline(__always)
+    public static func axpyDifferenceOntoZero(_ alpha: Float, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                                              _ y: UnsafeMutablePointer<Float>, length: Int)
+    {
+        let scale = Chunk(repeating: alpha)
+        for chunk in 0..<(length &>> 3) {
+            var value = Chunk(repeating: 0)
+            value.addProduct(scale, load(a, chunk) - load(b, chunk))
+            store(value, y, chunk)
+        }
+    }
+
+    @inline(__always)
+    public static func axpyPairOntoZero(_ alpha: Float, _ a: UnsafePointer<Float>, _ beta: Float, _ b: UnsafePointer<Float>,
+                                        _ y: UnsafeMutablePointer<Float>, length: Int)
+    {
+        let sa = Chunk(repeating: alpha)
+        let sb = Chunk(repeating: beta)
+        for chunk in 0..<(length &>> 3) {
+            var value = Chunk(repeating: 0)
+            value.addProduct(sa, load(a, chunk))
+            value.addProduct(sb, load(b, chunk))
+            store(value, y, chunk)
+        }
+    }
+
     /// y += alpha · x
     @inline(__always)
     public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, length: Int) {
