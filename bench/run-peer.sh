@@ -3,6 +3,7 @@
 # split, same dimension and thread counts; training samples/s of both, and implicit's
 # Recall/NDCG@20 scored by our metric code (its iteration count chosen on valid_iid NDCG@20).
 #   bench/run-peer.sh [DATA_DIR]      (default ../shared/data/cnsdiff-food)
+# ROUNDS=n sets the alternating speed rounds (default 5); SPEED_ONLY=1 skips the quality part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-../shared/data/cnsdiff-food}
@@ -17,20 +18,42 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 train=$(ls "$data"/train.txt* | head -n1)
 
-echo "== implicit $("$venv/bin/python" -c 'import implicit; print(implicit.__version__)') BPR, factors 64 (+1 bias), lr 0.01, reg 0.01"
-OPENBLAS_NUM_THREADS=1 "$venv/bin/python" bench/implicit_bpr.py --train "$train" --factors 64 --threads 1 2 \
-  --speed-iterations 20 --export-iterations 10 25 50 100 200 --out "$work/factors" > "$work/implicit.json"
-python3 - "$work/implicit.json" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))
-for threads, rate in r["speed"].items():
-    print(f"implicit BPR, {threads} thread(s): {rate:,.0f} training samples/s ({r['positives']} positives x 20 iterations)")
+rounds=${ROUNDS:-5}
+echo "== speed: implicit $("$venv/bin/python" -c 'import implicit; print(implicit.__version__)') BPR (factors 64 (+1 bias), lr 0.01, reg 0.01, 20 iterations) and ours (causalrec bench, SGD and Adam, batch 8192, 10 epochs), alternating, $rounds rounds"
+export OPENBLAS_NUM_THREADS=1
+for round in $(seq "$rounds"); do
+  "$venv/bin/python" bench/implicit_bpr.py --train "$train" --factors 64 --threads 1 2 --speed-iterations 20 \
+    > "$work/implicit-speed-$round.json"
+  .build/release/causalrec bench --only train.random --train-file "$train" > "$work/ours-speed-$round.txt"
+done
+python3 - "$work" "$rounds" <<'PY'
+import json, statistics, sys
+work, rounds = sys.argv[1], int(sys.argv[2])
+rates = {}
+for round in range(1, rounds + 1):
+    for threads, rate in json.load(open(f"{work}/implicit-speed-{round}.json"))["speed"].items():
+        rates.setdefault(f"implicit BPR, {threads}t", []).append(rate)
+    for line in open(f"{work}/ours-speed-{round}.txt"):
+        name, _, rest = line.partition(":")
+        if rest.strip().endswith("triplets/s"):
+            rates.setdefault(name, []).append(float(rest.split()[0]))
+def median(name):
+    return statistics.median(rates[name])
+for name, values in rates.items():
+    print(f"{name}: median {median(name) / 1e6:.2f} M samples/s (min {min(values) / 1e6:.2f}, max {max(values) / 1e6:.2f}, {len(values)} runs)")
+implicit1 = median("implicit BPR, 1t")
+for name in rates:
+    if name.startswith("train.") and ".1t" in name:
+        print(f"ratio {name} / implicit 1t: {median(name) / implicit1:.2f}x")
+sgd1, sgd2 = median("train.random.sgd.1t.data"), median("train.random.sgd.2t.data")
+adam1, adam2 = median("train.random.adam.1t.data"), median("train.random.adam.2t.data")
+print(f"ratio ours sgd 2t / sgd 1t: {sgd2 / sgd1:.2f}x; sgd / adam: 1t {sgd1 / adam1:.2f}x, 2t {sgd2 / adam2:.2f}x")
 PY
 
-echo "== ours (causalrec bench on the same file, SGD and Adam, batch 8192)"
-.build/release/causalrec bench --only train.random --train-file "$train"
-
+[ "${SPEED_ONLY:-0}" = 1 ] && exit 0
 echo "== implicit's factors scored with our metric code"
+"$venv/bin/python" bench/implicit_bpr.py --train "$train" --factors 64 --threads 1 --speed-iterations 1 \
+  --export-iterations 10 25 50 100 200 --out "$work/factors" > "$work/implicit.json"
 best=""; best_valid=-1
 for iteration in 10 25 50 100 200; do
   users=$(python3 -c "import json;print(json.load(open('$work/implicit.json'))['exports']['$iteration'][0])")

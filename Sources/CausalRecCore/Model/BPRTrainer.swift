@@ -37,16 +37,18 @@ package struct TrainingTriplet: Sendable, Equatable {
 /// 1. each thread takes the examples of the users it owns, in example order: computes
 ///    g = ∂loss/∂x while the three rows are hot, sums the user's gradient g·(q_i − q_j) into a
 ///    scratch row, and files the item contributions ±g·p_u (tagged with the example number) under
-///    the items' owners;
-/// 2. each thread merges the item contributions filed for it by example number and sums them into
-///    scratch rows;
-/// 3. once every thread is done reading the old rows, each applies L2 and the optimizer step to
+///    the items' owners, then checks its users' gradients;
+/// 2. each thread merges the item contributions filed for it by example number, sums them into
+///    scratch rows and checks them;
+/// 3. if every gradient is finite, once every thread is done reading the old rows, each applies L2 and the optimizer step to
 ///    its touched users and items.
 /// Every row's gradient is thus summed in example order whatever the thread count, so results
 /// are bit for bit the same for 1 or N threads. Buffers are reused: no allocation per example,
 /// and no scratch row is zeroed: a row's first contribution of a batch is written onto zero
 /// (`axpyOntoZero`), later ones added. With one thread, phase 1 also sums the item gradients,
-/// which makes phase 2 unnecessary.
+/// which leaves phase 2 only the check. (Scoring each example on every thread that owns one of
+/// its rows, so that each could sum its items' shares directly, was measured slower at 2 threads
+/// than filing and merging: 0.79×, BENCHMARKS.md.)
 package final class BPRTrainer {
     package let model: MatrixFactorization
     package let threads: Int
@@ -63,8 +65,8 @@ package final class BPRTrainer {
     /// Row gradients scaled down to `gradientClipNorm` so far.
     package private(set) var clippedGradients = 0
     /// Item contributions filed by thread `from` for owner `to`, at index from·threads + to.
-    private var itemContributions: [ContributionBuffer<ItemContribution>]
-    private let workers: [Worker]
+    var itemContributions: [ContributionBuffer<ItemContribution>]
+    let workers: [Worker]
 
     struct ItemContribution {
         var example: Int32
@@ -112,17 +114,21 @@ package final class BPRTrainer {
                 break
             }
         }
+        // Every gradient is checked (and clipped) before any row is written: a step with a
+        // non-finite gradient is refused as a whole, so no row ever holds NaN or ±∞. Each owner
+        // checks its rows as soon as their sums are complete, while they are in its cache.
+        for worker in workers {
+            worker.nonFinite = false
+            worker.clipped = 0
+        }
         ParallelWork.run(parts: threads) { owner in
             accumulateUsers(triplets, synthetic: synthetic, link: link, owner: owner)
+            checkGradients(owner: owner, users: true, items: false)
         }
         let extraGradients = extra
         ParallelWork.run(parts: threads) { owner in
             accumulateItems(owner: owner, extra: extraGradients.map { ($0.contributions, $0.rows) })
-        }
-        // Every gradient is checked (and clipped) before any row is written: a step with a
-        // non-finite gradient is refused as a whole, so no row ever holds NaN or ±∞.
-        ParallelWork.run(parts: threads) { owner in
-            checkGradients(owner: owner)
+            checkGradients(owner: owner, users: false, items: true)
         }
         lastStepRefused = workers.contains { $0.nonFinite }
         clippedGradients += workers.reduce(0) { $0 + $1.clipped }
@@ -149,7 +155,7 @@ package final class BPRTrainer {
     /// of different owners then never share a cache line, which row-by-row interleaving would
     /// make every update fight over (false sharing measured at half the single-thread speed).
     @inline(__always)
-    private func owner(of row: Int32) -> Int {
+    func owner(of row: Int32) -> Int {
         threads == 1 ? 0 : Int(row >> 6) % threads
     }
 
@@ -358,76 +364,6 @@ package final class BPRTrainer {
                     VectorKernels.axpy(1, rows.row(Int(contribution.index)), worker.itemGradients.row(slot), length: stride)
                 }
             }
-        }
-    }
-
-    /// Between phases 2 and 3: every gradient of a row this thread owns is finite, and at most
-    /// `gradientClipNorm` long (scaled down otherwise).
-    private func checkGradients(owner me: Int) {
-        let worker = workers[me]
-        let stride = model.stride
-        let limit = Self.gradientClipNorm
-        var nonFinite = false
-        var clipped = 0
-        func check(_ gradient: UnsafeMutablePointer<Float>) {
-            let squared = VectorKernels.dot(gradient, gradient, length: stride)
-            guard squared.isFinite else {
-                nonFinite = true
-                return
-            }
-            if squared > limit * limit {
-                let scale = limit / squared.squareRoot()
-                for index in 0..<stride { gradient[index] *= scale }
-                clipped += 1
-            }
-        }
-        for slot in worker.userSlots.touched.indices { check(worker.userGradients.row(Int32(slot))) }
-        for slot in worker.itemSlots.touched.indices {
-            check(worker.itemGradients.row(Int32(slot)))
-            let bias = worker.biasGradients[slot]
-            if !bias.isFinite {
-                nonFinite = true
-            } else if abs(bias) > limit {
-                worker.biasGradients[slot] = bias > 0 ? limit : -limit
-            }
-        }
-        worker.nonFinite = nonFinite
-        worker.clipped = clipped
-    }
-
-    /// Phase 3: L2 and the optimizer step for every row this thread owns and the batch touched.
-    private func step(owner me: Int) {
-        let worker = workers[me]
-        let stride = model.stride
-        let users = model.users
-        let items = model.items
-        let configuration = model.configuration
-        let l2 = configuration.l2
-        for (slot, row) in worker.userSlots.touched.enumerated() {
-            step(row: row, weights: users.row(row), gradient: worker.userGradients.row(Int32(slot)),
-                 optimizer: model.userOptimizer, l2: l2, stride: stride)
-        }
-        for (slot, row) in worker.itemSlots.touched.enumerated() {
-            step(row: row, weights: items.row(row), gradient: worker.itemGradients.row(Int32(slot)),
-                 optimizer: model.itemOptimizer, l2: l2, stride: stride)
-            if configuration.useItemBias {
-                model.applyBiasGradient(item: row, gradient: worker.biasGradients[slot] + l2 * model.itemBias[Int(row)])
-            }
-        }
-    }
-
-    @inline(__always)
-    private func step(row: Int32, weights: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>,
-                      optimizer: SparseAdam, l2: Float, stride: Int)
-    {
-        switch model.configuration.optimizer {
-        case .adam:
-            VectorKernels.axpy(l2, weights, gradient, length: stride)
-            optimizer.step(row: row, weights: weights, gradient: gradient, stride: stride)
-        case .sgd:
-            // w ← w − lr·(g + λw) = (1 − lr·λ)·w − lr·g
-            let rate = model.configuration.learningRate
-            VectorKernels.scaleAndAdd(scale: 1 - rate * l2, weights, alpha: -rate, gradient, length: stride)
         }
     }
 }
