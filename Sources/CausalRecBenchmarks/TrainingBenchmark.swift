@@ -48,6 +48,8 @@ public struct TrainingBenchmark: Sendable {
         Variant(sampler: .popularity, optimizer: .adam, threads: 1),
         Variant(sampler: .dns, optimizer: .adam, threads: 1),
         Variant(sampler: .exposed, optimizer: .adam, threads: 1),
+        Variant(sampler: .causal, optimizer: .adam, threads: 1),
+        Variant(sampler: .causal, optimizer: .adam, threads: 2),
         Variant(sampler: .cnsdiff, optimizer: .adam, threads: 1),
         Variant(sampler: .cnsdiff, optimizer: .adam, threads: 2),
     ]
@@ -83,8 +85,8 @@ public struct TrainingBenchmark: Sendable {
             var examples: [PositiveExample] = []
             for (index, (user, item)) in pairs.enumerated() {
                 let timestamp = 1_700_000_000_000 + Int64(index)
-                if variant.sampler == .exposed {
-                    // Give the exposed sampler something to draw: a shown-but-skipped neighbour.
+                if variant.sampler == .exposed || variant.sampler == .causal {
+                    // Give the exposed and causal samplers something to draw: a shown-but-skipped neighbour.
                     let neighbour = pairs[(index + 1) % pairs.count].1
                     engine.step(.impression(Impression(user: user, items: [item, neighbour], timestamp: timestamp)),
                                 fallbackTimestamp: 0, mode: .record)
@@ -105,9 +107,10 @@ public struct TrainingBenchmark: Sendable {
             rates[name] = rate
             return BenchmarkRecord(name: name, value: rate, unit: "triplets/s")
         }.map { record in
-            // Generative samplers are compared with uniform sampling at the same optimiser and threads.
-            guard record.name.hasPrefix("train.cnsdiff."),
-                  let reference = rates[record.name.replacingOccurrences(of: "train.cnsdiff.", with: "train.random.")] else { return record }
+            // The causal and generative samplers are compared with uniform sampling at the same
+            // optimiser and threads.
+            guard let sampler = ["train.cnsdiff.", "train.causal."].first(where: record.name.hasPrefix),
+                  let reference = rates[record.name.replacingOccurrences(of: sampler, with: "train.random.")] else { return record }
             return BenchmarkRecord(name: record.name, value: record.value, unit: record.unit, reference: reference,
                                    referenceName: "random sampler, same optimiser and threads, same run")
         }

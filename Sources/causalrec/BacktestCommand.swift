@@ -13,7 +13,7 @@ struct BacktestCommand: ParsableCommand {
     @Option(help: "Dataset directory (train.txt[.gz], valid_iid, test, test_iid; SELFRec lines or JSON-lines events).")
     var data: String
 
-    @Option(help: "Sampler(s), comma-separated: random, popularity, dns, exposed, cnsdiff, cnsdiff-reference, cnsdiff-no-intervention, cnsdiff-no-invariance, cnsdiff-no-curriculum.")
+    @Option(help: "Sampler(s), comma-separated: random, popularity, dns, exposed, causal, cnsdiff, cnsdiff-reference, cnsdiff-no-intervention, cnsdiff-no-invariance, cnsdiff-no-curriculum.")
     var sampler = "random"
 
     @Option(help: "Maximum epochs (1 = a single pass).")
@@ -100,6 +100,9 @@ struct BacktestCommand: ParsableCommand {
     @Option(help: "cnsdiff settings for every cnsdiff sampler of the run, e.g. levels=20/30/40,final_alpha=3 (keys in docs/configuration.md, `sampler.cnsdiff`).")
     var cnsdiff: String?
 
+    @Option(help: "causal settings for the causal sampler of the run, e.g. candidates=16,matched_environment=0.3 (keys in docs/configuration.md, `sampler.causal`).")
+    var causal: String?
+
     @Flag(name: .customLong("no-floors"), help: "Skip the most-popular and untrained floors.")
     var noFloors = false
 
@@ -129,17 +132,10 @@ struct BacktestCommand: ParsableCommand {
             configuration.popularityExponent = popularityAlpha
             configuration.dnsCandidates = dnsCandidates
             if let cnsdiff, configuration.kind == .cnsdiff {
-                var settings: [(key: String, value: String)] = []
-                for setting in cnsdiff.split(separator: ",") {
-                    let parts = setting.split(separator: "=", maxSplits: 1).map(String.init)
-                    guard parts.count == 2 else { throw ValidationError("--cnsdiff expects key=value pairs, got '\(setting)'") }
-                    settings.append((key: parts[0], value: parts[1]))
-                }
-                do {
-                    try configuration.cnsdiff.apply(settings)
-                } catch {
-                    throw ValidationError("\(error)")
-                }
+                try CommandSupport.applySettings(cnsdiff, option: "--cnsdiff") { try configuration.cnsdiff.apply($0) }
+            }
+            if let causal, configuration.kind == .causal {
+                try CommandSupport.applySettings(causal, option: "--causal") { try configuration.causal.apply($0) }
             }
             return configuration
         }

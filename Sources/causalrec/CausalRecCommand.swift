@@ -32,6 +32,22 @@ enum CommandSupport {
         return logger
     }
 
+    /// Applies `key=value,key=value` settings of a command-line option through `apply`; any
+    /// problem (a pair without "=", an unknown key, a bad value) becomes a usage error naming it.
+    static func applySettings(_ text: String, option: String, _ apply: ([(key: String, value: String)]) throws -> Void) throws {
+        var settings: [(key: String, value: String)] = []
+        for setting in text.split(separator: ",") {
+            let parts = setting.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw ValidationError("\(option) expects key=value pairs, got '\(setting)'") }
+            settings.append((key: parts[0], value: parts[1]))
+        }
+        do {
+            try apply(settings)
+        } catch {
+            throw ValidationError("\(option): \(error)")
+        }
+    }
+
     /// Loads the configuration or exits with code 2 and the key path of the problem.
     static func loadConfiguration(_ path: String) throws -> PipelineConfiguration {
         do {

@@ -28,6 +28,9 @@ struct ShiftEvalCommand: ParsableCommand {
     @Option(help: "Write the records as JSON here.")
     var json: String?
 
+    @Option(help: "causal settings for the causal sampler, e.g. candidates=16,matched_environment=0.3 (keys in docs/configuration.md, `sampler.causal`).")
+    var causal: String?
+
     @Option(help: "Pipeline configuration whose model, deconfounding and exposure settings the recommenders use (default: the defaults).")
     var config: String?
 
@@ -36,7 +39,11 @@ struct ShiftEvalCommand: ParsableCommand {
             guard let configuration = SamplerConfiguration.named(String(name)) else {
                 throw ValidationError("unknown sampler '\(name)'; expected one of \(SamplerConfiguration.names.joined(separator: ", "))")
             }
-            return configuration
+            var result = configuration
+            if let causal, configuration.kind == .causal {
+                try CommandSupport.applySettings(causal, option: "--causal") { try result.causal.apply($0) }
+            }
+            return result
         }
         guard events > 0, shiftAt > 0, shiftAt < events, seeds > 0 else {
             throw ValidationError("need 0 < --shift-at < --events and --seeds ≥ 1")

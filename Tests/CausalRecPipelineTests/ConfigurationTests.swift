@@ -64,6 +64,8 @@ struct ConfigurationTests {
             ("sampler:\n  name: cnsdiff\n  cnsdiff:\n    levels: 10/x\n", "sampler.cnsdiff.levels", "noise-level indices"),
             ("sampler:\n  name: cnsdiff\n  cnsdiff:\n    steps: 20\n    levels: 10/30\n", "sampler.cnsdiff.levels", "below steps"),
             ("sampler:\n  cnsdiff:\n    warp_speed: 9\n", "sampler.cnsdiff.warp_speed", "not a cnsdiff setting"),
+            ("sampler:\n  name: causal\n  causal:\n    exposed_share: 2\n", "sampler.causal.exposed_share", "not a number in 0.0…1.0"),
+            ("sampler:\n  causal:\n    hardness: 3\n", "sampler.causal.hardness", "not a causal setting"),
             ("exposure:\n  source: views\n", "exposure.source", "must be one of"),
             ("brokers: [localhost]\n", "brokers", "is not host:port"),
             ("brokers: [\"a:1\", 7]\n", "brokers[1]", "must be a non-empty string"),

@@ -16,6 +16,9 @@ import Testing
 struct GoldenCheckpointTests {
     static let samplers = SamplerKind.allCases.map(\.rawValue)
 
+    /// The first layout with a golden body of a sampler (samplers added later have no older one).
+    static let firstLayout = ["causal": 5]
+
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 
     static func goldenURL(sampler: String, layout: Int) -> URL {
@@ -58,6 +61,6 @@ struct GoldenCheckpointTests {
             #expect(rewritten == expected, "layout \(layout) did not restore to the current layout's state")
             checked += 1
         }
-        if current > 4 { #expect(checked > 0, "no golden body of an older readable layout") }
+        if current > max(4, Self.firstLayout[sampler] ?? 4) { #expect(checked > 0, "no golden body of an older readable layout") }
     }
 }

@@ -23,3 +23,29 @@ for name in gamma-0 gamma-0.5-online gamma-0-propensity-1; do
   run shift-eval --samplers random,popularity,dns --seeds 3 --config "$out/configs/$name.yaml" \
     --json "$out/test-$name.json" > "$out/test-$name.txt"
 done
+
+# The causal sampler (docs/method.md, "The causal sampler"). Choices on validation seeds 101–102,
+# at training γ = 0.5 and γ = 0, deconfounded ranking (γ̃ = 0): the selection rule, the share of
+# shown-and-skipped candidates, ρ and the false-negative filter.
+validate() { # γ settings...
+  local gamma=$1; shift
+  for settings in "$@"; do
+    local name; name=$(echo "$settings" | tr ',=' '_-')
+    run shift-eval --samplers causal --causal "$settings" --seeds 2 --first-seed 101 --config "$out/configs/gamma-$gamma.yaml" \
+      --json "$out/validation/causal-gamma-$gamma-$name.json" > "$out/validation/causal-gamma-$gamma-$name.txt"
+  done
+}
+for gamma in 0.5 0; do
+  run shift-eval --samplers random --seeds 2 --first-seed 101 --config "$out/configs/gamma-$gamma.yaml" \
+    --json "$out/validation/causal-gamma-$gamma-random.json" > "$out/validation/causal-gamma-$gamma-random.txt"
+done
+validate 0.5 selection=adaptive,exposed_share=0.5 selection=hardest,exposed_share=0.5 hardness_beta=0.2,exposed_share=0.5 selection=uniform,exposed_share=0.5 \
+  selection=uniform,exposed_share=0.5,filter_threshold=1 selection=uniform,exposed_share=1 selection=uniform,exposed_share=0 \
+  selection=uniform,exposed_share=0.5,matched_environment=1
+validate 0 selection=adaptive,exposed_share=0.5 selection=hardest,exposed_share=0.5 selection=uniform,exposed_share=0.5 selection=uniform,exposed_share=0.5,filter_threshold=1 \
+  selection=uniform,exposed_share=1 selection=uniform,exposed_share=0 selection=uniform,exposed_share=0,matched_environment=0,memory_slots=0
+# Test (reported): the chosen `causal` and its ablations beside random, exposed and dns, at both γ.
+for gamma in 0.5 0; do
+  run shift-eval --samplers random,exposed,dns,causal,causal-half-exposed,causal-no-filter,causal-adaptive,causal-hardest --seeds 3 \
+    --config "$out/configs/gamma-$gamma.yaml" --json "$out/test-causal-gamma-$gamma.json" > "$out/test-causal-gamma-$gamma.txt"
+done

@@ -30,6 +30,9 @@ package final class TrainingQueue {
     private var exposureWeights = ItemWeightCache()
     /// Which of an example's exposure weights the chunk computed itself (`ExampleWeighting`).
     private var weightMisses: [UInt8] = []
+    /// What a sampler with a memory observed while drawing (`NegativeObservations`).
+    private var observedItems: [Int32] = []
+    private var observedValues: [Float] = []
 
     /// Positives per negative-sampling chunk. Each chunk draws from its own generator seeded from
     /// (batch seed, chunk number), so chunks can run on any thread and the draws do not depend on
@@ -122,7 +125,23 @@ package final class TrainingQueue {
         }
         if triplets.count < count { triplets = [TrainingTriplet](repeating: TrainingTriplet(user: 0, positive: 0, negative: -1), count: count) }
         if weightMisses.count < count { weightMisses = [UInt8](repeating: 0, count: count) }
-        drawNegatives(for: positives, generates: generates, batchSeed: batchSeed, context: context)
+        let perPositive = sampler.observationsPerPositive
+        if perPositive > 0 {
+            if observedItems.count < count * perPositive {
+                observedItems = [Int32](repeating: -1, count: count * perPositive)
+                observedValues = [Float](repeating: 0, count: count * perPositive)
+            }
+            observedItems.withUnsafeMutableBufferPointer { items in
+                observedValues.withUnsafeMutableBufferPointer { values in
+                    let observations = NegativeObservations(items: items.baseAddress!, values: values.baseAddress!, perPositive: perPositive)
+                    observations.clear(count: count)
+                    drawNegatives(for: positives, generates: generates, batchSeed: batchSeed, observations: observations, context: context)
+                    sampler.absorb(observations, for: positives)
+                }
+            }
+        } else {
+            drawNegatives(for: positives, generates: generates, batchSeed: batchSeed, observations: nil, context: context)
+        }
         if deconfounding.trainingExponent > 0 { keepComputedWeights(count: count) }
         let cnsdiff = configuration.sampler.cnsdiff
         let contrastive = generates && cnsdiff.contrastiveWeight > 0
@@ -142,7 +161,7 @@ package final class TrainingQueue {
     /// Draws the negatives and builds the batch's examples (with their exposure weights) in
     /// parallel chunks.
     private func drawNegatives(for positives: UnsafeBufferPointer<PositiveExample>, generates: Bool, batchSeed: UInt64,
-                               context: SamplingContext)
+                               observations: NegativeObservations?, context: SamplingContext)
     {
         let count = positives.count
         let chunks = (count + Self.samplingChunk - 1) / Self.samplingChunk
@@ -169,7 +188,8 @@ package final class TrainingQueue {
                                             : nil
                                         local.sampleNegatives(for: UnsafeBufferPointer(rebasing: positives[range]),
                                                               into: UnsafeMutableBufferPointer(rebasing: output[range]),
-                                                              synthetic: synthetic, context: context, random: &generator)
+                                                              synthetic: synthetic, observations: observations?.starting(at: range.lowerBound),
+                                                              context: context, random: &generator)
                                         for index in range {
                                             var triplet = TrainingTriplet(user: positives[index].user, positive: positives[index].item,
                                                                           negative: output[index], mix: generates ? mix[index] : 0)

@@ -93,6 +93,13 @@ package final class InteractionHistory {
         Int(user) < clickedByUser.count ? clickedByUser[Int(user)].count : 0
     }
 
+    /// `impressedNotClicked(by:)` without a copy of the list (samplers ask per positive).
+    @inline(__always)
+    package func withImpressedNotClicked<Result>(by user: Int32, _ body: (UnsafeBufferPointer<Int32>) -> Result) -> Result {
+        guard Int(user) < impressedByUser.count else { return body(UnsafeBufferPointer(start: nil, count: 0)) }
+        return impressedByUser[Int(user)].withUnsafeBufferPointer(body)
+    }
+
     /// Items shown to the user and not clicked (empty unless impressions are tracked).
     package func impressedNotClicked(by user: Int32) -> [Int32] {
         Int(user) < impressedByUser.count ? impressedByUser[Int(user)] : []

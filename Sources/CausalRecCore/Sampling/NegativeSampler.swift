@@ -50,6 +50,20 @@ package protocol NegativeSampler {
                                   synthetic: SyntheticNegatives?,
                                   context: SamplingContext, random: inout Xoshiro256)
 
+    /// Observation slots per positive the sampler fills while drawing (0: it keeps no memory).
+    var observationsPerPositive: Int { get }
+
+    /// `sampleNegatives`, also writing what the sampler observed about its candidates into
+    /// `observations` (from the chunk's first positive on) when given.
+    mutating func sampleNegatives(for positives: UnsafeBufferPointer<PositiveExample>,
+                                  into negatives: UnsafeMutableBufferPointer<Int32>,
+                                  synthetic: SyntheticNegatives?, observations: NegativeObservations?,
+                                  context: SamplingContext, random: inout Xoshiro256)
+
+    /// Takes in the observations of a whole drawn batch, in positive order (once per batch,
+    /// serially, before the step).
+    mutating func absorb(_ observations: NegativeObservations, for positives: UnsafeBufferPointer<PositiveExample>)
+
     /// Users and items left the state (forgotten or evicted); their rows may soon hold others.
     mutating func forget(users: Set<Int32>, items: Set<Int32>)
 
@@ -74,6 +88,18 @@ extension NegativeSampler {
     package mutating func prepare(context: SamplingContext) {}
 
     package mutating func forget(users: Set<Int32>, items: Set<Int32>) {}
+
+    package var observationsPerPositive: Int { 0 }
+
+    package mutating func sampleNegatives(for positives: UnsafeBufferPointer<PositiveExample>,
+                                         into negatives: UnsafeMutableBufferPointer<Int32>,
+                                         synthetic: SyntheticNegatives?, observations: NegativeObservations?,
+                                         context: SamplingContext, random: inout Xoshiro256)
+    {
+        sampleNegatives(for: positives, into: negatives, synthetic: synthetic, context: context, random: &random)
+    }
+
+    package mutating func absorb(_ observations: NegativeObservations, for positives: UnsafeBufferPointer<PositiveExample>) {}
 
     /// Stateless samplers write nothing.
     package func writeState(to writer: inout StateWriter) {}

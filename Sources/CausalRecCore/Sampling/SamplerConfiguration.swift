@@ -4,6 +4,7 @@ public enum SamplerKind: String, Sendable, Codable, CaseIterable {
     case popularity
     case dns
     case exposed
+    case causal
     case cnsdiff
 }
 
@@ -18,6 +19,8 @@ public struct SamplerConfiguration: Sendable, Equatable, Codable {
     public var dnsCandidates: Int = 10
     /// Draws before giving up on finding an item the user has not clicked.
     public var maxAttempts: Int = 64
+    /// `causal`: the pool, the filter and the hardness rule.
+    public var causal = CausalSamplerConfiguration()
     /// `cnsdiff`: the diffusion model and its regularisation.
     public var cnsdiff = CNSDiffConfiguration()
     /// The name reports use (a preset or ablation of a kind); nil = the kind's name.
@@ -29,14 +32,27 @@ public struct SamplerConfiguration: Sendable, Equatable, Codable {
 
     public var name: String { variant ?? kind.rawValue }
 
-    /// The sampler names reports and `backtest --sampler` accept: the kinds, plus the CNSDiff
-    /// preset and ablations.
+    /// The sampler names reports and `backtest --sampler` accept: the kinds, plus the causal
+    /// sampler's ablations and the CNSDiff preset and ablations.
     public static let names = SamplerKind.allCases.map(\.rawValue)
+        + ["causal-half-exposed", "causal-no-filter", "causal-adaptive", "causal-hardest"]
         + ["cnsdiff-reference", "cnsdiff-no-intervention", "cnsdiff-no-invariance", "cnsdiff-no-curriculum"]
 
     /// The configuration a name stands for (see `names`).
     public static func named(_ name: String) -> SamplerConfiguration? {
         if let kind = SamplerKind(rawValue: name) { return SamplerConfiguration(kind: kind) }
+        if name.hasPrefix("causal-") {
+            var configuration = SamplerConfiguration(kind: .causal)
+            configuration.variant = name
+            switch name {
+            case "causal-half-exposed": configuration.causal.exposedShare = 0.5
+            case "causal-no-filter": configuration.causal.filterThreshold = 1
+            case "causal-adaptive": configuration.causal.selection = .adaptive
+            case "causal-hardest": configuration.causal.selection = .hardest
+            default: return nil
+            }
+            return configuration
+        }
         var configuration = SamplerConfiguration(kind: .cnsdiff)
         configuration.variant = name
         switch name {
@@ -56,6 +72,7 @@ public struct SamplerConfiguration: Sendable, Equatable, Codable {
                                                     maxAttempts: maxAttempts)
         case .dns: DynamicNegativeSampler(candidates: dnsCandidates, maxAttempts: maxAttempts)
         case .exposed: ExposedNegativeSampler(maxAttempts: maxAttempts)
+        case .causal: CausalNegativeSampler(configuration: causal, name: name, maxAttempts: maxAttempts)
         case .cnsdiff:
             CNSDiffSampler(model: DiffusionModel(configuration: cnsdiff, dimension: dimension, environments: environments),
                            name: name, maxAttempts: maxAttempts)
@@ -63,5 +80,5 @@ public struct SamplerConfiguration: Sendable, Equatable, Codable {
     }
 
     /// Whether the history must keep per-user impressions for this sampler.
-    public var needsImpressions: Bool { kind == .exposed }
+    public var needsImpressions: Bool { kind == .exposed || kind == .causal }
 }

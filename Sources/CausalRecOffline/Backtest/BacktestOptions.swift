@@ -96,6 +96,8 @@ public struct BacktestRecord: Sendable, Codable, Equatable {
         public var threads: Int
         public var popularityAlpha: Double?
         public var dnsCandidates: Int?
+        /// The `causal` sampler's settings (its records only).
+        public var causal: CausalSamplerConfiguration?
         /// γ of training, γ̃ of ranking (and for users with fewer than `coldStartClicks` clicks).
         public var trainingExponent: Double?
         public var ranking: RankingVariant?
@@ -103,7 +105,7 @@ public struct BacktestRecord: Sendable, Codable, Equatable {
         public var easeLambda: Double?
 
         enum CodingKeys: String, CodingKey {
-            case dimension, optimizer, l2, threads, ranking
+            case dimension, optimizer, l2, threads, ranking, causal
             case learningRate = "learning_rate"
             case batchSize = "batch_size"
             case popularityAlpha = "popularity_alpha"

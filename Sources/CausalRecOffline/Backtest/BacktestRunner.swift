@@ -227,6 +227,7 @@ public final class BacktestRunner {
             batchSize: options.batchSize, threads: model.threads,
             popularityAlpha: sampler.kind == .popularity ? sampler.popularityExponent : nil,
             dnsCandidates: sampler.kind == .dns ? sampler.dnsCandidates : nil,
+            causal: sampler.kind == .causal ? sampler.causal : nil,
             trainingExponent: point.trainingExponent)
         var shuffle = Xoshiro256(seed: SplitMix64.mix(seed, 0x5348_5546))
         var result = RunResult(epoch: 0, validationNDCG20: -1, metrics: [], settings: settings, trainSeconds: 0, samplesPerSecond: 0)

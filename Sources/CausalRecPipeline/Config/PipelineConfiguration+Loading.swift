@@ -146,6 +146,12 @@ extension PipelineConfiguration {
             }
             throw ConfigurationError(path: "sampler.cnsdiff.\(key)", reason: "\(error)")
         }
+        let causalSettings = try samplerSection.stringMap("causal").sorted(by: { $0.key < $1.key }).map { (key: $0.key, value: $0.value) }
+        do {
+            try recommender.sampler.causal.apply(causalSettings)
+        } catch {
+            throw ConfigurationError(path: "sampler.causal.\(error.key)", reason: error.message)
+        }
         recommender.sampler.popularityExponent = try samplerSection.number("popularity_alpha", default: recommender.sampler.popularityExponent,
                                                                            range: 0...4)
         recommender.sampler.dnsCandidates = try samplerSection.integer("dns_candidates", default: recommender.sampler.dnsCandidates,
