@@ -39,7 +39,7 @@ for gamma in 0.5 0; do
   run shift-eval --samplers random --seeds 2 --first-seed 101 --config "$out/configs/gamma-$gamma.yaml" \
     --json "$out/validation/causal-gamma-$gamma-random.json" > "$out/validation/causal-gamma-$gamma-random.txt"
 done
-validate 0.5 selection=adaptive,exposed_share=0.5 selection=hardest,exposed_share=0.5 hardness_beta=0.2,exposed_share=0.5 selection=uniform,exposed_share=0.5 \
+validate 0.5 selection=adaptive,exposed_share=0.5 selection=hardest,exposed_share=0.5 selection=adaptive,hardness_beta=0.2,exposed_share=0.5 selection=uniform,exposed_share=0.5 \
   selection=uniform,exposed_share=0.5,filter_threshold=1 selection=uniform,exposed_share=1 selection=uniform,exposed_share=0 \
   selection=uniform,exposed_share=0.5,matched_environment=1
 validate 0 selection=adaptive,exposed_share=0.5 selection=hardest,exposed_share=0.5 selection=uniform,exposed_share=0.5 selection=uniform,exposed_share=0.5,filter_threshold=1 \
