@@ -1,4 +1,4 @@
-import CausalRecCore
+@testable import CausalRecCore
 import Testing
 
 /// The `causal` sampler's own rules; what every sampler must do (valid rows, determinism for
@@ -110,6 +110,17 @@ struct CausalSamplerTests {
         let later = draw(&sampler, context, count: 400, seed: 2)
         #expect(!later.contains(7), "item 7 stayed above the positive: a likely false negative")
         #expect(Set(later) == [12])
+    }
+
+    @Test("in the recommender, the training queue hands the batch's observations back: the memory fills")
+    func memoryFillsThroughTheQueue() throws {
+        let recommender = SamplerConformanceTests.trained("causal")
+        let sampler = try #require(recommender.training.sampler as? CausalNegativeSampler)
+        #expect(sampler.rememberedCandidates > 0, "no candidate was remembered: the queue did not call absorb")
+        // A sampler that keeps no memory asks for no observation slots.
+        var none = CausalSamplerConfiguration()
+        none.memorySlots = 0
+        #expect(CausalNegativeSampler(configuration: none).observationsPerPositive == 0)
     }
 
     @Test("settings: every key is read; an unknown key or a bad value names the key")

@@ -138,7 +138,7 @@ struct CheckpointFuzzTests {
     }
 
     @Test("mutated real bodies are refused with one line or restore into a state that works",
-          arguments: ["random", "popularity", "exposed", "cnsdiff"])
+          arguments: ["random", "popularity", "exposed", "causal", "cnsdiff"])
     func mutatedBodies(sampler: String) throws {
         let fixture = Fixture(sampler: sampler)
         let body = fixture.realBody()

@@ -21,6 +21,8 @@ package struct CandidateMemory {
 
     package var userCount: Int { cursors.count }
 
+    package var rememberedCount: Int { items.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) } }
+
     package mutating func grow(users: Int) {
         guard users > cursors.count, slots > 0 else { return }
         let added = users - cursors.count

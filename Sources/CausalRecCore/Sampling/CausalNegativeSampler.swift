@@ -41,6 +41,9 @@ package struct CausalNegativeSampler: NegativeSampler {
         return configuration.selection == .uniform ? 1 : configuration.memorySlots + 2
     }
 
+    /// Candidates the memory holds now (reports and tests).
+    package var rememberedCandidates: Int { memory.rememberedCount }
+
     package mutating func prepare(context: SamplingContext) {
         environments.refreshIfStale(context.exposure, refreshEvery: configuration.refreshEvery)
         memory.grow(users: context.model.userCount)
