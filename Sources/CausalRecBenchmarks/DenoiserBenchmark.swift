@@ -12,9 +12,7 @@ public struct DenoiserBenchmark: Sendable {
 
     public func run() -> [BenchmarkRecord] {
         let configuration = CNSDiffConfiguration()
-        let layout = DenoiserLayout(dimension: 64, hidden: configuration.hiddenWidth, environments: 4,
-                                    environmentDimension: configuration.environmentEmbedding,
-                                    timeDimension: configuration.timeEmbedding, conditionOnUser: true, conditionOnEnvironment: true)
+        let layout = DenoiserLayout(configuration: configuration, dimension: 64, environments: 4)
         let parameters = DenoiserParameters(layout: layout, initializeWith: 1)
         let network = DenoiserNetwork(layout: layout, activation: configuration.activation, steps: configuration.steps,
                                       capacity: rows)

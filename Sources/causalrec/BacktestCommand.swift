@@ -13,17 +13,13 @@ struct BacktestCommand: ParsableCommand {
     @Option(help: "Dataset directory (train.txt[.gz], valid_iid, test, test_iid; SELFRec lines or JSON-lines events).")
     var data: String
 
-    @Option(help: "Sampler(s), comma-separated: random, popularity, dns, exposed, causal, cnsdiff, cnsdiff-reference, cnsdiff-no-intervention, cnsdiff-no-invariance, cnsdiff-no-curriculum.")
+    @Option(help: "Sampler(s), comma-separated: \(SamplerConfiguration.names.joined(separator: ", ")).")
     var sampler = "random"
 
     @Option(help: "Maximum epochs (1 = a single pass).")
     var epochs = BacktestOptions.Recommended.epochs
 
-    @Option(help: "Number of seeds (first-seed, first-seed+1, ...).")
-    var seeds = 3
-
-    @Option(name: [.customLong("seed"), .customLong("first-seed")], help: "First seed.")
-    var firstSeed: UInt64 = 1
+    @OptionGroup var seedRange: SeedOptions
 
     @Option(help: "Write all records as one JSON list here.")
     var json: String?
@@ -91,17 +87,7 @@ struct BacktestCommand: ParsableCommand {
     @Option(help: "Epochs without a better validation NDCG@20 before stopping.")
     var patience = BacktestOptions.Recommended.patience
 
-    @Option(name: .customLong("popularity-alpha"), help: "popularity sampler: exponent α.")
-    var popularityAlpha = 0.75
-
-    @Option(name: .customLong("dns-candidates"), help: "dns sampler: candidates scored per positive.")
-    var dnsCandidates = 10
-
-    @Option(help: "cnsdiff settings for every cnsdiff sampler of the run, e.g. levels=20/30/40,final_alpha=3 (keys in docs/configuration.md, `sampler.cnsdiff`).")
-    var cnsdiff: String?
-
-    @Option(help: "causal settings for the causal sampler of the run, e.g. candidates=16,matched_environment=0.3 (keys in docs/configuration.md, `sampler.causal`).")
-    var causal: String?
+    @OptionGroup var samplerOptions: SamplerOptions
 
     @Flag(name: .customLong("no-floors"), help: "Skip the most-popular and untrained floors.")
     var noFloors = false
@@ -125,22 +111,9 @@ struct BacktestCommand: ParsableCommand {
         options.validSplit = valid
         options.validFraction = validFraction
         options.testSplits = test.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        options.samplers = try sampler.split(separator: ",").map { name in
-            guard var configuration = SamplerConfiguration.named(String(name).trimmingCharacters(in: .whitespaces)) else {
-                throw ValidationError("unknown sampler '\(name)'; expected one of \(SamplerConfiguration.names.joined(separator: ", "))")
-            }
-            configuration.popularityExponent = popularityAlpha
-            configuration.dnsCandidates = dnsCandidates
-            if let cnsdiff, configuration.kind == .cnsdiff {
-                try CommandSupport.applySettings(cnsdiff, option: "--cnsdiff") { try configuration.cnsdiff.apply($0) }
-            }
-            if let causal, configuration.kind == .causal {
-                try CommandSupport.applySettings(causal, option: "--causal") { try configuration.causal.apply($0) }
-            }
-            return configuration
-        }
+        options.samplers = try samplerOptions.configurations(sampler)
         guard let optimizerKind = OptimizerKind(rawValue: optimizer) else { throw ValidationError("--optimizer must be adam or sgd") }
-        guard epochs >= 1, seeds >= 1, dim >= 1, batchSize >= 1, threads >= 1, patience >= 1 else {
+        guard epochs >= 1, seedRange.seeds >= 1, dim >= 1, batchSize >= 1, threads >= 1, patience >= 1 else {
             throw ValidationError("--epochs, --seeds, --dim, --batch-size, --threads and --patience must be positive")
         }
         options.model.dimension = dim
@@ -151,8 +124,8 @@ struct BacktestCommand: ParsableCommand {
         options.batchSize = batchSize
         options.epochs = epochs
         options.patience = patience
-        options.seeds = seeds
-        options.firstSeed = firstSeed
+        options.seeds = seedRange.seeds
+        options.firstSeed = seedRange.firstSeed
         options.includeFloors = !noFloors
         func floats(_ text: String) throws -> [Float] {
             try text.split(separator: ",").map {

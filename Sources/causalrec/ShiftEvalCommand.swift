@@ -10,7 +10,7 @@ struct ShiftEvalCommand: ParsableCommand {
         abstract: "Samplers on the simulator with a planted exposure shift, judged against its true preferences."
     )
 
-    @Option(help: "Samplers, comma-separated.")
+    @Option(help: "Samplers, comma-separated: \(SamplerConfiguration.names.joined(separator: ", ")).")
     var samplers = "random,popularity,dns,cnsdiff"
 
     @Option(help: "Events per stream.")
@@ -19,33 +19,19 @@ struct ShiftEvalCommand: ParsableCommand {
     @Option(name: .customLong("shift-at"), help: "Event at which the exposure policy shifts.")
     var shiftAt = 100_000
 
-    @Option(help: "Number of seeds.")
-    var seeds = 3
-
-    @Option(name: .customLong("first-seed"), help: "First seed (e.g. 101 for a validation stream apart from the reported seeds 1–3).")
-    var firstSeed: UInt64 = 1
+    @OptionGroup var seedRange: SeedOptions
 
     @Option(help: "Write the records as JSON here.")
     var json: String?
 
-    @Option(help: "causal settings for the causal sampler, e.g. candidates=16,matched_environment=0.3 (keys in docs/configuration.md, `sampler.causal`).")
-    var causal: String?
+    @OptionGroup var samplerOptions: SamplerOptions
 
     @Option(help: "Pipeline configuration whose model, deconfounding and exposure settings the recommenders use (default: the defaults).")
     var config: String?
 
     func run() throws {
-        let configurations = try samplers.split(separator: ",").map { name -> SamplerConfiguration in
-            guard let configuration = SamplerConfiguration.named(String(name)) else {
-                throw ValidationError("unknown sampler '\(name)'; expected one of \(SamplerConfiguration.names.joined(separator: ", "))")
-            }
-            var result = configuration
-            if let causal, configuration.kind == .causal {
-                try CommandSupport.applySettings(causal, option: "--causal") { try result.causal.apply($0) }
-            }
-            return result
-        }
-        guard events > 0, shiftAt > 0, shiftAt < events, seeds > 0 else {
+        let configurations = try samplerOptions.configurations(samplers)
+        guard events > 0, shiftAt > 0, shiftAt < events, seedRange.seeds > 0 else {
             throw ValidationError("need 0 < --shift-at < --events and --seeds ≥ 1")
         }
         var evaluation = ShiftEvaluation(samplers: configurations)
@@ -56,8 +42,8 @@ struct ShiftEvalCommand: ParsableCommand {
         }
         evaluation.events = events
         evaluation.shiftAt = shiftAt
-        evaluation.seeds = seeds
-        evaluation.firstSeed = firstSeed
+        evaluation.seeds = seedRange.seeds
+        evaluation.firstSeed = seedRange.firstSeed
         let records = evaluation.run { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         if let json {
             let encoder = JSONEncoder()

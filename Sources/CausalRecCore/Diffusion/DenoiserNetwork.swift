@@ -9,18 +9,6 @@ public struct DenoiserLayout: Sendable, Equatable {
     public var conditionOnUser: Bool
     public var conditionOnEnvironment: Bool
 
-    public init(dimension: Int, hidden: Int, environments: Int, environmentDimension: Int, timeDimension: Int,
-                conditionOnUser: Bool, conditionOnEnvironment: Bool)
-    {
-        self.dimension = dimension
-        self.hidden = hidden
-        self.environments = environments
-        self.environmentDimension = environmentDimension
-        self.timeDimension = timeDimension
-        self.conditionOnUser = conditionOnUser
-        self.conditionOnEnvironment = conditionOnEnvironment
-    }
-
     var userOffset: Int { dimension }
     var environmentOffset: Int { dimension + (conditionOnUser ? dimension : 0) }
     var timeOffset: Int { environmentOffset + (conditionOnEnvironment ? environmentDimension : 0) }
@@ -28,6 +16,17 @@ public struct DenoiserLayout: Sendable, Equatable {
 
     /// Multiply-adds of one forward pass for one row.
     public var multiplyAddsPerRow: Int { inputWidth * hidden + hidden * hidden + hidden * dimension }
+}
+
+extension DenoiserLayout {
+    /// The layout a CNSDiff configuration asks for, over embeddings of `dimension` and
+    /// `environments` exposure environments. (Declared outside the type so Swift still writes
+    /// the internal memberwise form the tests use.)
+    public init(configuration: CNSDiffConfiguration, dimension: Int, environments: Int) {
+        self.init(dimension: dimension, hidden: configuration.hiddenWidth, environments: environments,
+                  environmentDimension: configuration.environmentEmbedding, timeDimension: configuration.timeEmbedding,
+                  conditionOnUser: configuration.conditionOnUser, conditionOnEnvironment: configuration.conditionOnEnvironment)
+    }
 }
 
 /// The denoiser's weights. Also used to hold their gradients, which have the same shapes.

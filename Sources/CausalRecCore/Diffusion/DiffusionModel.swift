@@ -68,10 +68,7 @@ package final class DiffusionModel {
     package init(configuration: CNSDiffConfiguration, dimension: Int, environments: Int) {
         self.configuration = configuration
         schedule = NoiseSchedule(kind: configuration.schedule, steps: configuration.steps)
-        layout = DenoiserLayout(dimension: dimension, hidden: configuration.hiddenWidth, environments: environments,
-                                environmentDimension: configuration.environmentEmbedding, timeDimension: configuration.timeEmbedding,
-                                conditionOnUser: configuration.conditionOnUser,
-                                conditionOnEnvironment: configuration.conditionOnEnvironment)
+        layout = DenoiserLayout(configuration: configuration, dimension: dimension, environments: environments)
         parameters = DenoiserParameters(layout: layout, initializeWith: configuration.seed)
         gradients = DenoiserParameters(layout: layout, initializeWith: nil)
         adam = DenseAdam(shapes: parameters.tensors, settings: AdamSettings(learningRate: configuration.learningRate))

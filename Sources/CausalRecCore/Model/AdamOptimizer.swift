@@ -22,9 +22,7 @@ package final class SparseAdam {
     package let settings: AdamSettings
     let firstMoment: EmbeddingTable
     let secondMoment: EmbeddingTable
-    /// β₁ᵗ and β₂ᵗ of each row (1 before its first step).
-    package let beta1Power = FloatVector(fill: 1)
-    package let beta2Power = FloatVector(fill: 1)
+    package let powers = AdamPowers()
 
     package init(dimension: Int, settings: AdamSettings) {
         self.settings = settings
@@ -35,8 +33,7 @@ package final class SparseAdam {
     package func grow(to count: Int) {
         firstMoment.grow(to: count)
         secondMoment.grow(to: count)
-        beta1Power.grow(to: count)
-        beta2Power.grow(to: count)
+        powers.grow(to: count)
     }
 
     /// Forgets a row's moments (it will hold a new id's parameters).
@@ -44,17 +41,13 @@ package final class SparseAdam {
         let stride = firstMoment.stride
         firstMoment.row(index).update(repeating: 0, count: stride)
         secondMoment.row(index).update(repeating: 0, count: stride)
-        beta1Power[Int(index)] = 1
-        beta2Power[Int(index)] = 1
+        powers.reset(Int(index))
     }
 
     /// Applies one Adam step to `weights` (a row of `stride` floats) with `gradient`.
     @inline(__always)
     package func step(row index: Int32, weights: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, stride: Int) {
-        let power1 = beta1Power[Int(index)] * settings.beta1
-        let power2 = beta2Power[Int(index)] * settings.beta2
-        beta1Power[Int(index)] = power1
-        beta2Power[Int(index)] = power2
+        let (power1, power2) = powers.advance(Int(index), settings)
         let correction1 = 1 - power1
         let correction2 = 1 - power2
         // Folding the bias corrections into the step size and epsilon avoids two divides per lane.
@@ -86,33 +79,18 @@ package final class SparseAdam {
     package func writeState(to writer: inout StateWriter) {
         firstMoment.writeState(to: &writer)
         secondMoment.writeState(to: &writer)
-        beta1Power.writeState(to: &writer)
-        beta2Power.writeState(to: &writer)
+        powers.writeState(to: &writer)
     }
 
     package func readState(from reader: inout StateReader, _ what: String) throws {
         try firstMoment.readState(from: &reader, "\(what) first moments")
         try secondMoment.readState(from: &reader, "\(what) second moments")
-        try beta1Power.readState(from: &reader, "\(what) β₁ powers")
-        try beta2Power.readState(from: &reader, "\(what) β₂ powers")
-        try Self.checkRestored(rows: firstMoment.rowCount, counts: [secondMoment.rowCount, beta1Power.count, beta2Power.count],
-                               powers: [beta1Power, beta2Power], what)
+        try powers.readState(from: &reader, names: ("\(what) β₁ powers", "\(what) β₂ powers"))
+        try powers.check(rows: firstMoment.rowCount, otherCounts: [secondMoment.rowCount], what)
         for row in 0..<secondMoment.rowCount {
             let pointer = secondMoment.row(Int32(row))
             for column in 0..<secondMoment.stride where pointer[column] < 0 {
                 throw StateReadError("\(what): a negative second moment in row \(row)")
-            }
-        }
-    }
-
-    /// Every table of an optimizer has one entry per row, and β powers lie in (0, 1].
-    static func checkRestored(rows: Int, counts: [Int], powers: [FloatVector], _ what: String) throws {
-        guard counts.allSatisfy({ $0 == rows }) else {
-            throw StateReadError("\(what): its tables have \([rows] + counts) rows, which disagree")
-        }
-        for vector in powers {
-            for index in 0..<vector.count where !(vector[index] > 0 && vector[index] <= 1) {
-                throw StateReadError("\(what): a β power of \(vector[index]) at row \(index)")
             }
         }
     }
@@ -124,8 +102,7 @@ package final class ScalarAdam {
     package let settings: AdamSettings
     package let firstMoment = FloatVector()
     package let secondMoment = FloatVector()
-    package let beta1Power = FloatVector(fill: 1)
-    package let beta2Power = FloatVector(fill: 1)
+    package let powers = AdamPowers()
 
     package init(settings: AdamSettings) {
         self.settings = settings
@@ -134,23 +111,18 @@ package final class ScalarAdam {
     package func grow(to count: Int) {
         firstMoment.grow(to: count)
         secondMoment.grow(to: count)
-        beta1Power.grow(to: count)
-        beta2Power.grow(to: count)
+        powers.grow(to: count)
     }
 
     package func resetRow(_ index: Int) {
         firstMoment[index] = 0
         secondMoment[index] = 0
-        beta1Power[index] = 1
-        beta2Power[index] = 1
+        powers.reset(index)
     }
 
     /// Returns the change to apply to the parameter.
     package func delta(index: Int, gradient: Float) -> Float {
-        let power1 = beta1Power[index] * settings.beta1
-        let power2 = beta2Power[index] * settings.beta2
-        beta1Power[index] = power1
-        beta2Power[index] = power2
+        let (power1, power2) = powers.advance(index, settings)
         let m = settings.beta1 * firstMoment[index] + (1 - settings.beta1) * gradient
         let v = settings.beta2 * secondMoment[index] + (1 - settings.beta2) * gradient * gradient
         firstMoment[index] = m
@@ -163,15 +135,65 @@ package final class ScalarAdam {
     // MARK: State
 
     package func writeState(to writer: inout StateWriter) {
-        for vector in [firstMoment, secondMoment, beta1Power, beta2Power] { vector.writeState(to: &writer) }
+        for vector in [firstMoment, secondMoment, powers.beta1, powers.beta2] { vector.writeState(to: &writer) }
     }
 
     package func readState(from reader: inout StateReader, _ what: String) throws {
-        for vector in [firstMoment, secondMoment, beta1Power, beta2Power] { try vector.readState(from: &reader, what) }
-        try SparseAdam.checkRestored(rows: firstMoment.count, counts: [secondMoment.count, beta1Power.count, beta2Power.count],
-                                     powers: [beta1Power, beta2Power], what)
+        for vector in [firstMoment, secondMoment, powers.beta1, powers.beta2] { try vector.readState(from: &reader, what) }
+        try powers.check(rows: firstMoment.count, otherCounts: [secondMoment.count], what)
         for index in 0..<secondMoment.count where secondMoment[index] < 0 {
             throw StateReadError("\(what): a negative second moment at \(index)")
+        }
+    }
+}
+
+/// β₁ᵗ and β₂ᵗ of each row of a lazy Adam (1 before the row's first step): each row keeps its own
+/// step count for bias correction, and keeping the powers turns two `pow` calls per update into
+/// two multiplications.
+package final class AdamPowers {
+    package let beta1 = FloatVector(fill: 1)
+    package let beta2 = FloatVector(fill: 1)
+
+    func grow(to count: Int) {
+        beta1.grow(to: count)
+        beta2.grow(to: count)
+    }
+
+    func reset(_ index: Int) {
+        beta1[index] = 1
+        beta2[index] = 1
+    }
+
+    /// One more step of row `index`: its new (β₁ᵗ, β₂ᵗ).
+    @inline(__always)
+    func advance(_ index: Int, _ settings: AdamSettings) -> (Float, Float) {
+        let power1 = beta1[index] * settings.beta1
+        let power2 = beta2[index] * settings.beta2
+        beta1[index] = power1
+        beta2[index] = power2
+        return (power1, power2)
+    }
+
+    func writeState(to writer: inout StateWriter) {
+        beta1.writeState(to: &writer)
+        beta2.writeState(to: &writer)
+    }
+
+    func readState(from reader: inout StateReader, names: (String, String)) throws {
+        try beta1.readState(from: &reader, names.0)
+        try beta2.readState(from: &reader, names.1)
+    }
+
+    /// Every table of a restored optimizer has one entry per row, and the powers lie in (0, 1].
+    func check(rows: Int, otherCounts: [Int], _ what: String) throws {
+        let counts = otherCounts + [beta1.count, beta2.count]
+        guard counts.allSatisfy({ $0 == rows }) else {
+            throw StateReadError("\(what): its tables have \([rows] + counts) rows, which disagree")
+        }
+        for vector in [beta1, beta2] {
+            for index in 0..<vector.count where !(vector[index] > 0 && vector[index] <= 1) {
+                throw StateReadError("\(what): a β power of \(vector[index]) at row \(index)")
+            }
         }
     }
 }

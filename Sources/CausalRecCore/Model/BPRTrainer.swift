@@ -45,7 +45,7 @@ package struct TrainingTriplet: Sendable, Equatable {
 /// Every row's gradient is thus summed in example order whatever the thread count, so results
 /// are bit for bit the same for 1 or N threads. Buffers are reused: no allocation per example,
 /// and no scratch row is zeroed: a row's first contribution of a batch is written onto zero
-/// (`axpyOntoZero`), later ones added. With one thread, phase 1 also sums the item gradients,
+/// (`start: .zero`), later ones added. With one thread, phase 1 also sums the item gradients,
 /// which leaves phase 2 only the check. (Scoring each example on every thread that owns one of
 /// its rows, so that each could sum its items' shares directly, was measured slower at 2 threads
 /// than filing and merging: 0.79×, BENCHMARKS.md.)
@@ -201,7 +201,7 @@ package final class BPRTrainer {
                         var isNew = false
                         let slot = worker.itemSlots.slot(for: item, isNew: &isNew)
                         if isNew {
-                            VectorKernels.axpyOntoZero(coefficient, p, worker.itemGradients.row(slot), length: stride)
+                            VectorKernels.axpy(coefficient, p, worker.itemGradients.row(slot), length: stride, start: .zero)
                             biasGradients[Int(slot)] = 0 + coefficient
                         } else {
                             VectorKernels.axpy(coefficient, p, worker.itemGradients.row(slot), length: stride)
@@ -246,7 +246,7 @@ package final class BPRTrainer {
                         if index < lossCutoff { worker.lossSamples.append((Int32(index), Double(softplus(-x)))) }
                         let g = -sigmoid(-x)
                         if isNewUser {
-                            VectorKernels.axpyDifferenceOntoZero(g, qi, qj, gradient, length: stride)
+                            VectorKernels.axpyDifference(g, qi, qj, gradient, length: stride, start: .zero)
                         } else {
                             VectorKernels.axpyDifference(g, qi, qj, gradient, length: stride)
                         }
@@ -268,7 +268,7 @@ package final class BPRTrainer {
                         let ci = d * li.derivative * triplet.positiveWeight
                         let cj = -d * lj.derivative * triplet.negativeWeight
                         if isNewUser {
-                            VectorKernels.axpyPairOntoZero(ci, qi, cj, qj, gradient, length: stride)
+                            VectorKernels.axpyPair(ci, qi, cj, qj, gradient, length: stride, start: .zero)
                         } else {
                             VectorKernels.axpyPair(ci, qi, cj, qj, gradient, length: stride)
                         }
@@ -300,8 +300,8 @@ package final class BPRTrainer {
                 var isNew = false
                 let slot = worker.itemSlots.slot(for: contribution.item, isNew: &isNew)
                 if isNew {
-                    VectorKernels.axpyOntoZero(contribution.coefficient, users.row(contribution.user),
-                                               worker.itemGradients.row(slot), length: stride)
+                    VectorKernels.axpy(contribution.coefficient, users.row(contribution.user),
+                                       worker.itemGradients.row(slot), length: stride, start: .zero)
                     biasGradients[Int(slot)] = 0 + contribution.coefficient
                 } else {
                     VectorKernels.axpy(contribution.coefficient, users.row(contribution.user),
@@ -358,7 +358,7 @@ package final class BPRTrainer {
                 var isNew = false
                 let slot = worker.itemSlots.slot(for: contribution.item, isNew: &isNew)
                 if isNew {
-                    VectorKernels.axpyOntoZero(1, rows.row(Int(contribution.index)), worker.itemGradients.row(slot), length: stride)
+                    VectorKernels.axpy(1, rows.row(Int(contribution.index)), worker.itemGradients.row(slot), length: stride, start: .zero)
                     worker.biasGradients[Int(slot)] = 0
                 } else {
                     VectorKernels.axpy(1, rows.row(Int(contribution.index)), worker.itemGradients.row(slot), length: stride)

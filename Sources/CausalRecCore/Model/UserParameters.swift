@@ -16,7 +16,7 @@ extension MatrixFactorization {
         return UserParameters(embedding: Array(UnsafeBufferPointer(start: users.row(row), count: count)),
                               firstMoment: Array(UnsafeBufferPointer(start: userOptimizer.firstMoment.row(row), count: count)),
                               secondMoment: Array(UnsafeBufferPointer(start: userOptimizer.secondMoment.row(row), count: count)),
-                              beta1Power: userOptimizer.beta1Power[Int(row)], beta2Power: userOptimizer.beta2Power[Int(row)])
+                              beta1Power: userOptimizer.powers.beta1[Int(row)], beta2Power: userOptimizer.powers.beta2[Int(row)])
     }
 
     /// Sets user row `row` to `parameters` (the padding past `dimension` stays zero).
@@ -26,7 +26,7 @@ extension MatrixFactorization {
         users.row(row).update(from: parameters.embedding, count: dimension)
         userOptimizer.firstMoment.row(row).update(from: parameters.firstMoment, count: dimension)
         userOptimizer.secondMoment.row(row).update(from: parameters.secondMoment, count: dimension)
-        userOptimizer.beta1Power[Int(row)] = parameters.beta1Power
-        userOptimizer.beta2Power[Int(row)] = parameters.beta2Power
+        userOptimizer.powers.beta1[Int(row)] = parameters.beta1Power
+        userOptimizer.powers.beta2[Int(row)] = parameters.beta2Power
     }
 }

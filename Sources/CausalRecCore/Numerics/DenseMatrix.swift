@@ -58,8 +58,7 @@ public enum Gemm {
     public static func multiply(_ a: DenseMatrix, _ b: DenseMatrix, into c: DenseMatrix, rows m: Int, accumulate: Bool = false) {
         precondition(a.columns == b.rows && c.columns == b.columns && a.rows >= m && c.rows >= m)
         guard m > 0 else { return }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(b.columns), Int32(a.columns),
-                    1, a.values, Int32(a.columns), b.values, Int32(b.columns), accumulate ? 1 : 0, c.values, Int32(c.columns))
+        sgemm(CblasNoTrans, CblasNoTrans, m: m, n: b.columns, k: a.columns, a, b, c, accumulate: accumulate)
     }
 
     /// C[m×n] = A[m×k] · B[n×k]ᵀ (+ C when `accumulate`).
@@ -68,8 +67,7 @@ public enum Gemm {
     {
         precondition(a.columns == b.columns && c.columns == b.rows && a.rows >= m && c.rows >= m)
         guard m > 0 else { return }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(b.rows), Int32(a.columns),
-                    1, a.values, Int32(a.columns), b.values, Int32(b.columns), accumulate ? 1 : 0, c.values, Int32(c.columns))
+        sgemm(CblasNoTrans, CblasTrans, m: m, n: b.rows, k: a.columns, a, b, c, accumulate: accumulate)
     }
 
     /// C[k×n] = A[m×k]ᵀ · B[m×n] (+ C when `accumulate`) — the weight gradient of a layer.
@@ -81,7 +79,14 @@ public enum Gemm {
             if !accumulate { c.fill(0) }
             return
         }
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(a.columns), Int32(b.columns), Int32(m),
+        sgemm(CblasTrans, CblasNoTrans, m: a.columns, n: b.columns, k: m, a, b, c, accumulate: accumulate)
+    }
+
+    /// Row-major C[m×n] = op(A) · op(B) (+ C when `accumulate`), leading dimensions the matrices' widths.
+    private static func sgemm(_ transposeA: CBLAS_TRANSPOSE, _ transposeB: CBLAS_TRANSPOSE, m: Int, n: Int, k: Int,
+                              _ a: DenseMatrix, _ b: DenseMatrix, _ c: DenseMatrix, accumulate: Bool)
+    {
+        cblas_sgemm(CblasRowMajor, transposeA, transposeB, Int32(m), Int32(n), Int32(k),
                     1, a.values, Int32(a.columns), b.values, Int32(b.columns), accumulate ? 1 : 0, c.values, Int32(c.columns))
     }
 }

@@ -61,54 +61,26 @@ public enum VectorKernels {
         return ((a0 + a1).sum(), (b0 + b1).sum())
     }
 
+    /// Where a row update starts. `.zero` is the first-write form: y = 0 + …, computed with the
+    /// same fused multiply-adds onto zero, so a sum started with it is bit for bit one started on a
+    /// zeroed row, without zeroing or reading y first. Callers pass a literal, so the inlined
+    /// kernel keeps one of the two loads and no branch.
+    public enum Start: Sendable { case accumulate, zero }
+
+    @inline(__always)
+    static func initial(_ start: Start, _ y: UnsafeMutablePointer<Float>, _ chunk: Int) -> Chunk {
+        start == .zero ? Chunk(repeating: 0) : load(UnsafePointer(y), chunk)
+    }
+
     /// y += alpha · a, then y += beta · b, in one pass over y (bit for bit two `axpy` calls).
     @inline(__always)
     public static func axpyPair(_ alpha: Float, _ a: UnsafePointer<Float>, _ beta: Float, _ b: UnsafePointer<Float>,
-                                _ y: UnsafeMutablePointer<Float>, length: Int)
+                                _ y: UnsafeMutablePointer<Float>, length: Int, start: Start = .accumulate)
     {
         let sa = Chunk(repeating: alpha)
         let sb = Chunk(repeating: beta)
         for chunk in 0..<(length &>> 3) {
-            var value = load(UnsafePointer(y), chunk)
-            value.addProduct(sa, load(a, chunk))
-            value.addProduct(sb, load(b, chunk))
-            store(value, y, chunk)
-        }
-    }
-
-    /// The first-write forms of `axpy`, `axpyDifference` and `axpyPair`: y = 0 + …, computed with
-    /// the same fused multiply-adds onto zero, so a sum started with them is bit for bit one
-    /// started on a zeroed row, without zeroing or reading y first.
-    @inline(__always)
-    public static func axpyOntoZero(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, length: Int) {
-        let scale = Chunk(repeating: alpha)
-        for chunk in 0..<(length &>> 3) {
-            var value = Chunk(repeating: 0)
-            value.addProduct(scale, load(x, chunk))
-            store(value, y, chunk)
-        }
-    }
-
-    @inline(__always)
-    public static func axpyDifferenceOntoZero(_ alpha: Float, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                                              _ y: UnsafeMutablePointer<Float>, length: Int)
-    {
-        let scale = Chunk(repeating: alpha)
-        for chunk in 0..<(length &>> 3) {
-            var value = Chunk(repeating: 0)
-            value.addProduct(scale, load(a, chunk) - load(b, chunk))
-            store(value, y, chunk)
-        }
-    }
-
-    @inline(__always)
-    public static func axpyPairOntoZero(_ alpha: Float, _ a: UnsafePointer<Float>, _ beta: Float, _ b: UnsafePointer<Float>,
-                                        _ y: UnsafeMutablePointer<Float>, length: Int)
-    {
-        let sa = Chunk(repeating: alpha)
-        let sb = Chunk(repeating: beta)
-        for chunk in 0..<(length &>> 3) {
-            var value = Chunk(repeating: 0)
+            var value = initial(start, y, chunk)
             value.addProduct(sa, load(a, chunk))
             value.addProduct(sb, load(b, chunk))
             store(value, y, chunk)
@@ -117,10 +89,12 @@ public enum VectorKernels {
 
     /// y += alpha · x
     @inline(__always)
-    public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, length: Int) {
+    public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, length: Int,
+                            start: Start = .accumulate)
+    {
         let scale = Chunk(repeating: alpha)
         for chunk in 0..<(length &>> 3) {
-            var value = load(UnsafePointer(y), chunk)
+            var value = initial(start, y, chunk)
             value.addProduct(scale, load(x, chunk))
             store(value, y, chunk)
         }
@@ -129,11 +103,11 @@ public enum VectorKernels {
     /// y += alpha · (a − b)
     @inline(__always)
     public static func axpyDifference(_ alpha: Float, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                                      _ y: UnsafeMutablePointer<Float>, length: Int)
+                                      _ y: UnsafeMutablePointer<Float>, length: Int, start: Start = .accumulate)
     {
         let scale = Chunk(repeating: alpha)
         for chunk in 0..<(length &>> 3) {
-            var value = load(UnsafePointer(y), chunk)
+            var value = initial(start, y, chunk)
             value.addProduct(scale, load(a, chunk) - load(b, chunk))
             store(value, y, chunk)
         }

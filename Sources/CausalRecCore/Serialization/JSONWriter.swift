@@ -9,26 +9,36 @@ public struct JSONWriter: Sendable {
         bytes.reserveCapacity(capacity)
     }
 
-    public mutating func beginObject() {
+    public mutating func beginObject() { open(UInt8(ascii: "{")) }
+    public mutating func endObject() { close(UInt8(ascii: "}")) }
+    public mutating func beginArray() { open(UInt8(ascii: "[")) }
+    public mutating func endArray() { close(UInt8(ascii: "]")) }
+
+    /// An object whose members `body` writes, optionally as the value of member `name`.
+    public mutating func object(_ name: String? = nil, _ body: (inout JSONWriter) -> Void) {
+        if let name { key(name) }
+        beginObject()
+        body(&self)
+        endObject()
+    }
+
+    /// An array whose elements `body` writes, optionally as the value of member `name`.
+    public mutating func array(_ name: String? = nil, _ body: (inout JSONWriter) -> Void) {
+        if let name { key(name) }
+        beginArray()
+        body(&self)
+        endArray()
+    }
+
+    private mutating func open(_ bracket: UInt8) {
         separate()
-        bytes.append(UInt8(ascii: "{"))
+        bytes.append(bracket)
         needsComma.append(false)
     }
 
-    public mutating func endObject() {
+    private mutating func close(_ bracket: UInt8) {
         needsComma.removeLast()
-        bytes.append(UInt8(ascii: "}"))
-    }
-
-    public mutating func beginArray() {
-        separate()
-        bytes.append(UInt8(ascii: "["))
-        needsComma.append(false)
-    }
-
-    public mutating func endArray() {
-        needsComma.removeLast()
-        bytes.append(UInt8(ascii: "]"))
+        bytes.append(bracket)
     }
 
     /// Writes `"name":`; the next value call completes the member.

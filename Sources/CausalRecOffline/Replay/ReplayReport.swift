@@ -32,127 +32,104 @@ struct ReplayReport {
     func json() -> [UInt8] {
         let totals = run.totals()
         var writer = JSONWriter(reservingCapacity: 64 * 1024)
-        writer.beginObject()
-        writer.key("source"); writer.string(source)
-        writer.key("k"); writer.integer(k)
-        writer.key("window_events"); writer.integer(run.configuration.windowEvents)
-        writer.key("events"); writer.integer(run.replayedEvents)
-        writer.key("warmup_events"); writer.integer(run.warmupEvents)
-        writer.key("invalid"); writer.integer(invalid)
-        writer.key("invalid_reasons")
-        writer.beginObject()
-        for (reason, count) in invalidReasons.sorted(by: { $0.value > $1.value }).prefix(20) {
-            writer.key(reason); writer.integer(count)
+        writer.object { w in
+            w.field("source", source)
+            w.field("k", k)
+            w.field("window_events", run.configuration.windowEvents)
+            w.field("events", run.replayedEvents)
+            w.field("warmup_events", run.warmupEvents)
+            w.field("invalid", invalid)
+            w.object("invalid_reasons") { w in
+                for (reason, count) in invalidReasons.sorted(by: { $0.value > $1.value }).prefix(20) { w.field(reason, count) }
+            }
+            w.field("seconds", seconds)
+            w.array("samplers") { w in
+                for (index, name) in names.enumerated() { samplerTotals(index, name, totals.samplers[index], into: &w) }
+            }
+            w.object("mostpop") { score(totals.popular, into: &$0) }
+            w.object("decayed_popularity") { w in
+                w.field("half_life_clicks", halfLives[chosen])
+                w.field("chosen_on_share", run.configuration.peerSelectionShare)
+                score(totals.decayed[chosen], into: &w)
+                w.array("candidates") { w in
+                    for (index, halfLife) in halfLives.enumerated() {
+                        w.object { w in
+                            w.field("half_life_clicks", halfLife)
+                            score(totals.decayed[index], into: &w)
+                        }
+                    }
+                }
+            }
+            w.array("windows") { w in
+                for window in run.windows { self.window(window, into: &w) }
+            }
+            w.object("drift") { w in
+                w.field("window_events", run.configuration.drift.windowEvents)
+                w.field("warmup_events", run.configuration.drift.warmupEvents)
+                w.array("windows") { w in
+                    for measurement in (run.monitor?.history ?? []) {
+                        w.object { w in
+                            w.field("end_event", measurement.endEventIndex)
+                            for (metric, value) in measurement.values.sorted(by: { $0.key < $1.key }) { w.field(metric, value) }
+                        }
+                    }
+                }
+                w.array("alerts") { w in
+                    for alert in run.alerts { self.alert(alert, into: &w) }
+                }
+            }
         }
-        writer.endObject()
-        writer.key("seconds"); writer.number(seconds)
-        writer.key("samplers")
-        writer.beginArray()
-        for (index, name) in names.enumerated() {
-            writer.beginObject()
-            writer.key("sampler"); writer.string(name)
-            score(totals.samplers[index], into: &writer)
-            writer.key("model_version"); writer.integer(run.models[index].modelVersion)
+        return writer.bytes
+    }
+
+    private func samplerTotals(_ index: Int, _ name: String, _ totals: ReplayRun.Score, into writer: inout JSONWriter) {
+        writer.object { w in
+            w.field("sampler", name)
+            score(totals, into: &w)
+            w.field("model_version", run.models[index].modelVersion)
             for (key, selector) in [("ranking_exponent", run.models[index].ranking.rankingExponent),
                                     ("cold_start_exponent", run.models[index].ranking.coldStartExponent)] {
-                writer.key(key)
-                writer.beginObject()
-                writer.key("chosen"); writer.number(selector.chosen)
-                writer.key("candidates")
-                writer.beginArray()
-                for (candidate, rate) in zip(selector.candidates, selector.hitRates) {
-                    writer.beginObject()
-                    writer.key("exponent"); writer.number(candidate)
-                    writer.key("recent_hit_rate"); writer.number(rate)
-                    writer.endObject()
+                w.object(key) { w in
+                    w.field("chosen", selector.chosen)
+                    w.array("candidates") { w in
+                        for (candidate, rate) in zip(selector.candidates, selector.hitRates) {
+                            w.object { w in
+                                w.field("exponent", candidate)
+                                w.field("recent_hit_rate", rate)
+                            }
+                        }
+                    }
                 }
-                writer.endArray()
-                writer.endObject()
             }
-            writer.endObject()
         }
-        writer.endArray()
-        writer.key("mostpop")
-        writer.beginObject()
-        score(totals.popular, into: &writer)
-        writer.endObject()
-        writer.key("decayed_popularity")
-        writer.beginObject()
-        writer.key("half_life_clicks"); writer.integer(halfLives[chosen])
-        writer.key("chosen_on_share"); writer.number(run.configuration.peerSelectionShare)
-        score(totals.decayed[chosen], into: &writer)
-        writer.key("candidates")
-        writer.beginArray()
-        for (index, halfLife) in halfLives.enumerated() {
-            writer.beginObject()
-            writer.key("half_life_clicks"); writer.integer(halfLife)
-            score(totals.decayed[index], into: &writer)
-            writer.endObject()
-        }
-        writer.endArray()
-        writer.endObject()
-        writer.key("windows")
-        writer.beginArray()
-        for window in run.windows {
-            writer.beginObject()
-            writer.key("first_event"); writer.integer(window.firstEvent)
-            writer.key("last_event"); writer.integer(window.lastEvent)
-            writer.key("first_ts"); writer.integer(window.firstTimestamp)
-            writer.key("last_ts"); writer.integer(window.lastTimestamp)
-            writer.key("samplers")
-            writer.beginObject()
-            for (index, name) in names.enumerated() {
-                writer.key(name)
-                writer.beginObject()
-                score(window.samplers[index], into: &writer)
-                writer.endObject()
+    }
+
+    private func window(_ window: ReplayRun.Window, into writer: inout JSONWriter) {
+        writer.object { w in
+            w.field("first_event", window.firstEvent)
+            w.field("last_event", window.lastEvent)
+            w.field("first_ts", window.firstTimestamp)
+            w.field("last_ts", window.lastTimestamp)
+            w.object("samplers") { w in
+                for (index, name) in names.enumerated() { w.object(name) { score(window.samplers[index], into: &$0) } }
             }
-            writer.endObject()
-            writer.key("mostpop")
-            writer.beginObject()
-            score(window.popular, into: &writer)
-            writer.endObject()
-            writer.key("decayed_popularity")
-            writer.beginObject()
-            score(window.decayed[chosen], into: &writer)
-            writer.endObject()
-            writer.endObject()
+            w.object("mostpop") { score(window.popular, into: &$0) }
+            w.object("decayed_popularity") { score(window.decayed[chosen], into: &$0) }
         }
-        writer.endArray()
-        writer.key("drift")
-        writer.beginObject()
-        writer.key("window_events"); writer.integer(run.configuration.drift.windowEvents)
-        writer.key("warmup_events"); writer.integer(run.configuration.drift.warmupEvents)
-        writer.key("windows")
-        writer.beginArray()
-        for measurement in (run.monitor?.history ?? []) {
-            writer.beginObject()
-            writer.key("end_event"); writer.integer(measurement.endEventIndex)
-            for (metric, value) in measurement.values.sorted(by: { $0.key < $1.key }) {
-                writer.key(metric); writer.number(value)
-            }
-            writer.endObject()
+    }
+
+    private func alert(_ alert: DriftAlert, into writer: inout JSONWriter) {
+        writer.object { w in
+            w.field("metric", alert.metric)
+            w.field("method", alert.method)
+            w.field("value", alert.value)
+            w.field("threshold", alert.threshold)
+            w.field("severity", alert.severity)
+            w.field("event", alert.eventIndex)
+            w.field("ts", alert.timestamp)
+            w.field("window_start", alert.windowStart)
+            w.field("window_end", alert.windowEnd)
         }
-        writer.endArray()
-        writer.key("alerts")
-        writer.beginArray()
-        for alert in run.alerts {
-            writer.beginObject()
-            writer.key("metric"); writer.string(alert.metric)
-            writer.key("method"); writer.string(alert.method)
-            writer.key("value"); writer.number(alert.value)
-            writer.key("threshold"); writer.number(alert.threshold)
-            writer.key("severity"); writer.string(alert.severity)
-            writer.key("event"); writer.integer(alert.eventIndex)
-            writer.key("ts"); writer.integer(alert.timestamp)
-            writer.key("window_start"); writer.integer(alert.windowStart)
-            writer.key("window_end"); writer.integer(alert.windowEnd)
-            writer.endObject()
-        }
-        writer.endArray()
-        writer.endObject()
-        writer.endObject()
-        return writer.bytes
     }
 
     private var halfLives: [Int] { run.configuration.decayedHalfLives }

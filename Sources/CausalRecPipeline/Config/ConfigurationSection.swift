@@ -174,6 +174,13 @@ final class ConfigurationSection {
         try ConfigurationSection(path: Self.join(path, key), node: node(key))
     }
 
+    /// Reads the sub-section `key` through `body`, then rejects any of its keys `body` did not read.
+    func section(_ key: String, _ body: (ConfigurationSection) throws -> Void) throws {
+        let section = try section(key)
+        try body(section)
+        try section.finish()
+    }
+
     /// Rejects keys that were never read.
     func finish() throws {
         for (key, value) in entries where !known.contains(key) {
