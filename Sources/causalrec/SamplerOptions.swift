@@ -14,7 +14,7 @@ struct SamplerOptions: ParsableArguments {
     @Option(help: "cnsdiff settings for every cnsdiff sampler of the run, e.g. levels=20/30/40,final_alpha=3 (keys in docs/configuration.md, `sampler.cnsdiff`).")
     var cnsdiff: String?
 
-    @Option(help: "causal settings for the causal samplers of the run, e.g. candidates=16,matched_environment=0.3 (keys in docs/configuration.md, `sampler.causal`).")
+    @Option(help: "causal settings for the causal and cnsdiff samplers of the run (cnsdiff draws its real negative as causal does), e.g. candidates=16,matched_environment=0.3 (keys in docs/configuration.md, `sampler.causal`).")
     var causal: String?
 
     /// One configuration per comma-separated name; an unknown name or a bad setting is a usage error.
@@ -26,10 +26,10 @@ struct SamplerOptions: ParsableArguments {
             }
             configuration.popularityExponent = popularityAlpha
             configuration.dnsCandidates = dnsCandidates
-            if let cnsdiff, configuration.kind == .cnsdiff {
+            if let cnsdiff, configuration.kind == .cnsdiff || configuration.kind == .cnsdiffV1 {
                 try CommandSupport.applySettings(cnsdiff, option: "--cnsdiff") { try configuration.cnsdiff.apply($0) }
             }
-            if let causal, configuration.kind == .causal {
+            if let causal, configuration.kind == .causal || configuration.kind == .cnsdiff {
                 try CommandSupport.applySettings(causal, option: "--causal") { try configuration.causal.apply($0) }
             }
             return configuration

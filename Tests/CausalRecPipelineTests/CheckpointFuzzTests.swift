@@ -23,6 +23,7 @@ struct CheckpointFuzzTests {
         recommender.sampler.cnsdiff.hiddenWidth = 8
         recommender.sampler.cnsdiff.steps = 10
         recommender.sampler.cnsdiff.levels = [2, 4]
+        recommender.sampler.cnsdiff.stops = [5, 2]
         recommender.sampler.cnsdiff.trainBatch = 8
         recommender.sampler.cnsdiff.bufferCapacity = 40
         recommender.model.dimension = 4

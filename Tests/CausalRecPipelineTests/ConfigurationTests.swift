@@ -156,6 +156,14 @@ struct ConfigurationTests {
         #expect(moreSteps.recommender.sampler.cnsdiff.steps == 100 && moreSteps.recommender.sampler.cnsdiff.levels == [60, 70, 80])
         let reference = try PipelineConfiguration.parse(yaml: "sampler:\n  name: cnsdiff-reference\n")
         #expect(reference.recommender.sampler.cnsdiff == CNSDiffConfiguration.reference)
+        #expect(reference.recommender.sampler.kind == .cnsdiffV1)
+        // `cnsdiff` is version 2 with its own defaults; its stops are checked against the steps.
+        let second = try PipelineConfiguration.parse(yaml: "sampler:\n  name: cnsdiff\n  cnsdiff:\n    stops: 30/10\n    term_weight: 0.2\n")
+        #expect(second.recommender.sampler.cnsdiff.prediction == .epsilon && second.recommender.sampler.cnsdiff.stops == [30, 10])
+        #expect(second.recommender.sampler.cnsdiff.termWeight == 0.2 && second.recommender.sampler.cnsdiff.filterGenerated)
+        #expect(throws: ConfigurationError.self) {
+            try PipelineConfiguration.parse(yaml: "sampler:\n  name: cnsdiff\n  cnsdiff:\n    stops: 49/10\n")
+        }
     }
 
     @Test("environment variables override brokers and group id")

@@ -49,3 +49,19 @@ for gamma in 0.5 0; do
   run shift-eval --samplers random,exposed,dns,causal,causal-half-exposed,causal-no-filter,causal-adaptive,causal-hardest --seeds 3 \
     --config "$out/configs/gamma-$gamma.yaml" --json "$out/test-causal-gamma-$gamma.json" > "$out/test-causal-gamma-$gamma.txt"
 done
+
+# CNSDiff version 2 (docs/method.md, "CNSDiff"): the causal sampler's real negative plus latent
+# negatives kept at DDIM stops t > 0. At most four configurations of the diffusion part (stop set ×
+# term weight), chosen on validation seeds 101–102 at both γ against the causal sampler's records
+# above; the ablations and cnsdiff-v1 are reported beside the choice.
+validate_cnsdiff() { # γ
+  local gamma=$1
+  for settings in stops=25/12/6,term_weight=0.3 stops=25/12/6,term_weight=0.1 stops=12/6/3,term_weight=0.3 stops=12/6/3,term_weight=0.1; do
+    local name; name=$(echo "$settings" | tr ',=/' '_--')
+    local file="$out/validation/cnsdiff-gamma-$gamma-$name"
+    [ -s "$file.json" ] && continue
+    run shift-eval --samplers cnsdiff --cnsdiff "$settings" --seeds 2 --first-seed 101 --config "$out/configs/gamma-$gamma.yaml" \
+      --json "$file.json" > "$file.txt"
+  done
+}
+for gamma in 0.5 0; do validate_cnsdiff "$gamma"; done

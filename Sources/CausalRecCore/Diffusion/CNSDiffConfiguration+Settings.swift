@@ -17,6 +17,7 @@ extension CNSDiffConfiguration {
     public static let settingNames = [
         "steps", "schedule", "prediction", "hidden", "activation", "environment_embedding", "time_embedding",
         "condition_on_user", "condition_on_environment", "levels", "reverse_steps", "full_reverse_chain", "hardness",
+        "stops", "term_weight", "filter_generated", "keep_denoised",
         "initial_alpha", "initial_beta", "final_alpha", "final_beta", "curriculum", "curriculum_positives",
         "intervention", "invariance_weight", "kl_weight", "contrastive_weight", "contrastive_temperature",
         "learning_rate", "train_every", "train_steps", "train_batch", "replay_capacity", "seed",
@@ -68,12 +69,15 @@ extension CNSDiffConfiguration {
         case "time_embedding": timeEmbedding = try int(2...256)
         case "condition_on_user": conditionOnUser = try bool()
         case "condition_on_environment": conditionOnEnvironment = try bool()
-        case "levels":
+        case "levels", "stops":
             let parsed = value.split(separator: "/").compactMap { Int($0) }
             guard !parsed.isEmpty, parsed.count == value.split(separator: "/").count, parsed.allSatisfy({ $0 >= 0 }) else {
                 throw .invalid(key: key, value: value, expected: "noise-level indices like 10/20/30")
             }
-            levels = parsed
+            if key == "levels" { levels = parsed } else { stops = parsed }
+        case "term_weight": termWeight = try double(0...1e3)
+        case "filter_generated": filterGenerated = try bool()
+        case "keep_denoised": keepDenoised = try bool()
         case "reverse_steps": reverseSteps = try int(0...1_000)
         case "full_reverse_chain": fullReverseChain = try bool()
         case "hardness": hardness = try choice(HardnessRule.self)
@@ -111,6 +115,10 @@ extension CNSDiffConfiguration {
         if levels.contains(where: { $0 >= steps }) {
             throw .invalid(key: "levels", value: levels.map(String.init).joined(separator: "/"),
                            expected: "below steps (\(steps))")
+        }
+        if stops.contains(where: { $0 >= steps - 1 }) || Set(stops).count != stops.count {
+            throw .invalid(key: "stops", value: stops.map(String.init).joined(separator: "/"),
+                           expected: "distinct indices below steps − 1 (\(steps - 1))")
         }
     }
 }

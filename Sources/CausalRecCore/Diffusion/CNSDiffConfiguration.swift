@@ -50,7 +50,19 @@ public struct CNSDiffConfiguration: Sendable, Equatable, Codable {
     public var fullReverseChain = false
     public var hardness: HardnessRule = .hardestBelowPositive
 
-    // Mixing with a random negative: λ ~ Beta(α, β), (α, β) moving from initial to final
+    // Generation of `cnsdiff` (version 2): from pure noise, a DDIM chain through the stops
+    /// Chain indices (below `steps`) whose states are kept as negatives: the reverse chain starts
+    /// at steps − 1 from pure noise and visits these in decreasing order, never reaching 0 (a
+    /// fully denoised state is a sample of what the user clicks, not a negative).
+    public var stops = [25, 12, 6]
+    /// Weight of each kept state's BPR-style term on the user's row.
+    public var termWeight = 0.3
+    /// Skip a kept state whose score reaches the positive's (it may be a false negative).
+    public var filterGenerated = true
+    /// Keep the denoised estimate x̂₀ at each stop instead of the state x_t (ablation `cnsdiff-t0`).
+    public var keepDenoised = false
+
+    // Mixing with a random negative (version 1): λ ~ Beta(α, β), (α, β) moving from initial to final
     public var initialAlpha = 1.0
     public var initialBeta = 9.0
     public var finalAlpha = 9.0
@@ -63,7 +75,8 @@ public struct CNSDiffConfiguration: Sendable, Equatable, Codable {
     // Causal regularisation against exposure
     /// Feed the generator an environment drawn from P(E) instead of the positive's own.
     public var intervention = true
-    /// Weight of the variance of per-environment denoising losses (V-REx).
+    /// Weight of the V-REx penalty, the variance of per-environment losses: of the denoiser's
+    /// loss in version 1, of the recommender's BPR loss in version 2.
     public var invarianceWeight = 1.0
     /// Weight of the released code's KL term between the prediction and x_{t−1}.
     public var klWeight = 0.0
@@ -83,6 +96,18 @@ public struct CNSDiffConfiguration: Sendable, Equatable, Codable {
 
     public init() {}
 
+    /// The defaults of version 2 (`cnsdiff`): an ε-predicting denoiser (what DDIM from pure
+    /// noise expects), a small network and a snapshot every 4,096 positives, since every snapshot
+    /// costs one generation per active user.
+    public static var version2: CNSDiffConfiguration {
+        var configuration = CNSDiffConfiguration()
+        configuration.prediction = .epsilon
+        configuration.hiddenWidth = 64
+        configuration.trainEvery = 4_096
+        configuration.trainSteps = 8
+        return configuration
+    }
+
     /// The released code's settings (T = 20, linear-variance schedule 0.1·[1e-4, 0.02], x₀
     /// prediction, levels 10/14/18 each followed by all 20 reverse steps, argmax, Beta (1,9) →
     /// (9,1), contrastive 0.3 at temperature 2, KL 0.1, an unconditional tanh MLP with 64 hidden
@@ -97,6 +122,8 @@ public struct CNSDiffConfiguration: Sendable, Equatable, Codable {
         configuration.conditionOnUser = false
         configuration.conditionOnEnvironment = false
         configuration.levels = [9, 13, 17]
+        // Not used by version 1; kept below its 20 steps so the preset passes the checks.
+        configuration.stops = [9, 4, 2]
         configuration.reverseSteps = 0
         configuration.fullReverseChain = true
         configuration.hardness = .argmax

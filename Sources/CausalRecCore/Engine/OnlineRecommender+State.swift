@@ -1,12 +1,13 @@
 /// Checkpoint state: everything the recommender's future outputs depend on, written and read in
 /// one fixed layout, and checked across parts on the way in.
 extension OnlineRecommender {
-    /// Version of the checkpoint body layout this build writes. Layout 5 gave each part of the
+    /// Version of the checkpoint body layout this build writes. Layout 6 made `cnsdiff` the
+    /// second version of the sampler (the first is `cnsdiff-v1`); layout 5 gave each part of the
     /// recommender its own section; layout 4 added the event clock's sources. This build still
-    /// reads layouts 3 and 4 (`readableStateLayouts`), so an upgrade resumes from the checkpoints
+    /// reads layouts 3 to 5 (`readableStateLayouts`), so an upgrade resumes from the checkpoints
     /// of earlier releases; the golden bodies in the tests pin every layout's bytes.
-    public static let stateLayoutVersion = 5
-    public static let readableStateLayouts: ClosedRange<Int> = 3...5
+    public static let stateLayoutVersion = 6
+    public static let readableStateLayouts: ClosedRange<Int> = 3...6
 
     /// Everything the recommender's future outputs depend on — ids, embeddings and optimizer
     /// state, exposure, history, the evaluator, the clock, then each part's section — so a
@@ -44,7 +45,7 @@ extension OnlineRecommender {
             throw StateReadError("state layout \(layout) is not one this build reads (\(Self.readableStateLayouts))")
         }
         guard layout >= 5 else { return try readLayoutBefore5(from: &reader, layout: layout) }
-        try readHeader(from: &reader)
+        try readHeader(from: &reader, layout: layout)
         applied.forgets = try reader.readCounter("applied forgets")
         impressionsSeen = try reader.readBool()
         try readSharedTables(from: &reader)
@@ -61,7 +62,7 @@ extension OnlineRecommender {
     /// Layouts 3 and 4: one section with the parts' fields interleaved, retention's and the
     /// sampler's sections nested at its end.
     private func readLayoutBefore5(from reader: inout StateReader, layout: Int) throws {
-        try readHeader(from: &reader)
+        try readHeader(from: &reader, layout: layout)
         training.lastLoss = try reader.readFloat()
         training.random = try reader.readRandom()
         impressionsSeen = try reader.readBool()
@@ -80,9 +81,16 @@ extension OnlineRecommender {
     }
 
     /// The section's start, alike in every layout: the sampler, the model version, the counts.
-    private func readHeader(from reader: inout StateReader) throws {
+    private func readHeader(from reader: inout StateReader, layout: Int) throws {
         try reader.beginSection("RECO")
-        try reader.expect(try reader.readString(), equals: training.samplerName, "sampler.name")
+        let stored = try reader.readString()
+        // Before layout 6, `cnsdiff` named the first version, which `cnsdiff-v1` continues; the
+        // second version cannot take over its state.
+        let named = layout < 6 && stored == SamplerKind.cnsdiff.rawValue ? SamplerKind.cnsdiffV1.rawValue : stored
+        if named != stored && training.samplerName == SamplerKind.cnsdiff.rawValue {
+            throw StateReadError("it holds the state of CNSDiff version 1 (layout \(layout)), which sampler cnsdiff (version 2) cannot continue; configure sampler.name cnsdiff-v1 to resume it, or start fresh")
+        }
+        try reader.expect(named, equals: training.samplerName, "sampler.name")
         modelVersion = Int64(try reader.readCounter("model_version"))
         applied.impressions = try reader.readCounter("applied impressions")
         applied.clicks = try reader.readCounter("applied clicks")

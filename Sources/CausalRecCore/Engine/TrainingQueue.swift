@@ -33,6 +33,8 @@ package final class TrainingQueue {
     /// What a sampler with a memory observed while drawing (`NegativeObservations`).
     private var observedItems: [Int32] = []
     private var observedValues: [Float] = []
+    /// Per example, the slot of its user's generated negatives (`GeneratedTerms`), −1 for none.
+    private var generatedSlots: [Int32] = []
 
     /// Positives per negative-sampling chunk. Each chunk draws from its own generator seeded from
     /// (batch seed, chunk number), so chunks can run on any thread and the draws do not depend on
@@ -144,15 +146,36 @@ package final class TrainingQueue {
         }
         if deconfounding.trainingExponent > 0 { keepComputedWeights(count: count) }
         let cnsdiff = configuration.sampler.cnsdiff
+        let latent = sampler.generatedNegatives
+        if latent != nil && cnsdiff.invarianceWeight > 0 {
+            let invariance = LossInvariance(weight: cnsdiff.invarianceWeight, environmentCount: configuration.exposure.environmentCount)
+            let exposure = tables.exposure
+            _ = triplets.withUnsafeMutableBufferPointer { all in
+                invariance.reweigh(UnsafeMutableBufferPointer(rebasing: all[0..<count]), model: tables.model) { exposure.environment(of: $0) }
+            }
+        }
         let contrastive = generates && cnsdiff.contrastiveWeight > 0
             ? ContrastiveTerm(weight: Float(cnsdiff.contrastiveWeight), temperature: Float(cnsdiff.contrastiveTemperature),
                               seed: SplitMix64.mix(batchSeed, 0xC0_17A5))
             : nil
+        if let latent {
+            if generatedSlots.count < count { generatedSlots = [Int32](repeating: -1, count: count) }
+            for index in 0..<count { generatedSlots[index] = latent.slot(of: positives[index].user) }
+        }
         lastLoss = triplets.withUnsafeBufferPointer { all in
             let batch = UnsafeBufferPointer(rebasing: all[0..<count])
             return syntheticVectors.withUnsafeBufferPointer { vectors in
-                trainer.train(batch, synthetic: generates ? vectors.baseAddress : nil, contrastive: contrastive,
-                              link: deconfounding.trainingLink)
+                func train(_ terms: GeneratedTerms?) -> Float {
+                    trainer.train(batch, synthetic: generates ? vectors.baseAddress : nil, contrastive: contrastive,
+                                  generated: terms, link: deconfounding.trainingLink)
+                }
+                guard let latent else { return train(nil) }
+                return generatedSlots.withUnsafeBufferPointer { slots in
+                    latent.withVectors { latentVectors in
+                        train(GeneratedTerms(vectors: latentVectors, slots: slots.baseAddress!, perUser: latent.perUser,
+                                             weight: Float(cnsdiff.termWeight), filter: cnsdiff.filterGenerated))
+                    }
+                }
             }
         }
         return !trainer.lastStepRefused

@@ -96,7 +96,7 @@ package final class BPRTrainer {
     /// examples with a mixing weight.
     @discardableResult
     package func train(_ triplets: UnsafeBufferPointer<TrainingTriplet>, synthetic: UnsafePointer<Float>? = nil,
-                      contrastive: ContrastiveTerm? = nil, link: ScoreLink = .identity) -> Float
+                      contrastive: ContrastiveTerm? = nil, generated: GeneratedTerms? = nil, link: ScoreLink = .identity) -> Float
     {
         guard !triplets.isEmpty else { return 0 }
         // The contrastive term's item gradients are computed up front from the old weights and
@@ -122,7 +122,7 @@ package final class BPRTrainer {
             worker.clipped = 0
         }
         ParallelWork.run(parts: threads) { owner in
-            accumulateUsers(triplets, synthetic: synthetic, link: link, owner: owner)
+            accumulateUsers(triplets, synthetic: synthetic, generated: generated, link: link, owner: owner)
             checkGradients(owner: owner, users: true, items: false)
         }
         let extraGradients = extra
@@ -166,7 +166,7 @@ package final class BPRTrainer {
     /// here too, straight into their scratch rows: the examples come in example order, which is
     /// the order phase 2's merge would restore, so the sums are bit for bit the same.
     private func accumulateUsers(_ triplets: UnsafeBufferPointer<TrainingTriplet>, synthetic: UnsafePointer<Float>?,
-                                 link: ScoreLink, owner me: Int)
+                                 generated: GeneratedTerms?, link: ScoreLink, owner me: Int)
     {
         let worker = workers[me]
         let stride = model.stride
@@ -273,6 +273,10 @@ package final class BPRTrainer {
                             VectorKernels.axpyPair(ci, qi, cj, qj, gradient, length: stride)
                         }
                         coefficients = (ci, cj)
+                    }
+                    if let generated {
+                        let positiveScore = VectorKernels.dot(p, qi, length: stride) + (useBias ? bias[Int(triplet.positive)] : 0)
+                        generated.accumulate(example: index, p: p, qi: qi, positiveScore: positiveScore, into: gradient, stride: stride)
                     }
                     file(triplet.positive, index: index, user: triplet.user, p: p, coefficient: coefficients.positive)
                     file(triplet.negative, index: index, user: triplet.user, p: p, coefficient: coefficients.negative * keep)

@@ -1,107 +1,94 @@
-/// `cnsdiff`: causal negative sampling via a conditional latent diffusion model (CNSDiff, arXiv 2508.07243).
+/// `cnsdiff` (version 2): the `causal` sampler's real negative at full weight, plus latent
+/// negatives from the continuously trained conditional diffusion model (docs/method.md, "CNSDiff").
 ///
-/// Per positive (u, i): noise q_i to several levels, denoise each back with the snapshot of the
-/// denoiser conditioned on the user and on an exposure environment — drawn from P(E) when
-/// intervening (backdoor adjustment), else i's own — and pick one candidate by the hardness rule.
-/// The negative the model trains on is z = λ·g + (1 − λ)·q_j with a uniform real negative j and
-/// λ ~ Beta(α, β), whose mean rises over the curriculum. All of it runs as batched matrix
-/// products over the chunk's positives.
+/// The denoiser keeps training on recent positives (x₀ = a clicked item, conditioned on the user
+/// and the item's exposure environment, ε-prediction). For each user of a batch whose vectors are
+/// older than the current snapshot, a DDIM chain from pure noise — conditioned on the user and on
+/// an environment drawn from P(E) over items (the intervention) — keeps its state at each stop
+/// t > 0: states partly denoised towards "an item this user clicks", harder the smaller t. Each
+/// click then adds, beside its BPR term with the real negative, one term per kept state on the
+/// user's row only, skipping any state that scores as high as the positive (`GeneratedTerms`).
+/// No generated vector is blended with a real one.
 package struct CNSDiffSampler: NegativeSampler {
-    package let model: DiffusionModel
+    package let diffusion: DiffusionModel
+    package let generated: GeneratedNegatives
     package let name: String
-    package let maxAttempts: Int
+    private var causal: CausalNegativeSampler
 
-    package init(model: DiffusionModel, name: String = "cnsdiff", maxAttempts: Int = 64) {
-        self.model = model
+    package init(configuration: CNSDiffConfiguration, causal: CausalSamplerConfiguration, dimension: Int, environments: Int,
+                 name: String = SamplerKind.cnsdiff.rawValue, maxAttempts: Int = 64)
+    {
+        precondition((try? configuration.validate()) != nil, "cnsdiff stops must be distinct and below steps − 1 (the configuration checks this)")
+        // The invariance weight of version 2 acts on the recommender's loss, not the denoiser's.
+        var denoiser = configuration
+        denoiser.invarianceWeight = 0
+        diffusion = DiffusionModel(configuration: denoiser, dimension: dimension, environments: environments)
+        // Rows are padded to whole SIMD chunks, as the model's tables are.
+        generated = GeneratedNegatives(perUser: configuration.stops.count, stride: (dimension + 7) & ~7)
         self.name = name
-        self.maxAttempts = maxAttempts
+        self.causal = CausalNegativeSampler(configuration: causal, name: name, maxAttempts: maxAttempts)
     }
 
-    package var generatorVersion: Int { model.version }
-    package var generatesVectors: Bool { true }
+    package var generatorVersion: Int { diffusion.version }
+    package var generatedNegatives: GeneratedNegatives? { generated }
+    package var observationsPerPositive: Int { causal.observationsPerPositive }
 
     package mutating func learn(from positives: UnsafeBufferPointer<PositiveExample>, context: SamplingContext,
                                random: inout Xoshiro256)
     {
-        model.observe(positives, model: context.model, exposure: context.exposure, random: &random)
+        diffusion.observe(positives, model: context.model, exposure: context.exposure, random: &random)
+        generated.refresh(for: positives, snapshot: diffusion.snapshot, layout: diffusion.layout, model: context.model,
+                          exposure: context.exposure, random: &random)
     }
 
-    /// Without a synthetic buffer (a caller that only wants real items) this is uniform sampling.
+    package mutating func prepare(context: SamplingContext) {
+        causal.prepare(context: context)
+    }
+
     package mutating func sampleNegatives(for positives: UnsafeBufferPointer<PositiveExample>,
                                          into negatives: UnsafeMutableBufferPointer<Int32>,
-                                         synthetic: SyntheticNegatives?,
+                                         synthetic: SyntheticNegatives?, context: SamplingContext,
+                                         random: inout Xoshiro256)
+    {
+        causal.sampleNegatives(for: positives, into: negatives, synthetic: nil, context: context, random: &random)
+    }
+
+    package mutating func sampleNegatives(for positives: UnsafeBufferPointer<PositiveExample>,
+                                         into negatives: UnsafeMutableBufferPointer<Int32>,
+                                         synthetic: SyntheticNegatives?, observations: NegativeObservations?,
                                          context: SamplingContext, random: inout Xoshiro256)
     {
-        guard let synthetic else {
-            for index in 0..<positives.count {
-                negatives[index] = context.uniformNegative(user: positives[index].user, positive: positives[index].item,
-                                                           attempts: maxAttempts, random: &random)
-            }
-            return
-        }
-        let snapshot = model.snapshot
-        let count = positives.count
-        guard count > 0 else { return }
-        let generator = NegativeGenerator(snapshot: snapshot, layout: model.layout, rows: count)
-        let candidates = generator.generate(positives, model: context.model, exposure: context.exposure, random: &random)
-        let stride = context.model.stride
-        let dimension = context.model.dimension
-        let levels = snapshot.configuration.levels.count
-        let shape = snapshot.mixingShape
-        for index in 0..<count {
-            let positive = positives[index]
-            negatives[index] = context.uniformNegative(user: positive.user, positive: positive.item,
-                                                       attempts: maxAttempts, random: &random)
-            let user = context.model.users.row(positive.user)
-            let positiveScore = VectorKernels.dot(user, context.model.items.row(positive.item), length: stride)
-            var chosen = 0
-            var chosenScore = -Float.infinity
-            var lowest = 0
-            var lowestScore = Float.infinity
-            for level in 0..<levels {
-                let vector = candidates.row(level * count + index)
-                var score: Float = 0
-                for column in 0..<dimension { score += user[column] * vector[column] }
-                if score < lowestScore {
-                    lowestScore = score
-                    lowest = level
-                }
-                switch snapshot.configuration.hardness {
-                case .argmax:
-                    if score > chosenScore {
-                        chosenScore = score
-                        chosen = level
-                    }
-                case .hardestBelowPositive:
-                    if score < positiveScore && score > chosenScore {
-                        chosenScore = score
-                        chosen = level
-                    }
-                }
-            }
-            if snapshot.configuration.hardness == .hardestBelowPositive && chosenScore == -Float.infinity { chosen = lowest }
-            let target = synthetic.vectors + index * synthetic.stride
-            target.update(from: candidates.row(chosen * count + index), count: dimension)
-            (target + dimension).update(repeating: 0, count: synthetic.stride - dimension)
-            synthetic.mix[index] = negatives[index] >= 0 ? Float(random.nextBeta(alpha: shape.alpha, beta: shape.beta)) : 0
-        }
+        causal.sampleNegatives(for: positives, into: negatives, synthetic: nil, observations: observations,
+                               context: context, random: &random)
+    }
+
+    package mutating func absorb(_ observations: NegativeObservations, for positives: UnsafeBufferPointer<PositiveExample>) {
+        causal.absorb(observations, for: positives)
     }
 
     // MARK: State
 
     package mutating func forget(users: Set<Int32>, items: Set<Int32>) {
-        model.forget(users: users, items: items)
+        causal.forget(users: users, items: items)
+        diffusion.forget(users: users, items: items)
+        generated.forget(users: users)
     }
 
     package func writeState(to writer: inout StateWriter) {
-        model.writeState(to: &writer)
+        causal.writeState(to: &writer)
+        diffusion.writeState(to: &writer)
+        generated.writeState(to: &writer, dimension: diffusion.layout.dimension)
     }
 
     package mutating func readState(from reader: inout StateReader) throws {
-        try model.readState(from: &reader)
+        try causal.readState(from: &reader)
+        try diffusion.readState(from: &reader)
+        try generated.readState(from: &reader, dimension: diffusion.layout.dimension)
     }
 
     package func validateRestored(_ context: RestoredStateContext) throws {
-        try model.validateRestored(context)
+        try causal.validateRestored(context)
+        try diffusion.validateRestored(context)
+        try generated.validateRestored(context, snapshotVersion: diffusion.version)
     }
 }

@@ -31,6 +31,10 @@ package protocol NegativeSampler {
     /// Version of the generator snapshot in use (0 for samplers without one).
     var generatorVersion: Int { get }
 
+    /// Latent negatives per user that training adds as extra terms on the user's row (`cnsdiff`);
+    /// nil for samplers that draw real items only.
+    var generatedNegatives: GeneratedNegatives? { get }
+
     /// Learns from a batch of positives before negatives are drawn for it (once per batch,
     /// serially, with the recommender's generator).
     mutating func learn(from positives: UnsafeBufferPointer<PositiveExample>, context: SamplingContext,
@@ -81,6 +85,7 @@ package protocol NegativeSampler {
 extension NegativeSampler {
     package var generatesVectors: Bool { false }
     package var generatorVersion: Int { 0 }
+    package var generatedNegatives: GeneratedNegatives? { nil }
 
     package mutating func learn(from positives: UnsafeBufferPointer<PositiveExample>, context: SamplingContext,
                                random: inout Xoshiro256) {}

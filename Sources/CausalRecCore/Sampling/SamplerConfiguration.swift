@@ -5,7 +5,10 @@ public enum SamplerKind: String, Sendable, Codable, CaseIterable {
     case dns
     case exposed
     case causal
+    /// CNSDiff version 2: causal real negatives plus latent negatives stopped short of t = 0.
     case cnsdiff
+    /// CNSDiff as first built (blended negatives), kept for the record.
+    case cnsdiffV1 = "cnsdiff-v1"
 }
 
 /// Which sampler, and its settings.
@@ -21,13 +24,15 @@ public struct SamplerConfiguration: Sendable, Equatable, Codable {
     public var maxAttempts: Int = 64
     /// `causal`: the pool, the filter and the hardness rule.
     public var causal = CausalSamplerConfiguration()
-    /// `cnsdiff`: the diffusion model and its regularisation.
+    /// `cnsdiff` and `cnsdiff-v1`: the diffusion model and its regularisation (each kind starts
+    /// from its own defaults).
     public var cnsdiff = CNSDiffConfiguration()
     /// The name reports use (a preset or ablation of a kind); nil = the kind's name.
     public var variant: String?
 
     public init(kind: SamplerKind = .random) {
         self.kind = kind
+        if kind == .cnsdiff { cnsdiff = .version2 }
     }
 
     public var name: String { variant ?? kind.rawValue }
@@ -36,7 +41,7 @@ public struct SamplerConfiguration: Sendable, Equatable, Codable {
     /// sampler's ablations and the CNSDiff preset and ablations.
     public static let names = SamplerKind.allCases.map(\.rawValue)
         + ["causal-half-exposed", "causal-no-filter", "causal-adaptive", "causal-hardest"]
-        + ["cnsdiff-reference", "cnsdiff-no-intervention", "cnsdiff-no-invariance", "cnsdiff-no-curriculum"]
+        + ["cnsdiff-no-intervention", "cnsdiff-no-filter", "cnsdiff-no-invariance", "cnsdiff-t0", "cnsdiff-reference"]
 
     /// The configuration a name stands for (see `names`).
     public static func named(_ name: String) -> SamplerConfiguration? {
@@ -53,13 +58,19 @@ public struct SamplerConfiguration: Sendable, Equatable, Codable {
             }
             return configuration
         }
+        if name == "cnsdiff-reference" {
+            var configuration = SamplerConfiguration(kind: .cnsdiffV1)
+            configuration.variant = name
+            configuration.cnsdiff = .reference
+            return configuration
+        }
         var configuration = SamplerConfiguration(kind: .cnsdiff)
         configuration.variant = name
         switch name {
-        case "cnsdiff-reference": configuration.cnsdiff = .reference
         case "cnsdiff-no-intervention": configuration.cnsdiff.intervention = false
+        case "cnsdiff-no-filter": configuration.cnsdiff.filterGenerated = false
         case "cnsdiff-no-invariance": configuration.cnsdiff.invarianceWeight = 0
-        case "cnsdiff-no-curriculum": configuration.cnsdiff.curriculum = false
+        case "cnsdiff-t0": configuration.cnsdiff.keepDenoised = true
         default: return nil
         }
         return configuration
@@ -74,11 +85,14 @@ public struct SamplerConfiguration: Sendable, Equatable, Codable {
         case .exposed: ExposedNegativeSampler(maxAttempts: maxAttempts)
         case .causal: CausalNegativeSampler(configuration: causal, name: name, maxAttempts: maxAttempts)
         case .cnsdiff:
-            CNSDiffSampler(model: DiffusionModel(configuration: cnsdiff, dimension: dimension, environments: environments),
+            CNSDiffSampler(configuration: cnsdiff, causal: causal, dimension: dimension, environments: environments,
                            name: name, maxAttempts: maxAttempts)
+        case .cnsdiffV1:
+            CNSDiffV1Sampler(model: DiffusionModel(configuration: cnsdiff, dimension: dimension, environments: environments),
+                             name: name, maxAttempts: maxAttempts)
         }
     }
 
     /// Whether the history must keep per-user impressions for this sampler.
-    public var needsImpressions: Bool { kind == .exposed || kind == .causal }
+    public var needsImpressions: Bool { kind == .exposed || kind == .causal || kind == .cnsdiff }
 }
