@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 data=${DATA:-../shared/data}
 source results/binary.sh
 protocol="recommended protocol of 2026-12 (deconfounded grid, EASE peer)"
-samplers=${SAMPLERS:-random,popularity,dns,cnsdiff}
+samplers=${SAMPLERS:-random,popularity,dns,causal,cnsdiff}
 datasets=,${DATASETS:-kuairec-sigformer,cnsdiff-kuairec-partial,cnsdiff-food},
 common=(--seeds 3 --threads 2 --quiet --resume)
 

@@ -52,6 +52,7 @@ public struct TrainingBenchmark: Sendable {
         Variant(sampler: .causal, optimizer: .adam, threads: 2),
         Variant(sampler: .cnsdiff, optimizer: .adam, threads: 1),
         Variant(sampler: .cnsdiff, optimizer: .adam, threads: 2),
+        Variant(sampler: .cnsdiffV1, optimizer: .adam, threads: 1),
     ]
 
     /// Deterministic (user, item) pairs with Zipf item popularity.

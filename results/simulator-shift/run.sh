@@ -17,7 +17,9 @@ for name in gamma-0 gamma-0.15 gamma-0.3 gamma-0.5 gamma-1 gamma-0.5-online gamm
 done
 
 # Test (reported): the default configuration for every sampler, and the named variants beside it.
-run shift-eval --samplers random,popularity,dns,exposed,cnsdiff,cnsdiff-reference,cnsdiff-no-intervention,cnsdiff-no-invariance,cnsdiff-no-curriculum \
+# (records.json was made with CNSDiff version 1, whose rows are named cnsdiff there; its ablations
+# were dropped with version 2.)
+run shift-eval --samplers random,popularity,dns,exposed,cnsdiff-v1,cnsdiff-reference \
   --seeds 3 --json "$out/records.json" > "$out/records.txt"
 for name in gamma-0 gamma-0.5-online gamma-0-propensity-1; do
   run shift-eval --samplers random,popularity,dns --seeds 3 --config "$out/configs/$name.yaml" \
@@ -57,7 +59,7 @@ done
 validate_cnsdiff() { # γ
   local gamma=$1
   for settings in stops=25/12/6,term_weight=0.3 stops=25/12/6,term_weight=0.1 stops=12/6/3,term_weight=0.3 stops=12/6/3,term_weight=0.1; do
-    local name; name=$(echo "$settings" | tr ',=/' '_--')
+    local name; name=$(echo "$settings" | sed 's/,/_/g; s/[=/]/-/g')
     local file="$out/validation/cnsdiff-gamma-$gamma-$name"
     [ -s "$file.json" ] && continue
     run shift-eval --samplers cnsdiff --cnsdiff "$settings" --seeds 2 --first-seed 101 --config "$out/configs/gamma-$gamma.yaml" \
@@ -65,3 +67,9 @@ validate_cnsdiff() { # γ
   done
 }
 for gamma in 0.5 0; do validate_cnsdiff "$gamma"; done
+# Test (reported): the chosen cnsdiff (stops 25/12/6, weight 0.1: the default) and its ablations
+# beside random, exposed, dns, causal and the first version, at both γ.
+for gamma in 0.5 0; do
+  run shift-eval --samplers random,exposed,dns,causal,cnsdiff,cnsdiff-no-intervention,cnsdiff-no-filter,cnsdiff-no-invariance,cnsdiff-t0,cnsdiff-v1 \
+    --seeds 3 --config "$out/configs/gamma-$gamma.yaml" --json "$out/test-cnsdiff-gamma-$gamma.json" > "$out/test-cnsdiff-gamma-$gamma.txt"
+done
