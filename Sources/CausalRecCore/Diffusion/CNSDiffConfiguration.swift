@@ -49,6 +49,10 @@ public struct CNSDiffConfiguration: Sendable, Equatable, Codable {
     /// The released code's quirk: after noising to a level it runs all `steps` reverse steps.
     public var fullReverseChain = false
     public var hardness: HardnessRule = .hardestBelowPositive
+    /// Version 1, for a side check: mix in one fixed random vector (drawn once from `seed`, at the
+    /// item embeddings' scale) instead of a generated one — what is left of the method without a
+    /// generator.
+    public var fixedVector = false
 
     // Generation of `cnsdiff` (version 2): from pure noise, a DDIM chain through the stops
     /// Chain indices (below `steps`) whose states are kept as negatives: the reverse chain starts

@@ -36,10 +36,11 @@ struct LossInvariance {
             total += 1
         }
         let present = (0..<count).filter { rows[$0] > 0 }
-        guard present.count > 1, weight > 0 else { return 0 }
+        guard present.count > 1 else { return 0 }
         let means = sums.indices.map { rows[$0] > 0 ? sums[$0] / rows[$0] : 0 }
         let mean = present.reduce(0.0) { $0 + means[$1] } / Double(present.count)
         let penalty = present.reduce(0.0) { $0 + (means[$1] - mean) * (means[$1] - mean) } / Double(present.count)
+        guard weight > 0 else { return penalty }
         let factors = (0..<count).map { e -> Float in
             guard rows[e] > 0 else { return 1 }
             let factor = 1 + weight * 2 * total * (means[e] - mean) / (Double(present.count) * rows[e])

@@ -43,8 +43,14 @@ package struct CNSDiffV1Sampler: NegativeSampler {
         let snapshot = model.snapshot
         let count = positives.count
         guard count > 0 else { return }
-        let generator = NegativeGenerator(snapshot: snapshot, layout: model.layout, rows: count)
-        let candidates = generator.generate(positives, model: context.model, exposure: context.exposure, random: &random)
+        let candidates: DenseMatrix
+        if snapshot.configuration.fixedVector {
+            candidates = Self.fixedVectors(snapshot: snapshot, rows: snapshot.configuration.levels.count * count,
+                                           dimension: context.model.dimension)
+        } else {
+            let generator = NegativeGenerator(snapshot: snapshot, layout: model.layout, rows: count)
+            candidates = generator.generate(positives, model: context.model, exposure: context.exposure, random: &random)
+        }
         let stride = context.model.stride
         let dimension = context.model.dimension
         let levels = snapshot.configuration.levels.count
@@ -86,6 +92,20 @@ package struct CNSDiffV1Sampler: NegativeSampler {
             (target + dimension).update(repeating: 0, count: synthetic.stride - dimension)
             synthetic.mix[index] = negatives[index] >= 0 ? Float(random.nextBeta(alpha: shape.alpha, beta: shape.beta)) : 0
         }
+    }
+
+    /// The side check's candidates: every row the same Gaussian vector, drawn from the
+    /// configuration's seed and scaled to the item embeddings' RMS.
+    static func fixedVectors(snapshot: DenoiserSnapshot, rows: Int, dimension: Int) -> DenseMatrix {
+        var random = Xoshiro256(seed: snapshot.configuration.seed)
+        var vector = [Float](repeating: 0, count: dimension)
+        vector.withUnsafeMutableBufferPointer { random.fillGaussian($0.baseAddress!, count: dimension) }
+        let result = DenseMatrix(rows: rows, columns: dimension)
+        for row in 0..<rows {
+            let target = result.row(row)
+            for column in 0..<dimension { target[column] = vector[column] * snapshot.itemScale }
+        }
+        return result
     }
 
     // MARK: State
