@@ -73,3 +73,16 @@ for gamma in 0.5 0; do
   run shift-eval --samplers random,exposed,dns,causal,cnsdiff,cnsdiff-no-intervention,cnsdiff-no-filter,cnsdiff-no-invariance,cnsdiff-t0,cnsdiff-v1 \
     --seeds 3 --config "$out/configs/gamma-$gamma.yaml" --json "$out/test-cnsdiff-gamma-$gamma.json" > "$out/test-cnsdiff-gamma-$gamma.txt"
 done
+# The cheaper refresh schedule (a snapshot every 16,384 positives, 4 denoiser steps), validation and test.
+mkdir -p "$out/validation/cnsdiff-refresh16384"
+for gamma in 0.5 0; do
+  for settings in stops=25/12/6,term_weight=0.3 stops=25/12/6,term_weight=0.1 stops=12/6/3,term_weight=0.3 stops=12/6/3,term_weight=0.1; do
+    name=$(echo "$settings" | sed 's/,/_/g; s/[=/]/-/g')
+    run shift-eval --samplers cnsdiff --cnsdiff "$settings,train_every=16384,train_steps=4" --seeds 2 --first-seed 101 \
+      --config "$out/configs/gamma-$gamma.yaml" --json "$out/validation/cnsdiff-refresh16384/cnsdiff-gamma-$gamma-$name.json" \
+      > "$out/validation/cnsdiff-refresh16384/cnsdiff-gamma-$gamma-$name.txt"
+  done
+  run shift-eval --samplers cnsdiff,cnsdiff-no-intervention,cnsdiff-no-filter,cnsdiff-no-invariance,cnsdiff-t0 --seeds 3 \
+    --cnsdiff train_every=16384,train_steps=4 --config "$out/configs/gamma-$gamma.yaml" \
+    --json "$out/test-cnsdiff-refresh16384-gamma-$gamma.json" > "$out/test-cnsdiff-refresh16384-gamma-$gamma.txt"
+done
