@@ -26,6 +26,9 @@ struct ShiftEvalCommand: ParsableCommand {
 
     @OptionGroup var samplerOptions: SamplerOptions
 
+    @Option(name: .customLong("impression-share"), help: "Share of impressions kept in the users' shown-items history the samplers read (the exposure estimate still counts all): thins what shown-and-skipped samplers can draw from.")
+    var impressionShare = 1.0
+
     @Option(help: "Pipeline configuration whose model, deconfounding and exposure settings the recommenders use (default: the defaults).")
     var config: String?
 
@@ -40,6 +43,8 @@ struct ShiftEvalCommand: ParsableCommand {
             evaluation.recommender = try PipelineConfiguration.load(path: config).recommender
             evaluation.recommender.evaluateEveryNthClick = kept
         }
+        guard impressionShare > 0, impressionShare <= 1 else { throw ValidationError("--impression-share must be in (0, 1]") }
+        evaluation.recommender.sampledImpressionShare = impressionShare
         evaluation.events = events
         evaluation.shiftAt = shiftAt
         evaluation.seeds = seedRange.seeds

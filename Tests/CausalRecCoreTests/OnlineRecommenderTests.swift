@@ -87,4 +87,24 @@ struct OnlineRecommenderTests {
         #expect(recommender.ranking.rankingExponent.observed > 1_000)
         #expect(recommender.ranking.rankingExponent.chosen > 0)
     }
+
+    @Test("a sampled impression share thins the shown items the samplers read, not the exposure estimate")
+    func sampledImpressionShare() {
+        func run(share: Double) -> (shown: Int, exposure: Double) {
+            var configuration = RecommenderConfiguration()
+            configuration.sampler = SamplerConfiguration(kind: .exposed)
+            configuration.sampledImpressionShare = share
+            let recommender = OnlineRecommender(configuration: configuration)
+            let time: Int64 = 1_700_000_000_000
+            recommender.step(.impression(Impression(user: "u", items: (0..<2_000).map { "i\($0)" }, timestamp: time)), fallbackTimestamp: 0)
+            let exposure = (0..<Int32(2_000)).reduce(0.0) { $0 + recommender.exposure.exposure(of: $1, at: time) }
+            return (recommender.history.impressedNotClicked(by: 0).count, exposure)
+        }
+        let all = run(share: 1)
+        let tenth = run(share: 0.1)
+        #expect(all.shown == 2_000)
+        #expect(abs(tenth.shown - 200) < 45, "about a tenth of the shown items: \(tenth.shown)")
+        #expect(tenth.exposure == all.exposure)
+        #expect(run(share: 0.1).shown == tenth.shown, "the choice is a hash, the same every run")
+    }
 }

@@ -86,3 +86,10 @@ for gamma in 0.5 0; do
     --cnsdiff train_every=16384,train_steps=4 --config "$out/configs/gamma-$gamma.yaml" \
     --json "$out/test-cnsdiff-refresh16384-gamma-$gamma.json" > "$out/test-cnsdiff-refresh16384-gamma-$gamma.txt"
 done
+# Impressions thinned to 10 % in the samplers' view (the baseline for a generator of shown-and-skipped items).
+mkdir -p "$out/validation/thinned"
+for gamma in 0.5 0; do
+  run shift-eval --samplers random,exposed,causal,cnsdiff --impression-share 0.1 --seeds 2 --first-seed 101 \
+    --config "$out/configs/gamma-$gamma.yaml" --json "$out/validation/thinned/impressions-0.1-gamma-$gamma.json" \
+    > "$out/validation/thinned/impressions-0.1-gamma-$gamma.txt"
+done

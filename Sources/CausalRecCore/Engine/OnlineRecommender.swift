@@ -107,6 +107,14 @@ public final class OnlineRecommender {
         return step
     }
 
+    /// Whether a shown item enters the user's history (`sampledImpressionShare`).
+    private func keepsShownItem(user: Int32, item: Int32, at time: Int64) -> Bool {
+        let share = configuration.sampledImpressionShare
+        guard share < 1 else { return true }
+        let hash = SplitMix64.mix(UInt64(UInt32(bitPattern: user)) << 32 | UInt64(UInt32(bitPattern: item)), UInt64(bitPattern: time))
+        return Double(hash >> 11) * 0x1p-53 < share
+    }
+
     private func applyImpression(_ impression: Impression, at time: Int64, into step: inout EventStep) {
         impressionsSeen = true
         let user = history.tracksImpressions ? admittedUser(impression.user, at: time) : knownUser(impression.user, at: time)
@@ -117,7 +125,7 @@ public final class OnlineRecommender {
             if configuration.exposure.source != .clicks {
                 exposure.record(item: item, at: time)
             }
-            if let user { history.recordImpression(user: user, item: item) }
+            if let user, keepsShownItem(user: user, item: item, at: time) { history.recordImpression(user: user, item: item) }
         }
         applied.impressions += 1
     }

@@ -31,6 +31,11 @@ public struct RecommenderConfiguration: Sendable, Equatable {
     public var deconfounding = DeconfoundingConfiguration()
     /// The 8-bit pre-scan of large catalogues.
     public var approximateRanking = ApproximateRanking()
+    /// Share of (user, item) impressions kept in the users' shown-items history, which the
+    /// samplers read; the exposure estimate always counts every impression. Below 1 only for
+    /// evaluations of samplers where impressions are scarce (`shift-eval --impression-share`); the
+    /// choice is a hash of user, item and time, so it draws nothing from the random stream.
+    public var sampledImpressionShare: Double = 1
 
     public init() {}
 }
