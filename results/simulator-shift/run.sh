@@ -93,3 +93,8 @@ for gamma in 0.5 0; do
     --config "$out/configs/gamma-$gamma.yaml" --json "$out/validation/thinned/impressions-0.1-gamma-$gamma.json" \
     > "$out/validation/thinned/impressions-0.1-gamma-$gamma.txt"
 done
+for gamma in 0.5 0; do
+  run shift-eval --samplers causal,cnsdiff-exposure --impression-share 0.1 --seeds 2 --first-seed 101 \
+    --config "$out/configs/gamma-$gamma.yaml" --json "$out/validation/thinned/cnsdiff-exposure-0.1-gamma-$gamma.json" \
+    > "$out/validation/thinned/cnsdiff-exposure-0.1-gamma-$gamma.txt"
+done

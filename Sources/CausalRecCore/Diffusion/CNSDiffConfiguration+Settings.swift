@@ -17,7 +17,7 @@ extension CNSDiffConfiguration {
     public static let settingNames = [
         "steps", "schedule", "prediction", "hidden", "activation", "environment_embedding", "time_embedding",
         "condition_on_user", "condition_on_environment", "levels", "reverse_steps", "full_reverse_chain", "hardness",
-        "stops", "term_weight", "filter_generated", "keep_denoised", "fixed_vector",
+        "stops", "term_weight", "filter_generated", "keep_denoised", "fixed_vector", "learn_exposure",
         "initial_alpha", "initial_beta", "final_alpha", "final_beta", "curriculum", "curriculum_positives",
         "intervention", "invariance_weight", "kl_weight", "contrastive_weight", "contrastive_temperature",
         "learning_rate", "train_every", "train_steps", "train_batch", "replay_capacity", "seed",
@@ -79,6 +79,7 @@ extension CNSDiffConfiguration {
         case "filter_generated": filterGenerated = try bool()
         case "keep_denoised": keepDenoised = try bool()
         case "fixed_vector": fixedVector = try bool()
+        case "learn_exposure": learnExposure = try bool()
         case "reverse_steps": reverseSteps = try int(0...1_000)
         case "full_reverse_chain": fullReverseChain = try bool()
         case "hardness": hardness = try choice(HardnessRule.self)

@@ -96,6 +96,10 @@ public struct CNSDiffConfiguration: Sendable, Equatable, Codable {
     public var trainBatch = 256
     /// Recent positives the denoiser trains on (config key `replay_capacity`).
     public var bufferCapacity = 100_000
+    /// `cnsdiff-exposure`: the denoiser learns shown-and-skipped items instead of clicks, and the
+    /// real items nearest its denoised vectors stand in for the shown items of users with fewer
+    /// than `SubstituteItems.belowShown` of them in the causal draws.
+    public var learnExposure = false
     public var seed: UInt64 = 7
 
     public init() {}

@@ -169,7 +169,7 @@ package final class TrainingQueue {
                     trainer.train(batch, synthetic: generates ? vectors.baseAddress : nil, contrastive: contrastive,
                                   generated: terms, link: deconfounding.trainingLink)
                 }
-                guard let latent else { return train(nil) }
+                guard let latent, cnsdiff.termWeight > 0 else { return train(nil) }
                 return generatedSlots.withUnsafeBufferPointer { slots in
                     latent.withVectors { latentVectors in
                         train(GeneratedTerms(vectors: latentVectors, slots: slots.baseAddress!, perUser: latent.perUser,

@@ -24,9 +24,11 @@ package struct CNSDiffSampler: NegativeSampler {
         denoiser.invarianceWeight = 0
         diffusion = DiffusionModel(configuration: denoiser, dimension: dimension, environments: environments)
         // Rows are padded to whole SIMD chunks, as the model's tables are.
-        generated = GeneratedNegatives(perUser: configuration.stops.count, stride: (dimension + 7) & ~7)
+        let substitutes = configuration.learnExposure ? SubstituteItems() : nil
+        generated = GeneratedNegatives(perUser: configuration.stops.count, stride: (dimension + 7) & ~7, substitutes: substitutes)
         self.name = name
         self.causal = CausalNegativeSampler(configuration: causal, name: name, maxAttempts: maxAttempts)
+        self.causal.substitutes = substitutes
     }
 
     package var generatorVersion: Int { diffusion.version }
@@ -36,9 +38,21 @@ package struct CNSDiffSampler: NegativeSampler {
     package mutating func learn(from positives: UnsafeBufferPointer<PositiveExample>, context: SamplingContext,
                                random: inout Xoshiro256)
     {
-        diffusion.observe(positives, model: context.model, exposure: context.exposure, random: &random)
-        generated.refresh(for: positives, snapshot: diffusion.snapshot, layout: diffusion.layout, model: context.model,
-                          exposure: context.exposure, random: &random)
+        if generated.substitutes != nil {
+            // `cnsdiff-exposure`: the denoiser learns a shown-and-skipped item of each clicking user.
+            var shown: [PositiveExample] = []
+            for positive in positives {
+                context.history.withImpressedNotClicked(by: positive.user) { items in
+                    guard !items.isEmpty else { return }
+                    shown.append(PositiveExample(user: positive.user, item: items[random.nextIndex(below: items.count)],
+                                                 timestamp: positive.timestamp))
+                }
+            }
+            shown.withUnsafeBufferPointer { diffusion.observe($0, model: context.model, exposure: context.exposure, random: &random) }
+        } else {
+            diffusion.observe(positives, model: context.model, exposure: context.exposure, random: &random)
+        }
+        generated.refresh(for: positives, snapshot: diffusion.snapshot, layout: diffusion.layout, context: context, random: &random)
     }
 
     package mutating func prepare(context: SamplingContext) {

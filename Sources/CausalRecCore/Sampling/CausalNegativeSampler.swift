@@ -23,6 +23,8 @@ package struct CausalNegativeSampler: NegativeSampler {
     package let maxAttempts: Int
     private var memory: CandidateMemory
     private var environments = EnvironmentItems()
+    /// Stand-ins for the shown items of users who have few (`cnsdiff-exposure`); nil otherwise.
+    package var substitutes: SubstituteItems?
 
     package let name: String
 
@@ -66,7 +68,8 @@ package struct CausalNegativeSampler: NegativeSampler {
         environments.withView { environments in
             memory.withView { memory in
                 withUnsafeTemporaryAllocation(of: Candidate.self, capacity: capacity) { pool in
-                    let state = ChunkState(environments: environments, memory: memory, pool: pool, rows: ModelRows(context.model))
+                    let state = ChunkState(environments: environments, memory: memory, pool: pool, rows: ModelRows(context.model),
+                                           substitutes: substitutes)
                     for index in 0..<positives.count {
                         negatives[index] = Self.negative(for: positives[index], state: state,
                                                          observations: observations?.starting(at: index),
@@ -84,6 +87,7 @@ package struct CausalNegativeSampler: NegativeSampler {
         let memory: CandidateMemory.View
         let pool: UnsafeMutableBufferPointer<Candidate>
         let rows: ModelRows
+        let substitutes: SubstituteItems?
     }
 
     /// The model's tables as raw pointers, read once per chunk: going through the model's class
@@ -143,9 +147,11 @@ package struct CausalNegativeSampler: NegativeSampler {
             let ownEnvironment = environments.environment(of: positive.item)
             /// One candidate by the pool's rules: a shown-and-skipped item with probability
             /// `exposedShare` (when u has any), otherwise the backdoor rule.
+            let extra: ArraySlice<Int32> = state.substitutes.map { shown.count < SubstituteItems.belowShown ? $0.items(of: user) : [] } ?? []
             func draw(_ random: inout Xoshiro256) -> Int32 {
-                if !shown.isEmpty && random.nextUnitDouble() < configuration.exposedShare {
-                    let item = shown[random.nextIndex(below: shown.count)]
+                if (!shown.isEmpty || !extra.isEmpty) && random.nextUnitDouble() < configuration.exposedShare {
+                    let index = random.nextIndex(below: shown.count + extra.count)
+                    let item = index < shown.count ? shown[index] : extra[extra.startIndex + index - shown.count]
                     return usable(item) ? item : -1
                 }
                 let environment = random.nextUnitDouble() < configuration.matchedEnvironment || environments.isEmpty

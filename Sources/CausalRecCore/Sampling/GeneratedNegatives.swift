@@ -21,10 +21,14 @@ package final class GeneratedNegatives {
     /// with each snapshot.
     package private(set) var environmentShares: [Double] = []
     private var network: DenoiserNetwork?
+    /// With `cnsdiff-exposure`: the real items nearest each user's vectors.
+    package let substitutes: SubstituteItems?
+    private var scores: [Float] = []
 
-    package init(perUser: Int, stride: Int) {
+    package init(perUser: Int, stride: Int, substitutes: SubstituteItems? = nil) {
         self.perUser = perUser
         self.stride = stride
+        self.substitutes = substitutes
     }
 
     package var userCount: Int { users.count }
@@ -46,13 +50,15 @@ package final class GeneratedNegatives {
     /// environment is drawn from `environmentShares` (the intervention) or, without it, is the
     /// environment of the user's first positive in the batch.
     package func refresh(for positives: UnsafeBufferPointer<PositiveExample>, snapshot: DenoiserSnapshot,
-                         layout: DenoiserLayout, model: MatrixFactorization, exposure: ExposureEstimator,
-                         random: inout Xoshiro256)
+                         layout: DenoiserLayout, context: SamplingContext, random: inout Xoshiro256)
     {
+        let model = context.model
+        let exposure = context.exposure
         if snapshot.version != version {
             version = snapshot.version
             slots.removeAll(keepingCapacity: true)
             users.removeAll(keepingCapacity: true)
+            substitutes?.removeAll()
             environmentShares = Self.shares(exposure, items: model.itemCount, environments: layout.environments)
         } else if environmentShares.isEmpty {
             environmentShares = Self.shares(exposure, items: model.itemCount, environments: layout.environments)
@@ -81,6 +87,20 @@ package final class GeneratedNegatives {
         storage.withUnsafeMutableBufferPointer { buffer in
             Self.generate(users: fresh, environments: environments, into: buffer.baseAddress! + first * perUser * stride,
                           stride: stride, perUser: perUser, snapshot: snapshot, network: network, model: model, random: &random)
+        }
+        if let substitutes {
+            let halfNorms = (0..<model.itemCount).map { item -> Float in
+                let row = model.items.row(Int32(item))
+                return 0.5 * VectorKernels.dot(row, row, length: stride)
+            }
+            storage.withUnsafeBufferPointer { buffer in
+                for (offset, user) in fresh.enumerated() {
+                    let base = buffer.baseAddress! + (first + offset) * perUser * stride
+                    let vectors = (0..<perUser).map { base + $0 * stride }
+                    substitutes.set(SubstituteItems.nearest(to: vectors, user: user, context: context, halfNorms: halfNorms,
+                                                            scores: &scores), for: user)
+                }
+            }
         }
     }
 
@@ -158,6 +178,7 @@ package final class GeneratedNegatives {
 
     /// Drops the vectors of users that left the state (their rows may soon hold others).
     package func forget(users gone: Set<Int32>) {
+        substitutes?.forget(users: gone)
         guard users.contains(where: gone.contains) else { return }
         let kept = users.filter { !gone.contains($0) }
         let width = perUser * stride
@@ -181,6 +202,7 @@ package final class GeneratedNegatives {
                 let start = (index * perUser + k) * stride
                 writer.write(Array(storage[start..<(start + dimension)]))
             }
+            if let substitutes { writer.write(Array(substitutes.items(of: user))) }
         }
         writer.endSection()
     }
@@ -193,6 +215,7 @@ package final class GeneratedNegatives {
         var restoredUsers: [Int32] = []
         var restoredSlots: [Int32: Int32] = [:]
         var restoredStorage = [Float](repeating: 0, count: count * perUser * stride)
+        var restoredSubstitutes: [(Int32, [Int32])] = []
         for index in 0..<count {
             let user = try reader.readInt32()
             guard restoredSlots[user] == nil else { throw StateReadError("generated negatives: user row \(user) appears twice") }
@@ -205,9 +228,18 @@ package final class GeneratedNegatives {
                 let start = (index * perUser + k) * stride
                 restoredStorage.replaceSubrange(start..<(start + dimension), with: values)
             }
+            if substitutes != nil {
+                let items = try reader.readInt32Array()
+                guard items.count <= perUser else { throw StateReadError("generated negatives: \(items.count) substitutes for \(perUser) vectors") }
+                restoredSubstitutes.append((user, items))
+            }
         }
         try reader.endSection()
         version = restoredVersion
+        if let substitutes {
+            substitutes.removeAll()
+            for (user, items) in restoredSubstitutes { substitutes.set(items, for: user) }
+        }
         users = restoredUsers
         slots = restoredSlots
         storage = restoredStorage
@@ -222,5 +254,12 @@ package final class GeneratedNegatives {
             throw StateReadError("generated negatives name user row \(user), which does not exist")
         }
         try StateCheck.disjoint(users, from: context.freeUsers, "generated negatives")
+        if let substitutes {
+            let items = users.flatMap { substitutes.items(of: $0) }
+            for item in items where item < 0 || Int(item) >= context.itemCount {
+                throw StateReadError("a substitute names item row \(item), which does not exist")
+            }
+            try StateCheck.disjoint(items, from: context.freeItems, "substitute items")
+        }
     }
 }

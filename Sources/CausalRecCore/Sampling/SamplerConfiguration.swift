@@ -41,7 +41,7 @@ public struct SamplerConfiguration: Sendable, Equatable, Codable {
     /// sampler's ablations and the CNSDiff preset and ablations.
     public static let names = SamplerKind.allCases.map(\.rawValue)
         + ["causal-half-exposed", "causal-no-filter", "causal-adaptive", "causal-hardest"]
-        + ["cnsdiff-no-intervention", "cnsdiff-no-filter", "cnsdiff-no-invariance", "cnsdiff-t0", "cnsdiff-reference"]
+        + ["cnsdiff-no-intervention", "cnsdiff-no-filter", "cnsdiff-no-invariance", "cnsdiff-t0", "cnsdiff-exposure", "cnsdiff-reference"]
 
     /// The configuration a name stands for (see `names`).
     public static func named(_ name: String) -> SamplerConfiguration? {
@@ -71,6 +71,11 @@ public struct SamplerConfiguration: Sendable, Equatable, Codable {
         case "cnsdiff-no-filter": configuration.cnsdiff.filterGenerated = false
         case "cnsdiff-no-invariance": configuration.cnsdiff.invarianceWeight = 0
         case "cnsdiff-t0": configuration.cnsdiff.keepDenoised = true
+        case "cnsdiff-exposure":
+            configuration.cnsdiff.learnExposure = true
+            configuration.cnsdiff.keepDenoised = true
+            configuration.cnsdiff.termWeight = 0
+            configuration.cnsdiff.invarianceWeight = 0
         default: return nil
         }
         return configuration
