@@ -98,3 +98,7 @@ for gamma in 0.5 0; do
     --config "$out/configs/gamma-$gamma.yaml" --json "$out/validation/thinned/cnsdiff-exposure-0.1-gamma-$gamma.json" \
     > "$out/validation/thinned/cnsdiff-exposure-0.1-gamma-$gamma.txt"
 done
+for gamma in 0.5 0; do
+  run shift-eval --samplers random,exposed,causal,cnsdiff,cnsdiff-exposure --impression-share 0.1 --seeds 3 \
+    --config "$out/configs/gamma-$gamma.yaml" --json "$out/test-thinned-0.1-gamma-$gamma.json" > "$out/test-thinned-0.1-gamma-$gamma.txt"
+done
