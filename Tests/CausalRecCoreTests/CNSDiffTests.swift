@@ -32,7 +32,7 @@ struct CNSDiffTests {
         #expect(generated.userCount == 2 && generated.version == sampler.diffusion.version && generated.version > 0)
         #expect(generated.slot(of: 2) == -1)
         let slot = generated.slot(of: 0)
-        let states = (0..<2).map { Array(UnsafeBufferPointer(start: generated.vector(slot: slot, $0), count: 8)) }
+        let states = (0..<2).map { generated.values(slot: slot, $0, count: 8) }
         #expect(states.allSatisfy { $0.allSatisfy(\.isFinite) && $0.contains { $0 != 0 } })
         #expect(states[0] != states[1], "each stop keeps its own state")
         // The same snapshot: nothing is generated again for user 0, and user 2 is added.
@@ -40,7 +40,7 @@ struct CNSDiffTests {
             sampler.learn(from: $0, context: context, random: &random)
         }
         #expect(generated.userCount == 3 && generated.slot(of: 0) == slot)
-        #expect(Array(UnsafeBufferPointer(start: generated.vector(slot: slot, 0), count: 8)) == states[0])
+        #expect(generated.values(slot: slot, 0, count: 8) == states[0])
         sampler.forget(users: [0], items: [])
         #expect(generated.userCount == 2 && generated.slot(of: 0) == -1 && generated.slot(of: 2) >= 0)
     }
@@ -115,5 +115,30 @@ struct CNSDiffTests {
         #expect(examples[0].weight > 1 && examples[1].weight == examples[0].weight)
         #expect(examples[2].weight < 1 && examples[2].weight >= 0)
         #expect(examples[0].weight <= LossInvariance.maximumWeight)
+    }
+
+    @Test("cnsdiff-exposure: users with fewer than three shown items get unclicked real items as stand-ins, others none")
+    func substitutesForScarceImpressions() throws {
+        let (model, history, exposure) = SamplerTests().world(tracksImpressions: true)
+        model.growUsers(to: 2)
+        history.growUsers(to: 2)
+        for item in Int32(10)..<16 { history.recordImpression(user: 1, item: item) }
+        let context = SamplingContext(model: model, history: history, exposure: exposure)
+        var configuration = Self.configuration()
+        configuration.learnExposure = true
+        configuration.keepDenoised = true
+        var sampler = CNSDiffSampler(configuration: configuration, causal: CausalSamplerConfiguration(), dimension: 8, environments: 4)
+        var random = Xoshiro256(seed: 5)
+        [PositiveExample(user: 0, item: 0, timestamp: 0), PositiveExample(user: 1, item: 2, timestamp: 0)].withUnsafeBufferPointer {
+            sampler.learn(from: $0, context: context, random: &random)
+        }
+        let substitutes = try #require(sampler.generated.substitutes)
+        let stand = Array(substitutes.items(of: 0))
+        #expect(!stand.isEmpty && stand.count <= 2 && Set(stand).count == stand.count)
+        #expect(stand.allSatisfy { !history.hasClicked(user: 0, item: $0) })
+        #expect(substitutes.items(of: 1).isEmpty, "six shown items of its own: no stand-ins")
+        // User 0 has no shown items: with the whole pool exposed (the default share 1), every draw is a stand-in.
+        let drawn = SamplerTests().draw(&sampler, context, count: 300)
+        #expect(Set(drawn) == Set(stand))
     }
 }

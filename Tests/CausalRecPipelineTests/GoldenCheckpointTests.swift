@@ -64,4 +64,16 @@ struct GoldenCheckpointTests {
         }
         if current > max(4, Self.firstLayout[sampler] ?? 4) { #expect(checked > 0, "no golden body of an older readable layout") }
     }
+
+    @Test("a body written by CNSDiff version 1 under the name cnsdiff is refused by version 2 with a sentence that says so")
+    func versionOneStateIsNotVersionTwo() throws {
+        let old = try #require(try Self.golden(sampler: "cnsdiff-v1", layout: 5))
+        var reader = StateReader(old)
+        let fixture = CheckpointFuzzTests.Fixture(sampler: "cnsdiff")
+        #expect {
+            _ = try CheckpointBody.decode(from: &reader, layout: 5, makeEngine: fixture.makeEngine)
+        } throws: { error in
+            "\(error)".contains("CNSDiff version 1") && "\(error)".contains("cnsdiff-v1")
+        }
+    }
 }

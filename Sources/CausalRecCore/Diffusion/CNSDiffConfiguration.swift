@@ -107,8 +107,8 @@ public struct CNSDiffConfiguration: Sendable, Equatable, Codable {
     /// The defaults of version 2 (`cnsdiff`): an ε-predicting denoiser (what DDIM from pure
     /// noise expects), a small network, and eight denoiser steps and a snapshot every 4,096
     /// positives. Every snapshot costs one generation per active user; a snapshot every 16,384
-    /// positives with four steps runs 1.5× faster and scored a little lower on the simulator's
-    /// validation seeds at both training γ (results/simulator-shift/README.md).
+    /// positives with four steps trains faster (BENCHMARKS.md) but scored a little lower on the
+    /// simulator's validation seeds at both training γ (results/simulator-shift/README.md).
     public static var version2: CNSDiffConfiguration {
         var configuration = CNSDiffConfiguration()
         configuration.prediction = .epsilon

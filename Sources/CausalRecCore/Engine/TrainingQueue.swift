@@ -158,7 +158,7 @@ package final class TrainingQueue {
             ? ContrastiveTerm(weight: Float(cnsdiff.contrastiveWeight), temperature: Float(cnsdiff.contrastiveTemperature),
                               seed: SplitMix64.mix(batchSeed, 0xC0_17A5))
             : nil
-        if let latent {
+        if let latent, cnsdiff.termWeight > 0 {
             if generatedSlots.count < count { generatedSlots = [Int32](repeating: -1, count: count) }
             for index in 0..<count { generatedSlots[index] = latent.slot(of: positives[index].user) }
         }

@@ -274,7 +274,7 @@ package final class BPRTrainer {
                         }
                         coefficients = (ci, cj)
                     }
-                    if let generated {
+                    if let generated, generated.slots[index] >= 0 {
                         let positiveScore = VectorKernels.dot(p, qi, length: stride) + (useBias ? bias[Int(triplet.positive)] : 0)
                         generated.accumulate(example: index, p: p, qi: qi, positiveScore: positiveScore, into: gradient, stride: stride)
                     }

@@ -36,9 +36,10 @@ package final class GeneratedNegatives {
     /// The slot of `user`'s vectors, or −1 when it has none.
     package func slot(of user: Int32) -> Int32 { slots[user] ?? -1 }
 
-    /// Vector `k` of slot `slot` (`stride` floats, the embedding in its first `dimension`).
-    package func vector(slot: Int32, _ k: Int) -> UnsafePointer<Float> {
-        storage.withUnsafeBufferPointer { $0.baseAddress! + (Int(slot) &* perUser &+ k) &* stride }
+    /// A copy of the first `count` floats of vector `k` of slot `slot` (reports and tests).
+    package func values(slot: Int32, _ k: Int, count: Int) -> [Float] {
+        let start = (Int(slot) * perUser + k) * stride
+        return Array(storage[start..<(start + count)])
     }
 
     /// Calls `body` with the storage's base address (valid for the call only).
@@ -94,7 +95,10 @@ package final class GeneratedNegatives {
                 return 0.5 * VectorKernels.dot(row, row, length: stride)
             }
             storage.withUnsafeBufferPointer { buffer in
-                for (offset, user) in fresh.enumerated() {
+                // Only users who will draw them: the others have shown items enough of their own.
+                for (offset, user) in fresh.enumerated()
+                    where context.history.withImpressedNotClicked(by: user, { $0.count }) < SubstituteItems.belowShown
+                {
                     let base = buffer.baseAddress! + (first + offset) * perUser * stride
                     let vectors = (0..<perUser).map { base + $0 * stride }
                     substitutes.set(SubstituteItems.nearest(to: vectors, user: user, context: context, halfNorms: halfNorms,
