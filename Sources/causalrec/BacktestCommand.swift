@@ -14,7 +14,7 @@ struct BacktestCommand: ParsableCommand {
     var data: String
 
     @Option(help: "Sampler(s), comma-separated: \(SamplerConfiguration.names.joined(separator: ", ")).")
-    var sampler = "random"
+    var sampler = "causal"
 
     @Option(help: "Maximum epochs (1 = a single pass).")
     var epochs = BacktestOptions.Recommended.epochs

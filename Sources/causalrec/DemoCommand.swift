@@ -1,4 +1,5 @@
 import ArgumentParser
+import CausalRecCore
 import CausalRecPipeline
 import Foundation
 
@@ -23,11 +24,20 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Pipeline configuration to use (brokers are always embedded).")
     var config: String?
 
+    @Option(help: "Negative sampler, in place of the configuration's (to compare samplers on the same stream).")
+    var sampler: String?
+
     func run() async throws {
         let logger = CommandSupport.makeLogger()
         CommandSupport.logLibraryVersion(logger)
         var options = DemoRunner.Options()
         if let config { options.configuration = try CommandSupport.loadConfiguration(config) }
+        if let sampler {
+            guard let named = SamplerConfiguration.named(sampler) else {
+                throw ValidationError("--sampler must be one of \(SamplerConfiguration.names.joined(separator: ", ")), got '\(sampler)'")
+            }
+            options.configuration.recommender.sampler = named
+        }
         guard events > 0, rate > 0 else { throw ValidationError("--events and --rate must be positive") }
         options.events = events
         options.eventsPerSecond = rate

@@ -11,7 +11,7 @@ struct ShiftEvalCommand: ParsableCommand {
     )
 
     @Option(help: "Samplers, comma-separated: \(SamplerConfiguration.names.joined(separator: ", ")).")
-    var samplers = "random,popularity,dns,cnsdiff"
+    var samplers = "random,exposed,dns,causal,cnsdiff"
 
     @Option(help: "Events per stream.")
     var events = 200_000

@@ -1,3 +1,5 @@
+import CausalRecCore
+import CausalRecOffline
 import CausalRecPipeline
 import Foundation
 import Kafka
@@ -27,6 +29,34 @@ struct RealBrokerTests {
         try admin.createTopics([KafkaTopicSpecification(name: topic, partitions: 4)], timeout: .seconds(30))
         let result = try RebalanceScenario(bootstrap: bootstrap, topic: topic).run()
         RebalanceScenario.check(result, messages: 200)
+    }
+
+    @Test("a topic replay reads every record of the last batch, wherever the broker puts the high watermark")
+    func replayReadsTheLastBatch() throws {
+        let topic = TestKafka.uniqueName("replay-batch")
+        let admin = try KafkaAdmin(bootstrapServers: bootstrap, logger: TestKafka.logger)
+        try admin.createTopics([KafkaTopicSpecification(name: topic, partitions: 1)], timeout: .seconds(30))
+        // A long linger puts the 300 messages in a few large batches; tansu 0.6 reports the last
+        // batch's base offset + 1 as the high watermark, so a reader that stops there loses the
+        // rest of that batch.
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: bootstrap)
+        producerConfiguration.lingerMilliseconds = 200
+        let producer = try KafkaProducer(configuration: producerConfiguration, logger: TestKafka.logger)
+        var simulator = ClickSimulator(configuration: SimulatorConfiguration())
+        for _ in 0..<300 {
+            let event = simulator.next()
+            try producer.send(topic: topic, key: event.user, value: EventEncoder.encode(event))
+        }
+        try producer.close(timeout: .seconds(10))
+
+        let probe = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(bootstrap, group: nil), logger: TestKafka.logger)
+        let marks = try probe.queryWatermarks(KafkaTopicPartition(topic: topic, partition: 0), timeout: .seconds(10))
+        try probe.close()
+        let source = ReplayTopicSource(range: ReplayTopicRange(bootstrapServers: bootstrap, topic: topic, start: .beginning, endTimestamp: nil),
+                                       limits: EventLimits(), logger: TestKafka.logger)
+        var offsets: [Int64] = []
+        try source.read { records in offsets += records.map(\.offset) }
+        #expect(offsets.sorted() == (0..<300).map { Int64($0) }, "high watermark reported: \(marks.high)")
     }
 
     @Test("seek by timestamp finds the first message at or after it")

@@ -112,5 +112,10 @@ public struct PipelineConfiguration: Sendable, Equatable {
     public var drift = DriftConfiguration()
     public var deadLetter = DeadLetter()
 
-    public init() {}
+    /// The service's defaults. The sampler is `causal`: on the simulator's planted exposure shift
+    /// it is 1.06× uniform negatives at γ 0.5 and 2.6× at γ 0, on Food it ties them, and it trains
+    /// as fast (results/README.md, "CNSDiff: where it stands").
+    public init() {
+        recommender.sampler = SamplerConfiguration(kind: .causal)
+    }
 }

@@ -63,7 +63,10 @@ final class ReplayTopicReader: KafkaConsumerHandler {
     private let decoder: EventDecoder
     private let logger: Logger
     private var merger: ReplayMerger
-    /// Exclusive end offset of each partition (the high watermark when the replay began).
+    /// Each partition's high watermark when the replay began. A partition ends at its first
+    /// end-of-partition at or past it, not at it: some brokers (tansu 0.6) report the last
+    /// batch's base offset + 1 as the watermark, so the records after that in the last batch
+    /// lie past it and would be dropped.
     private var ends: [Int32: Int64] = [:]
     private var lastTimestamp: [Int32: Int64] = [:]
     private var open: Set<Int32> = []
@@ -148,9 +151,8 @@ final class ReplayTopicReader: KafkaConsumerHandler {
     func consume(_ batch: KafkaMessageBatch) throws {
         for message in batch {
             let partition = message.partition
-            guard open.contains(partition), let end = ends[partition], message.offset < end else { continue }
+            guard open.contains(partition) else { continue }
             messagesRead += 1
-            defer { if message.offset + 1 >= end { finish(partition) } }
             let result = decoder.decode(message.payload)
             var timestamp = lastTimestamp[partition] ?? 0
             if case let .success(event) = result, let own = event.timestamp {
@@ -169,7 +171,9 @@ final class ReplayTopicReader: KafkaConsumerHandler {
         }
     }
 
-    /// Noted here and acted on after the poll, together with the other partitions' news.
+    /// Noted here and acted on after the poll, together with the other partitions' news. An
+    /// end before the watermark (a caught-up fetch while the rest is still on its way) does not
+    /// close the partition.
     func partitionReachedEnd(_ partition: KafkaTopicPartition, offset: Int64) {
         if let end = ends[partition.partition], offset >= end { endsReached.insert(partition.partition) }
     }
