@@ -68,6 +68,8 @@ struct EventDecoderTests {
         #expect(reject(#"{"type":"click","user":"u","item":"i","ts":1732838401}"#).contains("looks like seconds"))
         #expect(reject(#"{"type":"click","user":"u","item":"i","ts":1732838401000000}"#).contains("looks like microseconds"))
         #expect(reject(#"{"type":"click","user":"","item":"i"}"#) == "Field 'user' is an empty string.")
+        #expect(reject(#"{"type":"click","user":"\u0000meta","item":"i"}"#) == "Field 'user' starts with a NUL character.")
+        #expect(reject(#"{"type":"impression","user":"u","items":["a","\u0000b"]}"#) == "Field 'items[1]' starts with a NUL character.")
         #expect(reject(#"{"type":"click","user":"u","user":"v","item":"i"}"#) == "Field 'user' appears more than once.")
         #expect(reject(#"{"type":"click","user":"u"}"#) == "Field 'item' is missing.")
         #expect(reject(#"{"type":"impression","user":"u"}"#).contains("needs 'items'"))

@@ -147,4 +147,24 @@ struct RecommenderPartsTests {
             #expect(decoded != record, "a changed byte decoded to the same record")
         }
     }
+
+    @Test("with item_init id, two recommenders that meet items in different orders start each item alike; with row they do not")
+    func itemsStartFromTheirIds() {
+        func rows(_ order: [String], _ initialization: ItemInitialization) -> [String: [Float]] {
+            var configuration = RecommenderConfiguration()
+            configuration.model.dimension = 8
+            configuration.model.itemInitialization = initialization
+            let recommender = OnlineRecommender(configuration: configuration)
+            recommender.step(.impression(Impression(user: "u", items: order, timestamp: 1_700_000_000_000)), fallbackTimestamp: 0)
+            return Dictionary(uniqueKeysWithValues: order.map { item in
+                let row = recommender.itemRow(ofKnown: item)!
+                return (item, Array(UnsafeBufferPointer(start: recommender.model.items.row(row), count: 8)))
+            })
+        }
+        let items = ["a", "b", "c", "d"]
+        let forward = rows(items, .id)
+        #expect(forward == rows(items.reversed(), .id))
+        #expect(Set(forward.values.map { $0.map(\.bitPattern) }).count == items.count)
+        #expect(rows(items, .row) != rows(items.reversed(), .row))
+    }
 }

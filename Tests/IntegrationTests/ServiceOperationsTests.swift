@@ -306,7 +306,7 @@ struct ServiceOperationsTests {
         // Another sampler than the checkpoint's: refused, not silently replaced by an empty state.
         let refused = try ServiceProcess(arguments: ["run", "--config", config, "--idle-exit", "2"], environment: environment).waitForExit()
         #expect(refused.status == 2, "\(refused.stderr.suffix(2_000))")
-        #expect(refused.stderr.contains(name) && refused.stderr.contains("sampler.name is random in the checkpoint but dns"), "\(refused.stderr.suffix(2_000))")
+        #expect(refused.stderr.contains(name) && refused.stderr.contains("sampler.name is causal in the checkpoint but dns"), "\(refused.stderr.suffix(2_000))")
         #expect(refused.stderr.contains("--fresh-state"))
 
         // --fresh-state starts an empty state beside it (at the group's committed offsets, so it

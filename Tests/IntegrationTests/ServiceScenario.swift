@@ -106,7 +106,7 @@ struct ServiceScenario {
             #expect(!items.isEmpty && items.count <= 20)
             #expect(items.allSatisfy { $0["item"] is String && $0["score"] is NSNumber })
             #expect(object["model_version"] is NSNumber)
-            #expect(object["sampler"] as? String == "random")
+            #expect(object["sampler"] as? String == PipelineConfiguration().recommender.sampler.name)
             let source = try #require(object["source_offset"] as? [String: Any])
             #expect(source["partition"] is NSNumber && source["offset"] is NSNumber)
             let timestamp = try #require((object["ts"] as? NSNumber)?.int64Value)

@@ -55,7 +55,7 @@ package struct EventClock: Sendable, Equatable {
             latest = max(latest, timestamp)
             return timestamp
         }
-        let key = Self.sourceKey(source)
+        let key = StableKey.of(source)
         if pendingCount == 0 {
             pendingJump = timestamp
             pendingSource = key
@@ -83,16 +83,6 @@ package struct EventClock: Sendable, Equatable {
         guard timestamp > latest else { return false }
         let (step, overflow) = timestamp.subtractingReportingOverflow(latest)
         return overflow || step > maxStep
-    }
-
-    /// A stable 64-bit key of a source id (FNV-1a over its UTF-8): the same in every process,
-    /// so a run that spans a checkpoint continues after a restore exactly as it would have.
-    static func sourceKey(_ source: String) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in source.utf8 {
-            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
-        }
-        return hash
     }
 
     func writeState(to writer: inout StateWriter) {

@@ -44,6 +44,7 @@ extension OnlineRecommender {
             exposure.grow(to: count)
             history.growItems(to: count)
             if !freeItemsSorted.isEmpty { Self.removeSorted(row, from: &freeItemsSorted) }
+            model.initializeItem(row, identifier: identifier)
         }
         retention.startedItem(row, at: timestamp, rowCount: items.count)
         return row

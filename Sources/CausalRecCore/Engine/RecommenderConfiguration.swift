@@ -81,4 +81,6 @@ public struct AppliedEventCounts: Sendable, Equatable, Codable {
     public var forgets: Int = 0
 
     public var total: Int { impressions + clicks + requests }
+
+    public init() {}
 }

@@ -211,6 +211,8 @@ struct EventParser {
     private func checkIdentifier(_ value: String, name: @autoclosure () -> String) throws(EventRejection) {
         let length = value.utf8.count
         if length == 0 { throw EventRejection("Field \(name()) is an empty string.") }
+        // Keys that start with NUL name the service's own records in the users' changelog.
+        if value.utf8.first == 0 { throw EventRejection("Field \(name()) starts with a NUL character.") }
         if length > limits.maxIdentifierBytes {
             throw EventRejection("Field \(name()) is \(length) bytes long, above the \(limits.maxIdentifierBytes)-byte limit.")
         }

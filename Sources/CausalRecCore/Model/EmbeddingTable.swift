@@ -55,8 +55,10 @@ package final class EmbeddingTable {
 
     /// Fills a row with N(0, std²) values drawn from a generator seeded by (seed, row), so a row's
     /// initial value does not depend on what else the stream did before it appeared.
-    package func initializeRow(_ index: Int32, standardDeviation: Float, seed: UInt64) {
-        var generator = Xoshiro256(seed: SplitMix64.mix(seed, UInt64(index)))
+    /// Fills row `index` with N(0, std²) values drawn from a stream named by `seed` and `key`
+    /// (the row index, or a stable key of the id when every instance must start a row alike).
+    package func initializeRow(_ index: Int32, key: UInt64, standardDeviation: Float, seed: UInt64) {
+        var generator = Xoshiro256(seed: SplitMix64.mix(seed, key))
         let pointer = row(index)
         for column in 0..<dimension {
             pointer[column] = Float(generator.nextGaussian()) * standardDeviation

@@ -19,8 +19,18 @@ public struct ModelConfiguration: Sendable, Equatable, Codable {
     public var initialStandardDeviation: Float = 0.05
     public var useItemBias: Bool = true
     public var seed: UInt64 = 42
+    /// What names an item row's starting values: its row index (one instance; every committed
+    /// result was made so) or a stable hash of its id (several instances that share item rows
+    /// must start each item alike, whichever row each gives it).
+    public var itemInitialization: ItemInitialization = .row
 
     public init() {}
+}
+
+/// See `ModelConfiguration.itemInitialization`.
+public enum ItemInitialization: String, Sendable, Codable, CaseIterable {
+    case row
+    case id
 }
 
 /// score(u, i) = ⟨p_u, q_i⟩ + b_i, with user and item rows that grow as ids appear, each
@@ -62,7 +72,7 @@ public final class MatrixFactorization {
         users.grow(to: count)
         userOptimizer.grow(to: count)
         for row in old..<count {
-            users.initializeRow(Int32(row), standardDeviation: configuration.initialStandardDeviation, seed: userSeed)
+            users.initializeRow(Int32(row), key: UInt64(row), standardDeviation: configuration.initialStandardDeviation, seed: userSeed)
         }
     }
 
@@ -76,20 +86,29 @@ public final class MatrixFactorization {
         biasOptimizer.grow(to: count)
         itemBias.grow(to: count)
         for row in old..<count {
-            items.initializeRow(Int32(row), standardDeviation: configuration.initialStandardDeviation, seed: itemSeed)
+            items.initializeRow(Int32(row), key: UInt64(row), standardDeviation: configuration.initialStandardDeviation, seed: itemSeed)
         }
     }
 
     /// Gives a user row back its initial values and fresh optimizer state (the row is freed or
     /// reused for another id: nothing learned about the previous one remains).
     public func resetUser(_ row: Int32) {
-        users.initializeRow(row, standardDeviation: configuration.initialStandardDeviation, seed: userSeed)
+        users.initializeRow(row, key: UInt64(row), standardDeviation: configuration.initialStandardDeviation, seed: userSeed)
         userOptimizer.resetRow(row)
+    }
+
+    /// Gives item row `row` the initial values of `identifier` when items start from their id
+    /// (`itemInitialization == .id`): drawn from a stable key of the id, not the row, so every
+    /// instance (whatever row it gives the item) starts it alike and the updates instances
+    /// exchange apply to the same starting point.
+    public func initializeItem(_ row: Int32, identifier: String) {
+        guard configuration.itemInitialization == .id else { return }
+        items.initializeRow(row, key: StableKey.of(identifier), standardDeviation: configuration.initialStandardDeviation, seed: itemSeed)
     }
 
     /// The same for an item row, including its bias.
     public func resetItem(_ row: Int32) {
-        items.initializeRow(row, standardDeviation: configuration.initialStandardDeviation, seed: itemSeed)
+        items.initializeRow(row, key: UInt64(row), standardDeviation: configuration.initialStandardDeviation, seed: itemSeed)
         itemOptimizer.resetRow(row)
         biasOptimizer.resetRow(Int(row))
         itemBias[Int(row)] = 0

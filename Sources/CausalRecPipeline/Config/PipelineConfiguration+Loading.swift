@@ -118,6 +118,7 @@ extension PipelineConfiguration {
             }
             model.initialStandardDeviation = Float(try modelSection.number("init_std", default: Double(model.initialStandardDeviation), range: 0...10))
             model.useItemBias = try modelSection.boolean("item_bias", default: model.useItemBias)
+            model.itemInitialization = try modelSection.choice("item_init", default: model.itemInitialization)
             let seed = try modelSection.integer("seed", default: Int(recommender.seed), range: 0...Int.max)
             model.seed = UInt64(seed)
             recommender.seed = UInt64(seed)
