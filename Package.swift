@@ -156,7 +156,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["CausalRecPipeline", "CausalRecOffline", "Kafka", "KafkaTestSupport"],
+            dependencies: ["CausalRecPipeline", "CausalRecOffline", "CausalRecTestSupport", "Kafka", "KafkaTestSupport"],
             swiftSettings: cpuBaseline
         ),
     ],

@@ -35,6 +35,9 @@ public struct KafkaMessage {
         UnsafeRawBufferPointer(start: pointer.pointee.payload, count: pointer.pointee.len)
     }
 
+    /// Whether the value is null (a tombstone of a compacted topic), not merely empty.
+    public var hasNullPayload: Bool { pointer.pointee.payload == nil }
+
     /// The key bytes, or nil for a null key.
     public var key: UnsafeRawBufferPointer? {
         guard let start = pointer.pointee.key else { return nil }

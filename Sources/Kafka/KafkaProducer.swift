@@ -72,6 +72,20 @@ public final class KafkaProducer: Sendable {
     public func send(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
                      headers: [KafkaHeader] = [], partition: Int32? = nil) throws
     {
+        try produce(topic: topic, key: key, value: value, headers: headers, partition: partition)
+    }
+
+    /// Sends a message with a null value: a tombstone, which log compaction keeps only until it
+    /// has removed the key's earlier records.
+    public func sendTombstone(topic: String, key: [UInt8], headers: [KafkaHeader] = [], partition: Int32? = nil) throws {
+        try key.withUnsafeBytes { keyBuffer in
+            try produce(topic: topic, key: keyBuffer, value: nil, headers: headers, partition: partition)
+        }
+    }
+
+    private func produce(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+                         headers: [KafkaHeader], partition: Int32?) throws
+    {
         if shared.state.withLock({ $0.closed }) {
             throw KafkaError(kind: .closed, message: "send on a closed producer")
         }
@@ -87,7 +101,7 @@ public final class KafkaProducer: Sendable {
                 if code == RD_KAFKA_RESP_ERR__FATAL, let fatal = fatalError {
                     throw fatal
                 }
-                throw KafkaError.rdkafka(.produce, code, context: "producing \(value.count + (key?.count ?? 0)) bytes to '\(topic)'")
+                throw KafkaError.rdkafka(.produce, code, context: "producing \((value?.count ?? 0) + (key?.count ?? 0)) bytes to '\(topic)'")
             }
             if clock.now >= deadline {
                 throw KafkaError(kind: .queueFull,
@@ -181,7 +195,7 @@ public final class KafkaProducer: Sendable {
         try flush(timeout: timeout)
     }
 
-    private func produceOnce(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
+    private func produceOnce(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
                              headers: [KafkaHeader], partition: Int32?) -> rd_kafka_resp_err_t
     {
         var headerList: OpaquePointer?
@@ -203,9 +217,10 @@ public final class KafkaProducer: Sendable {
             values[count].vtype = RD_KAFKA_VTYPE_TOPIC
             values[count].u.cstr = topicName
             count += 1
+            // A nil pointer is a null value (a tombstone).
             values[count].vtype = RD_KAFKA_VTYPE_VALUE
-            values[count].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
-            values[count].u.mem.size = value.count
+            values[count].u.mem.ptr = value.flatMap { UnsafeMutableRawPointer(mutating: $0.baseAddress) }
+            values[count].u.mem.size = value?.count ?? 0
             count += 1
             if let key {
                 values[count].vtype = RD_KAFKA_VTYPE_KEY

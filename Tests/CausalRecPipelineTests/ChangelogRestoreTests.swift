@@ -1,24 +1,14 @@
 import CausalRecCore
 @testable import CausalRecPipeline
+import CausalRecTestSupport
 import Testing
 
 @Suite("The users' changelog: records and the restore")
 struct ChangelogRestoreTests {
-    static let dimension = 8
+    static let dimension = SampleUsers.dimension
 
-    /// Users exported from a recommender that learned a few clicks each.
     static func users(_ names: [String], clicks: Int = 3, offset: Int = 0) -> [UserStateRecord] {
-        var configuration = RecommenderConfiguration()
-        configuration.model.dimension = dimension
-        configuration.trainingBatchSize = 4
-        let recommender = OnlineRecommender(configuration: configuration)
-        for (userIndex, name) in names.enumerated() {
-            for index in 0..<clicks {
-                recommender.step(.click(Click(user: name, item: "i\(userIndex + index + offset)", timestamp: 1_700_000_000_000 + Int64(index))),
-                                 fallbackTimestamp: 0)
-            }
-        }
-        return recommender.exportUsers(names)
+        SampleUsers.records(names, clicks: clicks, offset: offset)
     }
 
     static func restore(_ records: [ChangelogRecord]) -> (ChangelogRestore, [String: (record: UserStateRecord, position: Int64)]) {

@@ -1,0 +1,71 @@
+import CausalRecCore
+
+/// A partition's users as restored from the changelog.
+struct RestoredPartition {
+    var users: [(record: UserStateRecord, position: Int64)]
+    /// Where the partition's input continues (nil: never flushed; at the group's committed offset).
+    var inputPosition: Int64?
+    var applied: AppliedEventCounts
+    /// The epoch this instance claimed the partition with.
+    var epoch: Int64
+    var zombieRecords: Int
+    var refusedRecords: Int
+    var firstRefusal: String?
+}
+
+/// Moves the users of input partitions through the changelog: `claim` restores a partition and
+/// takes it over under a new epoch; `flush` writes the users a partition's events changed since
+/// its last flush, then the partition's meta record, stamped with the input position they reflect.
+final class PartitionHandover {
+    let instance: String
+    let log: any ChangelogLog
+    /// This instance's epoch per partition it owns (its claim's).
+    private(set) var epochs: [Int32: Int64] = [:]
+
+    init(instance: String, log: any ChangelogLog) {
+        self.instance = instance
+        self.log = log
+    }
+
+    /// Reads `partition` from `offset` (the local checkpoint's changelog offset, or the start) to
+    /// its end, then claims it with the next epoch. The caller installs the users (releasing any
+    /// local ones of the partition first) and starts the input at `inputPosition`.
+    func claim(partition: Int32, from offset: Int64 = 0, dimension: Int) throws -> RestoredPartition {
+        var restore = ChangelogRestore(dimension: dimension)
+        try log.read(partition: partition, from: offset) { restore.apply($0) }
+        let users = restore.finish()
+        let epoch = restore.nextEpoch
+        let position = restore.inputPosition
+        try log.append([ChangelogRecord(.claim(instance: instance), stamp: ChangelogStamp(epoch: epoch, position: position ?? 0))],
+                       partition: partition)
+        epochs[partition] = epoch
+        return RestoredPartition(users: users, inputPosition: position, applied: restore.meta?.meta.applied ?? AppliedEventCounts(),
+                                 epoch: epoch, zombieRecords: restore.zombieRecords, refusedRecords: restore.refusedRecords,
+                                 firstRefusal: restore.firstRefusal)
+    }
+
+    /// Writes `changed` users of `partition` as they are in `recommender` now (a tombstone for
+    /// one that has no state any more), then the meta record; every record is stamped with
+    /// `position`, the partition's input position the state reflects. Returns once the log holds
+    /// them all. The users' records come first: a flush cut short leaves users ahead of the meta
+    /// record, never behind it.
+    func flush(partition: Int32, position: Int64, changed: Set<String>, applied: AppliedEventCounts,
+               recommender: OnlineRecommender) throws
+    {
+        guard let epoch = epochs[partition] else {
+            preconditionFailure("flush of partition \(partition), which this instance has not claimed")
+        }
+        let stamp = ChangelogStamp(epoch: epoch, position: position)
+        let present = recommender.exportUsers(changed.sorted())
+        let presentUsers = Set(present.map(\.user))
+        var records = present.map { ChangelogRecord(.user($0), stamp: stamp) }
+        records += changed.subtracting(presentUsers).sorted().map { ChangelogRecord(.userRemoved($0), stamp: stamp) }
+        records.append(ChangelogRecord(.meta(PartitionMeta(instance: instance, applied: applied)), stamp: stamp))
+        try log.append(records, partition: partition)
+    }
+
+    /// The partition is given away (after its last flush) or lost.
+    func release(partition: Int32) {
+        epochs[partition] = nil
+    }
+}
