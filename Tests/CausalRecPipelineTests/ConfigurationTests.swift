@@ -88,6 +88,11 @@ struct ConfigurationTests {
             ("http:\n  max_connections_per_peer: 0\n", "http.max_connections_per_peer", "must be between 1 and 100000, got 0"),
             ("http:\n  request_timeout_seconds: soon\n", "http.request_timeout_seconds", "must be a number"),
             ("http:\n  request_timeout_seconds: 0\n", "http.request_timeout_seconds", "must be between 0.1 and 3600.0 seconds"),
+            ("model:\n  item_init: hash\n", "model.item_init", "must be one of"),
+            ("scale_out:\n  enabled: true\n", "model.item_init", "must be id with scale_out.enabled"),
+            ("model:\n  item_init: id\ncheckpoint:\n  enabled: false\nscale_out:\n  enabled: true\n", "checkpoint.enabled", "must be true with scale_out.enabled"),
+            ("scale_out:\n  changelog_topic: \"\"\n", "scale_out.changelog_topic", "must not be empty"),
+            ("scale_out:\n  replicas: 2\n", "scale_out.replicas", "is not a known setting"),
         ]
         for entry in cases {
             let found = error(entry.yaml)

@@ -59,13 +59,13 @@ struct PartitionHandoverTests {
             configuration.model.itemInitialization = .id
             configuration.trainingBatchSize = 16
             recommender = OnlineRecommender(configuration: configuration)
-            handover = PartitionHandover(instance: name, log: log)
+            handover = PartitionHandover(instance: name, log: log, dimension: PartitionHandoverTests.dimension)
         }
 
         /// Restores `partition` from the changelog and starts it at the restored position (the
         /// group's committed offset, here the start, when it was never flushed).
         func take(_ partition: Int32) throws -> RestoredPartition {
-            let restored = try handover.claim(partition: partition, dimension: PartitionHandoverTests.dimension)
+            let restored = try handover.claim(partition: partition)
             recommender.releaseUsers(PartitionHandoverTests.users(of: partition))
             recommender.importUsers(restored.users.map(\.record))
             let start = restored.inputPosition ?? 0
@@ -84,7 +84,7 @@ struct PartitionHandoverTests {
                 let event = events[Int(offset)]
                 let isNew = ledger.isNew(user: event.user, partition: partition, offset: offset)
                 if isNew { recommender.step(event, fallbackTimestamp: 0) }
-                ledger.note(Self.kind(event), user: event.user, partition: partition, changedUser: isNew)
+                ledger.note(EventStep.Kind(event), user: event.user, partition: partition, changedUser: isNew)
                 offset += 1
             }
             positions[partition] = offset
@@ -104,14 +104,6 @@ struct PartitionHandoverTests {
             positions[partition] = nil
         }
 
-        static func kind(_ event: Event) -> EventStep.Kind {
-            switch event {
-            case .impression: .impression
-            case .click: .click
-            case .request: .request
-            case .forget: .forget
-            }
-        }
     }
 
     static func users(of partition: Int32) -> [String] {

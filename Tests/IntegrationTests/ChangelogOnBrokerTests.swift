@@ -56,13 +56,13 @@ struct ChangelogOnBrokerTests {
         configuration.model.dimension = SampleUsers.dimension
         let old = OnlineRecommender(configuration: configuration)
         old.importUsers(users)
-        let a = PartitionHandover(instance: "A", log: log)
-        #expect(try a.claim(partition: 1, dimension: SampleUsers.dimension).epoch == 1)
+        let a = PartitionHandover(instance: "A", log: log, dimension: SampleUsers.dimension)
+        #expect(try a.claim(partition: 1).epoch == 1)
         var applied = AppliedEventCounts()
         applied.clicks = 9
         try a.flush(partition: 1, position: 120, changed: ["alice", "bob", "carol", "dave"], applied: applied, recommender: old)
-        let b = PartitionHandover(instance: "B", log: log)
-        let restored = try b.claim(partition: 1, dimension: SampleUsers.dimension)
+        let b = PartitionHandover(instance: "B", log: log, dimension: SampleUsers.dimension)
+        let restored = try b.claim(partition: 1)
         #expect(restored.epoch == 2 && restored.inputPosition == 120 && restored.applied == applied)
         #expect(restored.users.map(\.record) == users && restored.users.allSatisfy { $0.position == 120 })
         #expect(restored.refusedRecords == 0 && restored.zombieRecords == 0)

@@ -17,7 +17,7 @@ public struct EventStep: Sendable {
     public enum Kind: String, Sendable {
         case impression, click, request, forget
 
-        init(_ event: Event) {
+        public init(_ event: Event) {
             switch event {
             case .impression: self = .impression
             case .click: self = .click

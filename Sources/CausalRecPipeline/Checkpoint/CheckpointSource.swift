@@ -12,6 +12,11 @@ protocol CheckpointSource: AnyObject {
     /// Throws, writing nothing, when the state is one the reader would refuse (a non-finite model).
     func captureState<Result>(_ save: (CheckpointCapture, _ writeBody: (inout StateWriter) -> Void) throws -> Result) throws -> Result
     func settleOutputs(timeout: Duration) throws
+    /// Writes the users' changelog records the capture took (after the outputs settled, before
+    /// the local file and the commit); `discardChangelog` keeps their users changed when the
+    /// checkpoint is given up before that.
+    func writeChangelog(of capture: CheckpointCapture) throws
+    func discardChangelog(of capture: CheckpointCapture)
     func commitCheckpointed(_ positions: [KafkaTopicPartition: Int64]) throws
     /// Reads the body from `reader` into a new state that replaces the live one only once all of
     /// it was accepted. `layout` is the stored state layout.
@@ -26,4 +31,6 @@ struct CheckpointCapture {
     var modelVersion: Int64
     var generatorVersion: Int
     var dimension: Int
+    /// With several instances: what the users' changelog gets.
+    var changelog: ChangelogFlush?
 }

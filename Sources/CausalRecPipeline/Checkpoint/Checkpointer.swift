@@ -115,8 +115,13 @@ final class Checkpointer {
             postpone("\(error)", now: now)
             return false
         }
-        // Deletes the temporary file unless it was committed (any early return or throw below).
-        defer { pending.abandon() }
+        // Deletes the temporary file unless it was committed (any early return or throw below),
+        // and keeps the users of a changelog write that did not happen changed for the next one.
+        var changelogWritten = false
+        defer {
+            pending.abandon()
+            if !changelogWritten { processor.discardChangelog(of: captured) }
+        }
         do {
             try processor.settleOutputs(timeout: flushTimeout)
         } catch let error as KafkaError where error.kind == .flushTimedOut {
@@ -126,6 +131,13 @@ final class Checkpointer {
                 $0.brokerProblem = "outputs not delivered within \(flushTimeout)"
             }
             metrics.brokerUp.record(0)
+            return false
+        }
+        do {
+            try processor.writeChangelog(of: captured)
+            changelogWritten = true
+        } catch {
+            postpone("the users' changelog was not written (\(error))", now: now)
             return false
         }
         let path: String

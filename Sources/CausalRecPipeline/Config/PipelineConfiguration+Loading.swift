@@ -195,6 +195,22 @@ extension PipelineConfiguration {
             checkpoint.maxAgeSeconds = try checkpointSection.number("max_age_seconds", default: checkpoint.maxAgeSeconds, range: 1...1e7, unit: "seconds")
         }
 
+        try document.section("scale_out") { section in
+            scaleOut.enabled = try section.boolean("enabled", default: scaleOut.enabled)
+            let topic = try section.string("changelog_topic", default: "")
+            if !topic.isEmpty { scaleOut.changelogTopic = topic }
+        }
+        if scaleOut.enabled {
+            // Users are written to the changelog at checkpoints, and instances must start an
+            // item alike to share it.
+            guard checkpoint.enabled else {
+                throw ConfigurationError(path: "checkpoint.enabled", reason: "must be true with scale_out.enabled (the users' changelog is written at every checkpoint)")
+            }
+            guard recommender.model.itemInitialization == .id else {
+                throw ConfigurationError(path: "model.item_init", reason: "must be id with scale_out.enabled (instances must start each item alike)")
+            }
+        }
+
         try document.section("drift") { driftSection in
             drift.enabled = try driftSection.boolean("enabled", default: drift.enabled)
             drift.windowEvents = try driftSection.integer("window_events", default: drift.windowEvents, range: 100...1_000_000_000, unit: "events")

@@ -88,6 +88,14 @@ public struct PipelineConfiguration: Sendable, Equatable {
         public var maxRequestBytes = 65_536
     }
 
+    /// Several instances in one consumer group: each input partition's users live in the users'
+    /// changelog, written at every checkpoint and read by the partition's next owner.
+    public struct ScaleOut: Sendable, Equatable {
+        public var enabled = false
+        /// The compacted changelog topic; nil = `<group>-users-changelog`.
+        public var changelogTopic: String?
+    }
+
     /// How a rejected message is copied to the dead-letter topic.
     public struct DeadLetter: Sendable, Equatable {
         /// Key and payload up to this size are copied whole; larger ones are cut.
@@ -111,6 +119,10 @@ public struct PipelineConfiguration: Sendable, Equatable {
     public var http = HTTPSettings()
     public var drift = DriftConfiguration()
     public var deadLetter = DeadLetter()
+    public var scaleOut = ScaleOut()
+
+    /// The users' changelog topic this configuration names.
+    public var changelogTopic: String { scaleOut.changelogTopic ?? "\(groupID)-users-changelog" }
 
     /// The service's defaults. The sampler is `causal`: on the simulator's planted exposure shift
     /// it is 1.06× uniform negatives at γ 0.5 and 2.6× at γ 0, on Food it ties them, and it trains

@@ -17,6 +17,12 @@ struct OffsetLedger {
         next[partition] = offset + 1
     }
 
+    /// The state's position in `partition` changed as a whole (a partition's users restored from
+    /// the changelog, or released): nil = the state holds nothing of it.
+    mutating func reset(_ partition: KafkaTopicPartition, to offset: Int64?) {
+        next[partition] = offset
+    }
+
     /// Offsets to commit among `partitions` (only those that moved since the last commit).
     func uncommitted(in partitions: Set<KafkaTopicPartition>) -> [KafkaTopicPartitionOffset] {
         next.compactMap { partition, offset in

@@ -11,6 +11,10 @@ struct RestoredPartition {
     var zombieRecords: Int
     var refusedRecords: Int
     var firstRefusal: String?
+    /// The instance that wrote the latest meta record, and the one whose claim came last before
+    /// this one: when both are this instance, nobody owned the partition since its last flush.
+    var lastWriter: String?
+    var previousClaimant: String?
 }
 
 /// Moves the users of input partitions through the changelog: `claim` restores a partition and
@@ -19,18 +23,21 @@ struct RestoredPartition {
 final class PartitionHandover {
     let instance: String
     let log: any ChangelogLog
+    /// The model's dimension (user records of another are refused).
+    let dimension: Int
     /// This instance's epoch per partition it owns (its claim's).
     private(set) var epochs: [Int32: Int64] = [:]
 
-    init(instance: String, log: any ChangelogLog) {
+    init(instance: String, log: any ChangelogLog, dimension: Int) {
         self.instance = instance
         self.log = log
+        self.dimension = dimension
     }
 
     /// Reads `partition` from `offset` (the local checkpoint's changelog offset, or the start) to
     /// its end, then claims it with the next epoch. The caller installs the users (releasing any
     /// local ones of the partition first) and starts the input at `inputPosition`.
-    func claim(partition: Int32, from offset: Int64 = 0, dimension: Int) throws -> RestoredPartition {
+    func claim(partition: Int32, from offset: Int64 = 0) throws -> RestoredPartition {
         var restore = ChangelogRestore(dimension: dimension)
         try log.read(partition: partition, from: offset) { restore.apply($0) }
         let users = restore.finish()
@@ -41,16 +48,16 @@ final class PartitionHandover {
         epochs[partition] = epoch
         return RestoredPartition(users: users, inputPosition: position, applied: restore.meta?.meta.applied ?? AppliedEventCounts(),
                                  epoch: epoch, zombieRecords: restore.zombieRecords, refusedRecords: restore.refusedRecords,
-                                 firstRefusal: restore.firstRefusal)
+                                 firstRefusal: restore.firstRefusal, lastWriter: restore.meta?.meta.instance,
+                                 previousClaimant: restore.claim?.instance)
     }
 
-    /// Writes `changed` users of `partition` as they are in `recommender` now (a tombstone for
-    /// one that has no state any more), then the meta record; every record is stamped with
-    /// `position`, the partition's input position the state reflects. Returns once the log holds
-    /// them all. The users' records come first: a flush cut short leaves users ahead of the meta
-    /// record, never behind it.
-    func flush(partition: Int32, position: Int64, changed: Set<String>, applied: AppliedEventCounts,
-               recommender: OnlineRecommender) throws
+    /// The records of a flush of `partition`: `changed` users as they are in `recommender` now (a
+    /// tombstone for one that has no state any more), then the meta record, every one stamped
+    /// with `position`, the partition's input position the state reflects. The users' records
+    /// come first: a flush cut short leaves users ahead of the meta record, never behind it.
+    func records(partition: Int32, position: Int64, changed: Set<String>, applied: AppliedEventCounts,
+                 recommender: OnlineRecommender) -> [ChangelogRecord]
     {
         guard let epoch = epochs[partition] else {
             preconditionFailure("flush of partition \(partition), which this instance has not claimed")
@@ -61,7 +68,15 @@ final class PartitionHandover {
         var records = present.map { ChangelogRecord(.user($0), stamp: stamp) }
         records += changed.subtracting(presentUsers).sorted().map { ChangelogRecord(.userRemoved($0), stamp: stamp) }
         records.append(ChangelogRecord(.meta(PartitionMeta(instance: instance, applied: applied)), stamp: stamp))
-        try log.append(records, partition: partition)
+        return records
+    }
+
+    /// Writes those records and returns once the log holds them all.
+    func flush(partition: Int32, position: Int64, changed: Set<String>, applied: AppliedEventCounts,
+               recommender: OnlineRecommender) throws
+    {
+        try log.append(records(partition: partition, position: position, changed: changed, applied: applied, recommender: recommender),
+                       partition: partition)
     }
 
     /// The partition is given away (after its last flush) or lost.

@@ -49,6 +49,9 @@ final class MessageProcessor: CheckpointSource {
     /// recorded, so from then on this processor handles nothing, and neither a checkpoint nor a
     /// commit records its state or positions: the restart resumes from the last good checkpoint.
     private(set) var failure: (any Error)?
+    /// Set when several instances share the group (`scale_out.enabled`): partitions' users move
+    /// through the users' changelog.
+    let ownership: PartitionOwnership?
 
     private func requireNoFailure() throws {
         if let failure { throw MessageProcessorStopped(cause: failure) }
@@ -56,9 +59,11 @@ final class MessageProcessor: CheckpointSource {
 
     init(live: LiveState, samplerName: String, decoder: EventDecoder, sender: OutputSender, topics: PipelineConfiguration.Topics,
          committer: any OffsetCommitter, health: BrokerHealth, counters: ProcessingCounters, metrics: ServiceMetrics,
-         maxMessages: Int?, logger: Logger, wallClock: @escaping () -> Int64 = MessageProcessor.systemMilliseconds)
+         maxMessages: Int?, logger: Logger, ownership: PartitionOwnership? = nil,
+         wallClock: @escaping () -> Int64 = MessageProcessor.systemMilliseconds)
     {
         self.live = live
+        self.ownership = ownership
         self.samplerName = samplerName
         self.decoder = decoder
         self.sender = sender
@@ -143,7 +148,14 @@ final class MessageProcessor: CheckpointSource {
             try reject(message, reason: reason, tally: &tally)
             return
         }
+        if let ownership, !ownership.admits(user: event.user, partition: message.partition, offset: message.offset) {
+            // Read again after a hand-over: the user's restored record already holds it.
+            ownership.applied(EventStep.Kind(event), user: event.user, partition: message.partition, changedUser: false)
+            tally.count(EventStep.Kind(event))
+            return
+        }
         let step = engine.step(event, fallbackTimestamp: message.timestampMilliseconds ?? engine.latestTimestamp)
+        ownership?.applied(step.kind, user: event.user, partition: message.partition, changedUser: true)
         tally.count(step.kind)
         if let row = step.userRow, step.kind != .forget { live.noteUserPartition(row: row, partition: message.partition) }
         for alert in step.alerts { try raise(alert) }
@@ -219,19 +231,59 @@ final class MessageProcessor: CheckpointSource {
     func assign(_ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition: Int64] {
         assignedPartitions.formUnion(partitions)
         live.setAssigned(Set(assignedPartitions.map(\.partition)))
+        if let ownership { takeOver(partitions, ownership: ownership) }
         var starts: [KafkaTopicPartition: Int64] = [:]
         for partition in partitions {
             if let position = ledger.next[partition] {
                 starts[partition] = position
-            } else if startsFromCheckpoint {
+            } else if startsFromCheckpoint && ownership == nil {
                 starts[partition] = KafkaOffset.beginning
             }
         }
         return starts
     }
 
+    /// Restores each partition's users from the users' changelog and claims it, unless the local
+    /// state is what the changelog holds (this instance flushed it last and nobody claimed it
+    /// since). The state's position then is the restored one (none when the partition was never
+    /// flushed: it starts at the group's committed offset). A changelog that cannot be read stops
+    /// the processor: starting without the users would lose their history.
+    private func takeOver(_ partitions: [KafkaTopicPartition], ownership: PartitionOwnership) {
+        for partition in partitions where failure == nil {
+            do {
+                let restored = try ownership.claim(partition.partition)
+                live.withExclusiveAccess { engine in
+                    if ownership.localStateIsCurrent(restored, localPosition: ledger.next[partition]) {
+                        ownership.keepLocal(restored, partition: partition.partition)
+                        return
+                    }
+                    let recommender = engine.recommender
+                    let start = ownership.install(restored, partition: partition.partition, recommender: recommender,
+                                                  localUsers: live.users(inPartition: partition.partition))
+                    for entry in restored.users {
+                        if let row = recommender.userRow(ofKnown: entry.record.user) { live.noteUserPartition(row: row, partition: partition.partition) }
+                    }
+                    ledger.reset(partition, to: start)
+                }
+            } catch {
+                failure = error
+                logger.error("the users' changelog of a partition could not be read; nothing more is handled in this run",
+                             metadata: ["partition": "\(partition.partition)", "error": "\(error)"])
+            }
+        }
+    }
+
     /// The partitions are gone (after `commit(in:)` when they were revoked in order).
     func unassign(_ partitions: [KafkaTopicPartition]) {
+        if let ownership {
+            // Their users live on with the next owner, from the changelog.
+            live.withExclusiveAccess { engine in
+                for partition in partitions {
+                    ownership.release(partition.partition, recommender: engine.recommender, users: live.users(inPartition: partition.partition))
+                    ledger.reset(partition, to: nil)
+                }
+            }
+        }
         ledger.forgetCommitted(partitions)
         assignedPartitions.subtract(partitions)
         live.setAssigned(Set(assignedPartitions.map(\.partition)))
@@ -261,6 +313,16 @@ final class MessageProcessor: CheckpointSource {
         ledger.markCommitted(offsets)
     }
 
+    func writeChangelog(of capture: CheckpointCapture) throws {
+        guard let ownership, let flush = capture.changelog, !flush.isEmpty else { return }
+        try ownership.write(flush)
+    }
+
+    func discardChangelog(of capture: CheckpointCapture) {
+        guard let ownership, let flush = capture.changelog else { return }
+        live.withExclusiveAccess { _ in ownership.giveBack(flush) }
+    }
+
     /// Settles every output sent so far (before a checkpoint records the positions they came from).
     func settleOutputs(timeout: Duration) throws {
         try sender.flush(timeout: timeout)
@@ -288,9 +350,18 @@ final class MessageProcessor: CheckpointSource {
             // The reader refuses a model holding NaN or ±∞; such a state is never written, so the
             // checkpoints on disk stay ones that restore.
             try recommender.model.checkFinite()
+            let owned = ledger.next.filter { assignedPartitions.contains($0.key) }
+            let changelog = ownership?.capture(positions: Dictionary(uniqueKeysWithValues: owned.map { ($0.key.partition, $0.value) }),
+                                               recommender: recommender)
             let capture = CheckpointCapture(positions: ledger.next, applied: recommender.applied.total, modelVersion: recommender.modelVersion,
-                                            generatorVersion: recommender.generatorVersion, dimension: recommender.model.dimension)
-            return try save(capture) { writer in CheckpointBody.write(engine: engine, userPartitions: live, to: &writer) }
+                                            generatorVersion: recommender.generatorVersion, dimension: recommender.model.dimension,
+                                            changelog: changelog)
+            do {
+                return try save(capture) { writer in CheckpointBody.write(engine: engine, userPartitions: live, to: &writer) }
+            } catch {
+                if let changelog { ownership?.giveBack(changelog) }
+                throw error
+            }
         }
     }
 

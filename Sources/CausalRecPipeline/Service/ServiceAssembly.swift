@@ -60,9 +60,14 @@ struct ServiceAssembly {
                               metrics: metrics, outputMetrics: outputMetrics, logger: logger)
         health = BrokerHealth(status: status, metrics: metrics, logger: logger)
         let samplerName = live.withExclusiveAccess { $0.recommender.samplerName }
+        let ownership = configuration.scaleOut.enabled
+            ? try ScaleOutSetup.ownership(configuration, bootstrapServers: bootstrapServers,
+                                          checkpointDirectory: options.checkpointDirectory ?? configuration.checkpoint.directory,
+                                          consumer: consumer, logger: logger)
+            : nil
         processor = MessageProcessor(live: live, samplerName: samplerName, decoder: EventDecoder(limits: configuration.events), sender: sender,
                                     topics: topics, committer: consumer, health: health, counters: counters, metrics: metrics,
-                                    maxMessages: options.maxMessages, logger: logger)
+                                    maxMessages: options.maxMessages, logger: logger, ownership: ownership)
         checkpointer = try Self.makeCheckpointer(configuration, bootstrapServers: bootstrapServers, options: options, consumer: consumer,
                                                  status: status, metrics: metrics, logger: logger)
         // A checkpoint must not stall polling for long (the group would evict us).

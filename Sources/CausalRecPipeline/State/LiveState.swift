@@ -42,6 +42,15 @@ package final class LiveState: @unchecked Sendable {
         userPartitions[index] = partition
     }
 
+    /// The ids of the users whose events arrive on `partition` (lock held).
+    func users(inPartition partition: Int32) -> [String] {
+        let table = engine.recommender.users
+        return userPartitions.indices.compactMap { row in
+            guard userPartitions[row] == partition, row < table.count, table.isActive(Int32(row)) else { return nil }
+            return table.identifier(of: Int32(row))
+        }
+    }
+
     func setAssigned(_ partitions: Set<Int32>) {
         lock.withLock { assigned = partitions }
     }

@@ -1,0 +1,60 @@
+import CausalRecCore
+import Foundation
+import Kafka
+import Logging
+
+/// Sets up the users' changelog for a run with `scale_out.enabled`: the instance's id (kept in
+/// the checkpoint directory, so a restarted instance recognises its own records), the compacted
+/// changelog topic with as many partitions as the events topic (created when missing; a topic of
+/// another size is refused: input partition p's users live in changelog partition p), and the
+/// stream processor's ownership of partitions over it.
+enum ScaleOutSetup {
+    static let instanceFile = "instance-id"
+
+    static func ownership(_ configuration: PipelineConfiguration, bootstrapServers: String, checkpointDirectory: String,
+                          consumer: KafkaConsumer, logger: Logger) throws -> PartitionOwnership
+    {
+        let instance = try instanceID(in: checkpointDirectory)
+        let topic = configuration.changelogTopic
+        guard let events = try consumer.topicMetadata(configuration.topics.events, timeout: .seconds(10)) else {
+            throw ConfigurationError(path: "topics.events", reason: "the topic '\(configuration.topics.events)' does not exist; scale_out.enabled needs its partition count")
+        }
+        var changelog = try consumer.topicMetadata(topic, timeout: .seconds(10))
+        if changelog == nil {
+            let admin = try KafkaAdmin(bootstrapServers: bootstrapServers, logger: logger)
+            try admin.createTopics([KafkaTopicSpecification(name: topic, partitions: events.partitionCount,
+                                                            replicationFactor: configuration.topics.replicationFactor,
+                                                            settings: ["cleanup.policy": "compact"])], timeout: .seconds(30))
+            changelog = try consumer.topicMetadata(topic, timeout: .seconds(10))
+        }
+        guard let changelog, changelog.partitionCount == events.partitionCount else {
+            throw ConfigurationError(path: "scale_out.changelog_topic",
+                                     reason: "the users' changelog '\(topic)' has \(changelog?.partitionCount ?? 0) partitions and the events topic \(events.partitionCount); they must be equal (input partition p's users live in changelog partition p)")
+        }
+        var producerConfiguration = KafkaClients.producerConfiguration(configuration, bootstrapServers: bootstrapServers)
+        producerConfiguration.clientID = "causalrec-changelog"
+        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+        let log = KafkaChangelog(topic: topic, bootstrapServers: bootstrapServers, properties: configuration.kafka, producer: producer,
+                                 logger: logger)
+        logger.info("scale-out: partitions' users move through the users' changelog",
+                    metadata: ["instance": "\(instance)", "changelog": "\(topic)", "partitions": "\(events.partitionCount)"])
+        return PartitionOwnership(handover: PartitionHandover(instance: instance, log: log, dimension: configuration.recommender.model.dimension),
+                                  logger: logger)
+    }
+
+    /// The id in `directory`'s instance file, made (a random UUID) when there is none.
+    static func instanceID(in directory: String) throws -> String {
+        let path = (directory as NSString).appendingPathComponent(instanceFile)
+        if let data = FileManager.default.contents(atPath: path) {
+            let id = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !id.isEmpty, id.utf8.count <= 64, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+                throw ConfigurationError(path: "checkpoint.directory", reason: "'\(path)' does not hold an instance id (letters, digits and '-', at most 64)")
+            }
+            return id
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let id = UUID().uuidString.lowercased()
+        try Data((id + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        return id
+    }
+}
