@@ -95,11 +95,17 @@ final class PollLoop: Sendable {
         let flushTimeout = Duration.milliseconds(configuration.producer.flushTimeoutMilliseconds)
         var reason = ProcessingOutcome.StopReason.shutdownRequested
         var activity = LoopActivity(start: started)
+        var ownedApplied: Int?
         do {
             reason = try loop(parts, stop: stop, progress: &progress, activity: &activity)
             activity.loopEnded = now()
             status.update { $0.stopping = true }
             logger.info("stopping", metadata: ["reason": "\(reason.rawValue)"])
+            // With several instances the events applied are those of the partitions owned now
+            // (each continues its previous owners' count); shutting down gives them away.
+            ownedApplied = live.withExclusiveAccess { _ in
+                parts.processor.ownership.map { $0.ledger.applied.values.reduce(0) { $0 + $1.total } }
+            }
             try shutDown(parts, flushTimeout: flushTimeout)
         } catch {
             // Leave without committing what was not settled; a restart re-reads it.
@@ -114,7 +120,7 @@ final class PollLoop: Sendable {
         }
         let ended = now()
         progress.report(now: ended, counters: counters, lag: 0, evaluator: evaluator, logger: logger)
-        return ProcessingOutcome(reason: reason, messages: counters.messages.load(ordering: .relaxed), appliedEvents: applied,
+        return ProcessingOutcome(reason: reason, messages: counters.messages.load(ordering: .relaxed), appliedEvents: ownedApplied ?? applied,
                                  deadLettered: counters.deadLettered.load(ordering: .relaxed),
                                  recommendationsPublished: counters.recommendationsPublished.load(ordering: .relaxed),
                                  modelVersion: modelVersion, evaluator: evaluator, elapsed: ended - started,
