@@ -3,11 +3,22 @@ import CausalRecCore
 import Testing
 
 /// A changelog that is a list per partition: appends are acknowledged at once, reads go to the end.
+/// `crashAfter` makes an append stop after that many more records and throw, as a writer killed in
+/// the middle of a flush would leave the log.
 final class InMemoryChangelog: ChangelogLog {
+    struct Crash: Error {}
+
     private(set) var partitions: [Int32: [ChangelogRecord]] = [:]
+    var crashAfter: Int?
 
     func append(_ records: [ChangelogRecord], partition: Int32) throws {
-        partitions[partition, default: []] += records
+        for record in records {
+            if let remaining = crashAfter {
+                guard remaining > 0 else { throw Crash() }
+                crashAfter = remaining - 1
+            }
+            partitions[partition, default: []].append(record)
+        }
     }
 
     @discardableResult

@@ -36,8 +36,9 @@ struct ScaleOutProcessorTests {
         let checkpointer: Checkpointer
         let counters = ProcessingCounters()
 
-        init(_ name: String, log: InMemoryChangelog, directory: String) throws {
+        init(_ name: String, log: InMemoryChangelog, directory: String, retention: RetentionConfiguration = RetentionConfiguration()) throws {
             var recommender = RecommenderConfiguration()
+            recommender.retention = retention
             recommender.model.dimension = PartitionHandoverTests.dimension
             recommender.model.itemInitialization = .id
             recommender.trainingBatchSize = 16
@@ -176,5 +177,30 @@ struct ScaleOutProcessorTests {
             Self.check(partition, owner: again)
             #expect(again.users(of: partition) == a.users(of: partition))
         }
+    }
+
+    @Test("users given back by idle eviction leave the changelog: the next owner does not bring them back")
+    func evictedUsersStayGone() throws {
+        let log = InMemoryChangelog()
+        var retention = RetentionConfiguration()
+        retention.userIdleSeconds = 60
+        retention.sweepEvery = 100
+        let a = try Member("A", log: log, directory: Self.directory(), retention: retention)
+        _ = a.assign([0])
+        let half = Self.length(0, 0.5)
+        try a.feed(0, from: 0, until: half)
+        try a.checkpoint()
+        let flushed = Set(a.users(of: 0).keys)
+        // Then only one user is active, for five minutes of event time: everyone else goes idle
+        // and is evicted, without an event of their own after the flush.
+        let start = PartitionHandoverTests.stream[0]![half - 1].timestamp! + 1_000
+        try a.callbacks.consume(messages: (0..<300).map { index in
+            TestMessage(offset: Int64(half + index), #"{"type":"request","user":"keeper","ts":\#(start + Int64(index) * 1_000)}"#)
+        })
+        #expect(flushed.count > 10 && a.users(of: 0).isEmpty)
+        a.revoke([0])
+        let b = try Member("B", log: log, directory: Self.directory(), retention: retention)
+        #expect(b.assign([0])[0] == Int64(half + 300))
+        #expect(b.users(of: 0).isEmpty, "\(b.users(of: 0).count) evicted users came back")
     }
 }

@@ -44,6 +44,10 @@ public struct EventStep: Sendable {
     public var trained = false
     /// Item rows an eviction sweep freed during the event.
     public var evictedItems: [Int32] = []
+    /// Users an eviction sweep gave back during the event: their former row and their id (the
+    /// row is free now; what was noted about it, such as the user's input partition, still
+    /// describes the evicted user).
+    public var evictedUsers: [(row: Int32, user: String)] = []
     /// Drift alerts the event completed.
     public var alerts: [DriftAlert] = []
 

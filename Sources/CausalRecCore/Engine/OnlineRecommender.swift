@@ -100,6 +100,7 @@ public final class OnlineRecommender {
         if mode != .record {
             let release = retention.rowsToRelease(after: step, users: users, items: items, now: clock.latest)
             if !release.isEmpty {
+                step.evictedUsers = release.users.map { ($0, users.identifier(of: $0)) }
                 self.release(release)
                 step.evictedItems = release.items
             }

@@ -36,6 +36,8 @@ package final class ServiceMetrics: Sendable {
     let http: HTTPConnectionMetrics
     /// Rows in use and evicted.
     let rows: RowMetrics
+    /// The users' changelog (with `scale_out.enabled`).
+    let scaleOut: ScaleOutMetrics
 
     enum EventKind: String, CaseIterable {
         case impression, click, request, forget, invalid
@@ -73,6 +75,7 @@ package final class ServiceMetrics: Sendable {
         refusedTrainingSteps = CoreMetrics.Counter(label: "causalrec_training_steps_refused_total", factory: factory)
         http = HTTPConnectionMetrics(factory: factory)
         rows = RowMetrics(factory: factory)
+        scaleOut = ScaleOutMetrics(factory: factory)
         brokerUp.record(1)
         self.factory = factory
     }

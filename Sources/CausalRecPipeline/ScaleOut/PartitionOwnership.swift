@@ -23,6 +23,8 @@ final class PartitionOwnership {
     /// nothing newer); the others were restored from it.
     private(set) var keptLocal: Set<Int32> = []
     private let logger: Logger
+    /// Set by the service (tests run without).
+    var metrics: ScaleOutMetrics?
 
     init(handover: PartitionHandover, logger: Logger) {
         self.handover = handover
@@ -67,6 +69,8 @@ final class PartitionOwnership {
     func write(_ flush: ChangelogFlush) throws {
         for (partition, records) in flush.records.sorted(by: { $0.key < $1.key }) {
             try handover.log.append(records, partition: partition)
+            metrics?.changelogRecords.increment(by: records.count)
+            metrics?.changelogBytes.increment(by: records.reduce(0) { $0 + $1.key.count + ($1.value?.count ?? 0) })
         }
     }
 
@@ -83,6 +87,9 @@ final class PartitionOwnership {
     func claim(_ partition: Int32) throws -> RestoredPartition {
         let started = ContinuousClock.now
         let restored = try handover.claim(partition: partition)
+        metrics?.restoreDuration.record(ContinuousClock.now - started)
+        metrics?.ignoredRecords["zombie"]?.increment(by: restored.zombieRecords)
+        metrics?.ignoredRecords["refused"]?.increment(by: restored.refusedRecords)
         if restored.refusedRecords > 0 {
             logger.warning("changelog records refused", metadata: ["partition": "\(partition)", "refused": "\(restored.refusedRecords)",
                                                                   "first": "\(restored.firstRefusal ?? "")"])

@@ -155,7 +155,15 @@ final class MessageProcessor: CheckpointSource {
             return
         }
         let step = engine.step(event, fallbackTimestamp: message.timestampMilliseconds ?? engine.latestTimestamp)
-        ownership?.applied(step.kind, user: event.user, partition: message.partition, changedUser: true)
+        if let ownership {
+            ownership.applied(step.kind, user: event.user, partition: message.partition, changedUser: true)
+            // Users given back by idle eviction leave the changelog too (a tombstone at the next flush).
+            if !step.evictedUsers.isEmpty {
+                ownership.evicted(users: step.evictedUsers.compactMap { entry in
+                    live.partition(ofUserRow: entry.row).map { (user: entry.user, partition: $0) }
+                })
+            }
+        }
         tally.count(step.kind)
         if let row = step.userRow, step.kind != .forget { live.noteUserPartition(row: row, partition: message.partition) }
         for alert in step.alerts { try raise(alert) }

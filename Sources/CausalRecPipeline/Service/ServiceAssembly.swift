@@ -65,6 +65,7 @@ struct ServiceAssembly {
                                           checkpointDirectory: options.checkpointDirectory ?? configuration.checkpoint.directory,
                                           consumer: consumer, logger: logger)
             : nil
+        ownership?.metrics = metrics.scaleOut
         processor = MessageProcessor(live: live, samplerName: samplerName, decoder: EventDecoder(limits: configuration.events), sender: sender,
                                     topics: topics, committer: consumer, health: health, counters: counters, metrics: metrics,
                                     maxMessages: options.maxMessages, logger: logger, ownership: ownership)

@@ -42,6 +42,13 @@ package final class LiveState: @unchecked Sendable {
         userPartitions[index] = partition
     }
 
+    /// The input partition noted for a user row (lock held); nil when none was.
+    func partition(ofUserRow row: Int32) -> Int32? {
+        let index = Int(row)
+        guard index < userPartitions.count, userPartitions[index] >= 0 else { return nil }
+        return userPartitions[index]
+    }
+
     /// The ids of the users whose events arrive on `partition` (lock held).
     func users(inPartition partition: Int32) -> [String] {
         let table = engine.recommender.users
