@@ -129,4 +129,35 @@ struct ChangelogRestoreTests {
         #expect(restore.refusedRecords == 6, "\(restore.firstRefusal ?? "")")
         #expect(restore.meta == nil && restore.claim == nil)
     }
+
+    @Test("a user record over the size cap is cut down, least needed entries first, and still restores")
+    func recordsAreCapped() throws {
+        let big = SampleUsers.records(["heavy"], clicks: 400)[0]
+        let small = SampleUsers.records(["light"], clicks: 2)[0]
+        let cap = 4_000
+        #expect(big.encode().count > cap && small.encode().count < cap)
+        let (cut, removed) = try #require(big.capped(toBytes: cap))
+        #expect(cut.encode().count <= cap && removed > 0)
+        #expect(cut.parameters == big.parameters && cut.user == big.user)
+        #expect(cut.recentPositives.isEmpty && cut.pendingPositives.isEmpty, "positives go before clicked items")
+        #expect(!cut.clickedItems.isEmpty && Set(cut.clickedItems).isSubset(of: big.clickedItems))
+        #expect(small.capped(toBytes: cap)?.record == small && small.capped(toBytes: cap)?.removed == 0)
+        #expect(big.capped(toBytes: 100) == nil)
+
+        // Through a flush: the record written fits, and the restore installs it.
+        var configuration = RecommenderConfiguration()
+        configuration.model.dimension = Self.dimension
+        let recommender = OnlineRecommender(configuration: configuration)
+        recommender.importUsers([big, small])
+        let log = InMemoryChangelog()
+        let handover = PartitionHandover(instance: "A", log: log, dimension: Self.dimension)
+        _ = try handover.claim(partition: 0)
+        handover.maxRecordBytes = cap
+        try handover.flush(partition: 0, position: 9, changed: ["heavy", "light"], applied: AppliedEventCounts(), recommender: recommender)
+        #expect(handover.trimmedEntries == removed && handover.usersNotWritten == 0)
+        #expect(log.partitions[0]!.allSatisfy { ($0.value?.count ?? 0) <= cap })
+        let (_, users) = Self.restore(log.partitions[0]!)
+        #expect(users["heavy"]?.record.clickedItems.count == cut.clickedItems.count)
+        #expect(users["light"]?.record == small)
+    }
 }

@@ -115,3 +115,39 @@ extension UserStateRecord {
                   pendingPositives: positiveLists[0], recentPositives: positiveLists[1])
     }
 }
+
+// MARK: Size cap
+
+extension UserStateRecord {
+    /// The record cut down so that `encode()` is at most `maxBytes` long (a broker refuses
+    /// messages above its limit, and one user with an enormous history must not stop every flush
+    /// of the partition), and how many entries were left out. What goes first is what matters
+    /// least after a move: shown items, then the oldest recent positives, then the oldest queued
+    /// ones, then clicked items (the new owner may recommend those again). Nil when even the
+    /// record without any of them is too long.
+    public func capped(toBytes maxBytes: Int) -> (record: UserStateRecord, removed: Int)? {
+        var record = self
+        var excess = encode().count - maxBytes
+        guard excess > 0 else { return (record, 0) }
+        var removed = 0
+        func cost(_ item: String) -> Int { 8 + item.utf8.count }
+        while excess > 0, let item = record.shownItems.popLast() {
+            excess -= cost(item)
+            removed += 1
+        }
+        while excess > 0, !record.recentPositives.isEmpty {
+            excess -= cost(record.recentPositives.removeFirst().item) + 12
+            removed += 1
+        }
+        while excess > 0, !record.pendingPositives.isEmpty {
+            excess -= cost(record.pendingPositives.removeFirst().item) + 12
+            removed += 1
+        }
+        while excess > 0, let item = record.clickedItems.popLast() {
+            excess -= cost(item)
+            removed += 1
+        }
+        guard excess <= 0 else { return nil }
+        return (record, removed)
+    }
+}

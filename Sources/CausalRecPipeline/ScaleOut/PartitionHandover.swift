@@ -27,6 +27,12 @@ final class PartitionHandover {
     let dimension: Int
     /// This instance's epoch per partition it owns (its claim's).
     private(set) var epochs: [Int32: Int64] = [:]
+    /// The longest user record written (below the brokers' default message limit of 1 MB).
+    var maxRecordBytes = 900_000
+    /// Entries left out of records to keep them within `maxRecordBytes`, and users with no record
+    /// written at all because not even their parameters fit (their previous record stands).
+    private(set) var trimmedEntries = 0
+    private(set) var usersNotWritten = 0
 
     init(instance: String, log: any ChangelogLog, dimension: Int) {
         self.instance = instance
@@ -65,7 +71,15 @@ final class PartitionHandover {
         let stamp = ChangelogStamp(epoch: epoch, position: position)
         let present = recommender.exportUsers(changed.sorted())
         let presentUsers = Set(present.map(\.user))
-        var records = present.map { ChangelogRecord(.user($0), stamp: stamp) }
+        var records: [ChangelogRecord] = []
+        for user in present {
+            guard let (record, removed) = user.capped(toBytes: maxRecordBytes) else {
+                usersNotWritten += 1
+                continue
+            }
+            trimmedEntries += removed
+            records.append(ChangelogRecord(.user(record), stamp: stamp))
+        }
         records += changed.subtracting(presentUsers).sorted().map { ChangelogRecord(.userRemoved($0), stamp: stamp) }
         records.append(ChangelogRecord(.meta(PartitionMeta(instance: instance, applied: applied)), stamp: stamp))
         return records

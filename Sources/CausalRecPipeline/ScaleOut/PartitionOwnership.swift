@@ -55,6 +55,8 @@ final class PartitionOwnership {
     /// The records of every owned partition at `positions` (lock held, with the checkpoint's capture).
     func capture(positions: [Int32: Int64], recommender: OnlineRecommender) -> ChangelogFlush {
         var flush = ChangelogFlush()
+        let trimmedBefore = handover.trimmedEntries
+        defer { metrics?.trimmedEntries.increment(by: handover.trimmedEntries - trimmedBefore) }
         for (partition, position) in positions where handover.epochs[partition] != nil {
             let changed = ledger.takeChangedUsers(of: partition)
             flush.changed[partition] = changed
