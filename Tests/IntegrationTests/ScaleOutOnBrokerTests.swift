@@ -134,5 +134,13 @@ struct ScaleOutOnBrokerTests {
         #expect(answersAfterKill >= 50, "\(answersAfterKill) answers after the kill")
         #expect(try readAll(topics[3], partitions: 1).count >= produced.malformed)
         print("scale-out on the broker: applied \(survivor.applied ?? -1) of \(produced.valid), \(answers) answers (\(answersAfterKill) after the kill), \(alreadyClicked) naming a clicked item")
+        // Measured, not gated: restore time per partition (the survivor's claims) and the
+        // changelog's size.
+        let claims = survivor.stderr.split(separator: "\n").filter { $0.contains("partition claimed") }.map { line in
+            let field = { (name: String) in line.range(of: "\(name)=").map { line[$0.upperBound...].prefix { !$0.isWhitespace } } ?? "" }
+            return "users=\(field("users")) seconds=\(field("seconds").prefix(6))"
+        }
+        let changelog = try readAll("group-\(suffix)-users-changelog", partitions: Self.partitions)
+        print("scale-out on the broker: claims by the survivor: \(claims.joined(separator: "; ")); changelog \(changelog.count) records, \(changelog.reduce(0) { $0 + $1.count }) value bytes over \(Self.partitions) partitions")
     }
 }

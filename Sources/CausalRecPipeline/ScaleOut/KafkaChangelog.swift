@@ -50,6 +50,9 @@ final class KafkaChangelog: ChangelogLog {
         configuration.properties.merge(properties) { $1 }
         configuration.properties.removeValue(forKey: "group.instance.id")
         configuration.reportPartitionEnd = true
+        // The end of the partition is known only from an empty fetch; the broker holds an empty
+        // fetch up to fetch.wait.max.ms (500 ms by default), which a restore waits out in full.
+        configuration.properties["fetch.wait.max.ms"] = configuration.properties["fetch.wait.max.ms"] ?? "20"
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         defer { try? consumer.close() }
         try consumer.assign([KafkaTopicPartitionOffset(KafkaTopicPartition(topic: topic, partition: partition), offset: offset)])
