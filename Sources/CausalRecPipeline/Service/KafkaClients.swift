@@ -26,6 +26,11 @@ enum KafkaClients {
         if let value = configuration.kafka["heartbeat.interval.ms"].flatMap(Int.init) { consumer.heartbeatIntervalMilliseconds = value }
         if let value = configuration.kafka["max.poll.interval.ms"].flatMap(Int.init) { consumer.maxPollIntervalMilliseconds = value }
         if let value = configuration.kafka["auto.offset.reset"] { consumer.autoOffsetReset = value }
+        // With several instances a rebalance should move only the partitions that change owner
+        // (each move costs a flush and a restore), not revoke every partition of every member.
+        if configuration.scaleOut.enabled && configuration.kafka["partition.assignment.strategy"] == nil {
+            consumer.properties["partition.assignment.strategy"] = "cooperative-sticky"
+        }
         return consumer
     }
 

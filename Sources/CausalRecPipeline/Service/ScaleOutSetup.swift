@@ -34,7 +34,12 @@ enum ScaleOutSetup {
         var producerConfiguration = KafkaClients.producerConfiguration(configuration, bootstrapServers: bootstrapServers)
         producerConfiguration.clientID = "causalrec-changelog"
         let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
-        let log = KafkaChangelog(topic: topic, bootstrapServers: bootstrapServers, properties: configuration.kafka, producer: producer,
+        // The restore consumer joins no group: only the connection settings of the kafka: map.
+        let readProperties = configuration.kafka.filter {
+            !KafkaClients.producerOnlyProperties.contains($0.key) && !["group.id", "group.instance.id", "partition.assignment.strategy",
+                                                                        "group.protocol"].contains($0.key)
+        }
+        let log = KafkaChangelog(topic: topic, bootstrapServers: bootstrapServers, properties: readProperties, producer: producer,
                                  logger: logger)
         logger.info("scale-out: partitions' users move through the users' changelog",
                     metadata: ["instance": "\(instance)", "changelog": "\(topic)", "partitions": "\(events.partitionCount)"])
