@@ -101,6 +101,15 @@ struct PartitionHandoverTests {
             positions[partition] = offset
         }
 
+        /// Takes every partition, reads each up to `share` of it and flushes them all.
+        func ownEverything(flushedAt share: Double) throws {
+            for partition in 0..<PartitionHandoverTests.partitions { _ = try take(partition) }
+            for partition in 0..<PartitionHandoverTests.partitions {
+                process(partition, until: PartitionHandoverTests.length(partition, share))
+                try flush(partition)
+            }
+        }
+
         func flush(_ partition: Int32) throws {
             try handover.flush(partition: partition, position: positions[partition]!, changed: ledger.takeChangedUsers(of: partition),
                                applied: ledger.applied[partition] ?? AppliedEventCounts(), recommender: recommender)
@@ -152,9 +161,7 @@ struct PartitionHandoverTests {
         let log = InMemoryChangelog()
         let a = Instance("A", log: log)
         let b = Instance("B", log: log)
-        for partition in 0..<Self.partitions { _ = try a.take(partition) }
-        for partition in 0..<Self.partitions { a.process(partition, until: Self.length(partition, 0.6)) }
-        for partition in 0..<Self.partitions { try a.flush(partition) }
+        try a.ownEverything(flushedAt: 0.6)
         a.process(1, until: Self.length(1, 0.7))
         try a.giveAway(1)
         let restored = try b.take(1)
@@ -170,36 +177,36 @@ struct PartitionHandoverTests {
     func ownerDies() throws {
         let log = InMemoryChangelog()
         let a = Instance("A", log: log)
-        for partition in 0..<Self.partitions { _ = try a.take(partition) }
-        for partition in 0..<Self.partitions { a.process(partition, until: Self.length(partition, 0.6)) }
-        for partition in 0..<Self.partitions { try a.flush(partition) }
+        try a.ownEverything(flushedAt: 0.6)
         for partition in 0..<Self.partitions { a.process(partition, until: Self.length(partition, 0.75)) }
-        let b = Instance("B", log: log)
-        for partition in 0..<Self.partitions {
-            #expect(try b.take(partition).inputPosition == Int64(Self.length(partition, 0.6)))
-            b.process(partition, until: Self.stream[partition]!.count)
-            Self.check(partition, owner: b)
+        let restored = try Self.takeOverAndFinish(log)
+        #expect(restored.allSatisfy { $0.value.inputPosition == Int64(Self.length($0.key, 0.6)) })
+    }
+
+    /// A new instance takes every partition over, reads each to its end and is checked; returns
+    /// what each claim restored.
+    static func takeOverAndFinish(_ log: InMemoryChangelog) throws -> [Int32: RestoredPartition] {
+        let next = Instance("B", log: log)
+        var restored: [Int32: RestoredPartition] = [:]
+        for partition in 0..<partitions {
+            restored[partition] = try next.take(partition)
+            next.process(partition, until: stream[partition]!.count)
+            check(partition, owner: next)
         }
+        return restored
     }
 
     @Test("the owner dies between a flush's user records and its meta record: those users skip what they already hold")
     func cutFlush() throws {
         let log = InMemoryChangelog()
         let a = Instance("A", log: log)
-        for partition in 0..<Self.partitions { _ = try a.take(partition) }
-        for partition in 0..<Self.partitions { a.process(partition, until: Self.length(partition, 0.5)) }
-        for partition in 0..<Self.partitions { try a.flush(partition) }
+        try a.ownEverything(flushedAt: 0.5)
         a.process(1, until: Self.length(1, 0.7))
         try a.flush(1)
         log.dropLast(partition: 1)
-        let b = Instance("B", log: log)
-        for partition in 0..<Self.partitions {
-            let restored = try b.take(partition)
-            #expect(restored.inputPosition == Int64(Self.length(partition, 0.5)))
-            if partition == 1 { #expect(restored.users.contains { $0.position == Int64(Self.length(1, 0.7)) }) }
-            b.process(partition, until: Self.stream[partition]!.count)
-            Self.check(partition, owner: b)
-        }
+        let restored = try Self.takeOverAndFinish(log)
+        #expect(restored.allSatisfy { $0.value.inputPosition == Int64(Self.length($0.key, 0.5)) })
+        #expect(restored[1]!.users.contains { $0.position == Int64(Self.length(1, 0.7)) })
     }
 
     @Test("an owner that has not noticed it lost a partition keeps flushing it: the next owner ignores what it wrote")
@@ -207,9 +214,7 @@ struct PartitionHandoverTests {
         let log = InMemoryChangelog()
         let a = Instance("A", log: log)
         let b = Instance("B", log: log)
-        for partition in 0..<Self.partitions { _ = try a.take(partition) }
-        for partition in 0..<Self.partitions { a.process(partition, until: Self.length(partition, 0.5)) }
-        for partition in 0..<Self.partitions { try a.flush(partition) }
+        try a.ownEverything(flushedAt: 0.5)
         // B takes partition 1 while A, paused, still believes it owns it.
         _ = try b.take(1)
         b.process(1, until: Self.length(1, 0.8))
