@@ -46,6 +46,7 @@ extension OnlineRecommender {
             if !freeItemsSorted.isEmpty { Self.removeSorted(row, from: &freeItemsSorted) }
             model.initializeItem(row, identifier: identifier)
         }
+        sharing?.started(row, values: model.items.row(row), bias: model.itemBias[Int(row)])
         retention.startedItem(row, at: timestamp, rowCount: items.count)
         return row
     }
@@ -62,11 +63,20 @@ extension OnlineRecommender {
         if low < sorted.count && sorted[low] == row { sorted.remove(at: low) }
     }
 
-    /// Removes a user's row, history and queued positives (the `forget` event).
-    public func forget(user identifier: String) {
+    /// Removes a user's row, history and queued positives (the `forget` event). With shared
+    /// items the user's clicks leave the items' counts as a change to publish (`counting`: not
+    /// when another instance already counted this forget).
+    public func forget(user identifier: String, counting: Bool = true) {
         applied.forgets += 1
         retention.forgetWaitingUser(identifier)
-        if let row = users.row(for: identifier) { release(RowRelease(users: [row])) }
+        guard let row = users.row(for: identifier) else { return }
+        if let sharing, counting {
+            for item in history.clicked(by: row) {
+                history.adjustClickCount(of: item, by: -1)
+                sharing.countClick(item, by: -1)
+            }
+        }
+        release(RowRelease(users: [row]))
     }
 
     /// Gives rows back: each id loses its row (reused by the next new id), and every part drops
@@ -78,7 +88,7 @@ extension OnlineRecommender {
         for row in release.users {
             users.remove(users.identifier(of: row))
             model.resetUser(row)
-            history.clearUser(row)
+            history.clearUser(row, keepingCounts: sharing != nil)
         }
         for row in release.items {
             items.remove(items.identifier(of: row))

@@ -57,6 +57,7 @@ extension OnlineRecommender {
         try retention.readState(from: &reader, userCount: users.count, itemCount: items.count)
         try reader.endSection()
         try validateRestored()
+        restartSharing()
     }
 
     /// Layouts 3 and 4: one section with the parts' fields interleaved, retention's and the
@@ -78,6 +79,7 @@ extension OnlineRecommender {
         try training.readSampler(from: &reader)
         try reader.endSection()
         try validateRestored()
+        restartSharing()
     }
 
     /// The section's start, alike in every layout: the sampler, the model version, the counts.

@@ -30,7 +30,10 @@ extension OnlineRecommender {
         for record in records {
             let row = newUserRow(record.user, at: record.lastSeen)
             model.setUserParameters(row, record.parameters)
-            for item in record.clickedItems { history.record(user: row, item: importedItem(item, at: record.lastSeen)) }
+            // With shared items the clicks are in the items' counts already (their instance counted them).
+            for item in record.clickedItems {
+                history.record(user: row, item: importedItem(item, at: record.lastSeen), counting: sharing == nil)
+            }
             for item in record.shownItems { history.recordImpression(user: row, item: importedItem(item, at: record.lastSeen)) }
             let positive = { (imported: UserStateRecord.Positive) in
                 PositiveExample(user: row, item: self.importedItem(imported.item, at: imported.timestamp),

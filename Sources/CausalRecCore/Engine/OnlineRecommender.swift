@@ -29,6 +29,8 @@ public final class OnlineRecommender {
     package let training: TrainingQueue
     package let retention: RowRetention
     package let ranking: RankingState
+    /// What changed of the items since their last publication (only when items are shared).
+    let sharing: ItemSharing?
     /// Event time as the state sees it (robust to outliers far ahead; see `EventClock`).
     var clock = EventClock()
     /// Whether any impression was applied (`exposure.source: auto` counts clicks until then).
@@ -49,6 +51,10 @@ public final class OnlineRecommender {
         training = TrainingQueue(configuration: configuration, tables: tables)
         retention = RowRetention(configuration: configuration.retention)
         ranking = RankingState(configuration: configuration, tables: tables)
+        sharing = configuration.sharesItems
+            ? ItemSharing(dimension: model.dimension, stride: model.stride,
+                          exposureHalfLifeMilliseconds: configuration.exposure.halfLifeMilliseconds)
+            : nil
     }
 
     public var samplerName: String { training.samplerName }
@@ -69,9 +75,11 @@ public final class OnlineRecommender {
     // MARK: The step
 
     /// Applies one valid event and returns what it did. `fallbackTimestamp` (the transport's
-    /// timestamp) is used when the event carries none.
+    /// timestamp) is used when the event carries none. `countsItems: false` (shared items only):
+    /// another instance already counted the event's clicks and exposure, so only the user's
+    /// state and the model learn from it.
     @discardableResult
-    public func step(_ event: Event, fallbackTimestamp: Int64, mode: StepMode = .testThenTrain) -> EventStep {
+    public func step(_ event: Event, fallbackTimestamp: Int64, mode: StepMode = .testThenTrain, countsItems: Bool = true) -> EventStep {
         let stamped = event.timestamp ?? fallbackTimestamp
         let time = clock.admit(stamped, from: event.user)
         var step = EventStep(kind: EventStep.Kind(event), time: time)
@@ -83,9 +91,9 @@ public final class OnlineRecommender {
         defer { itemRowsBuffer = step.itemRows }
         switch event {
         case let .impression(impression):
-            applyImpression(impression, at: time, into: &step)
+            applyImpression(impression, at: time, counting: countsItems, into: &step)
         case let .click(click):
-            applyClick(click, at: time, mode: mode, into: &step)
+            applyClick(click, at: time, mode: mode, counting: countsItems, into: &step)
         case let .request(request):
             applied.requests += 1
             guard mode != .record else { break }
@@ -95,7 +103,7 @@ public final class OnlineRecommender {
             }
             step.answers.append(recommend(user: request.user, k: request.k ?? configuration.defaultRequestK, at: stamped))
         case let .forget(forget):
-            self.forget(user: forget.user)
+            self.forget(user: forget.user, counting: countsItems)
         }
         if mode != .record {
             let release = retention.rowsToRelease(after: step, users: users, items: items, now: clock.latest)
@@ -116,15 +124,16 @@ public final class OnlineRecommender {
         return Double(hash >> 11) * 0x1p-53 < share
     }
 
-    private func applyImpression(_ impression: Impression, at time: Int64, into step: inout EventStep) {
+    private func applyImpression(_ impression: Impression, at time: Int64, counting: Bool, into step: inout EventStep) {
         impressionsSeen = true
         let user = history.tracksImpressions ? admittedUser(impression.user, at: time) : knownUser(impression.user, at: time)
         step.userRow = user
         for identifier in impression.items {
             guard let item = admittedItem(identifier, at: time) else { continue }
             step.itemRows.append(item)
-            if configuration.exposure.source != .clicks {
+            if configuration.exposure.source != .clicks && counting {
                 exposure.record(item: item, at: time)
+                sharing?.countExposure(item, at: time)
             }
             if let user, keepsShownItem(user: user, item: item, at: time) { history.recordImpression(user: user, item: item) }
         }
@@ -133,7 +142,7 @@ public final class OnlineRecommender {
 
     /// Tests (per `evaluateEveryNthClick`, in `.testThenTrain`), then records the click in history
     /// and exposure, and queues it for training (except in `.record`, where the caller trains).
-    private func applyClick(_ click: Click, at time: Int64, mode: StepMode, into step: inout EventStep) {
+    private func applyClick(_ click: Click, at time: Int64, mode: StepMode, counting: Bool, into step: inout EventStep) {
         let admittedItem = admittedItem(click.item, at: time)
         let admittedUser = admittedUser(click.user, at: time)
         if let admittedItem { step.itemRows.append(admittedItem) }
@@ -145,11 +154,13 @@ public final class OnlineRecommender {
         if mode == .testThenTrain && configuration.evaluateEveryNthClick > 0 && evaluator.shouldEvaluateNextClick() {
             step.evaluation = evaluate(user: user, item: item, eventIndex: applied.total)
         }
-        history.record(user: user, item: item)
+        history.record(user: user, item: item, counting: counting)
+        if counting { sharing?.countClick(item, by: 1) }
         let useClicksAsExposure = configuration.exposure.source == .clicks
             || (configuration.exposure.source == .auto && !impressionsSeen)
-        if useClicksAsExposure {
+        if useClicksAsExposure && counting {
             exposure.record(item: item, at: time)
+            sharing?.countExposure(item, at: time)
         }
         applied.clicks += 1
         // The exposure at the click's time, for the deconfounded score (offline splits have no

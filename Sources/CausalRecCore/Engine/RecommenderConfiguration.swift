@@ -36,6 +36,11 @@ public struct RecommenderConfiguration: Sendable, Equatable {
     /// evaluations of samplers where impressions are scarce (`shift-eval --impression-share`); the
     /// choice is a hash of user, item and time, so it draws nothing from the random stream.
     public var sampledImpressionShare: Double = 1
+    /// Instances share item state (several instances in one group): item click counts and
+    /// exposure follow the stream, not the users held here (a user given back or moved keeps
+    /// its clicks in the counts), and the changes of items are kept for publication
+    /// (`OnlineRecommender.takeItemChanges`).
+    public var sharesItems = false
 
     public init() {}
 }

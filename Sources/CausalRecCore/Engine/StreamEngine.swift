@@ -18,8 +18,8 @@ public final class StreamEngine {
     /// Applies one valid event; `fallbackTimestamp` (the transport's) is used when it carries
     /// none. In `.testThenTrain` the drift monitor and the click policy take part.
     @discardableResult
-    public func step(_ event: Event, fallbackTimestamp: Int64, mode: StepMode = .testThenTrain) -> EventStep {
-        var step = recommender.step(event, fallbackTimestamp: fallbackTimestamp, mode: mode)
+    public func step(_ event: Event, fallbackTimestamp: Int64, mode: StepMode = .testThenTrain, countsItems: Bool = true) -> EventStep {
+        var step = recommender.step(event, fallbackTimestamp: fallbackTimestamp, mode: mode, countsItems: countsItems)
         guard mode == .testThenTrain else { return step }
         if case let .click(click) = event, clickPublication?.shouldPublish(user: click.user, at: step.time) == true {
             step.answers.append(recommender.recommend(user: click.user, k: recommender.configuration.defaultRequestK, at: step.time))

@@ -34,23 +34,38 @@ package final class InteractionHistory {
         }
     }
 
-    /// Records a click; returns false when the user had clicked the item before.
+    /// Records a click; returns false when the user had clicked the item before. `counting`:
+    /// the item's click count goes up too (not for a click another instance already counted).
     @discardableResult
-    package func record(user: Int32, item: Int32) -> Bool {
-        if clickCounts[Int(item)] < .max { clickCounts[Int(item)] += 1 }
-        totalClicks += 1
+    package func record(user: Int32, item: Int32, counting: Bool = true) -> Bool {
+        if counting {
+            if clickCounts[Int(item)] < .max { clickCounts[Int(item)] += 1 }
+            totalClicks += 1
+        }
         let inserted = SortedRows.insert(item, into: &clickedByUser[Int(user)])
         if tracksImpressions { SortedRows.remove(item, from: &impressedByUser[Int(user)]) }
         return inserted
     }
 
-    /// Forgets a user's clicks and impressions (their clicks also leave the items' counts).
-    package func clearUser(_ user: Int32) {
+    /// Changes an item's click count, kept within 0...Int32.max (a change another instance
+    /// counted).
+    package func adjustClickCount(of item: Int32, by change: Int32) {
+        let old = clickCounts[Int(item)]
+        let new = Int32(clamping: max(0, Int64(old) + Int64(change)))
+        clickCounts[Int(item)] = new
+        totalClicks += Int(new) - Int(old)
+    }
+
+    /// Forgets a user's clicks and impressions (their clicks also leave the items' counts, unless
+    /// `keepingCounts`: the counts are the stream's, shared by instances).
+    package func clearUser(_ user: Int32, keepingCounts: Bool = false) {
         let index = Int(user)
         guard index < clickedByUser.count else { return }
-        for item in clickedByUser[index] {
-            if clickCounts[Int(item)] > 0 { clickCounts[Int(item)] -= 1 }
-            totalClicks -= 1
+        if !keepingCounts {
+            for item in clickedByUser[index] {
+                if clickCounts[Int(item)] > 0 { clickCounts[Int(item)] -= 1 }
+                totalClicks -= 1
+            }
         }
         clickedByUser[index] = []
         if tracksImpressions { impressedByUser[index] = [] }

@@ -7,13 +7,17 @@ import CausalRecCore
 struct CheckpointBody {
     var engine: StreamEngine
     var userPartitions: [Int32]
+    /// The item exchange's part, written last and only when instances share items (so a single
+    /// instance's body is what it always was).
+    var itemSync: ItemSyncState?
 
     /// Writes the body to `writer` (a checkpoint file's streaming writer, or memory).
-    static func write(engine: StreamEngine, userPartitions live: LiveState, to writer: inout StateWriter) {
+    static func write(engine: StreamEngine, userPartitions live: LiveState, itemSync: ItemSyncState? = nil, to writer: inout StateWriter) {
         engine.writeState(to: &writer)
         writer.beginSection("PIPE")
         live.writeUserPartitions(to: &writer)
         writer.endSection()
+        itemSync?.write(to: &writer)
     }
 
     /// The body in memory (tests; the service streams it to the file with `write`).
@@ -31,8 +35,9 @@ struct CheckpointBody {
         try reader.beginSection("PIPE")
         let userPartitions = try LiveState.readUserPartitions(from: &reader, userCount: engine.recommender.users.count)
         try reader.endSection()
+        let itemSync = reader.isAtEnd ? nil : try ItemSyncState.read(from: &reader)
         guard reader.isAtEnd else { throw StateReadError("\(reader.remaining) bytes after the end of the state") }
-        return CheckpointBody(engine: engine, userPartitions: userPartitions)
+        return CheckpointBody(engine: engine, userPartitions: userPartitions, itemSync: itemSync)
     }
 
     static func decode(_ body: [UInt8], makeEngine: () -> StreamEngine) throws -> CheckpointBody {

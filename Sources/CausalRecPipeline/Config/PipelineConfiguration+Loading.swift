@@ -199,16 +199,10 @@ extension PipelineConfiguration {
             scaleOut.enabled = try section.boolean("enabled", default: scaleOut.enabled)
             let topic = try section.string("changelog_topic", default: "")
             if !topic.isEmpty { scaleOut.changelogTopic = topic }
-        }
-        if scaleOut.enabled {
-            // Users are written to the changelog at checkpoints, and instances must start an
-            // item alike to share it.
-            guard checkpoint.enabled else {
-                throw ConfigurationError(path: "checkpoint.enabled", reason: "must be true with scale_out.enabled (the users' changelog is written at every checkpoint)")
-            }
-            guard recommender.model.itemInitialization == .id else {
-                throw ConfigurationError(path: "model.item_init", reason: "must be id with scale_out.enabled (instances must start each item alike)")
-            }
+            let deltas = try section.string("deltas_topic", default: "")
+            if !deltas.isEmpty { scaleOut.deltasTopic = deltas }
+            scaleOut.syncIntervalMilliseconds = try section.integer("sync_interval_ms", default: scaleOut.syncIntervalMilliseconds,
+                                                                    range: 10...600_000, unit: "milliseconds")
         }
 
         try document.section("drift") { driftSection in
@@ -243,6 +237,29 @@ extension PipelineConfiguration {
             retention.maxUsers = try retentionSection.integer("max_users", default: retention.maxUsers, range: 0...100_000_000, unit: "rows")
             retention.maxItems = try retentionSection.integer("max_items", default: retention.maxItems, range: 0...100_000_000, unit: "rows")
             recommender.retention = retention
+        }
+
+        if scaleOut.enabled {
+            // Users are written to the changelog at checkpoints, and instances must start an
+            // item alike to share it.
+            guard checkpoint.enabled else {
+                throw ConfigurationError(path: "checkpoint.enabled", reason: "must be true with scale_out.enabled (the users' changelog is written at every checkpoint)")
+            }
+            guard recommender.model.itemInitialization == .id else {
+                throw ConfigurationError(path: "model.item_init", reason: "must be id with scale_out.enabled (instances must start each item alike)")
+            }
+            // Items are shared: an item one instance dropped or had not admitted yet would
+            // miss the others' changes.
+            guard recommender.retention.itemIdleSeconds == 0 else {
+                throw ConfigurationError(path: "retention.item_idle_seconds", reason: "must be 0 with scale_out.enabled (instances share every item)")
+            }
+            guard recommender.retention.itemAdmitAfter == 1 else {
+                throw ConfigurationError(path: "retention.item_admit_after", reason: "must be 1 with scale_out.enabled (instances share every item)")
+            }
+            guard deltasTopic != changelogTopic && deltasTopic != topics.events else {
+                throw ConfigurationError(path: "scale_out.deltas_topic", reason: "must differ from the changelog and events topics")
+            }
+            recommender.sharesItems = true
         }
 
         try document.section("http") { httpSection in

@@ -94,6 +94,10 @@ public struct PipelineConfiguration: Sendable, Equatable {
         public var enabled = false
         /// The compacted changelog topic; nil = `<group>-users-changelog`.
         public var changelogTopic: String?
+        /// The one-partition topic of item deltas; nil = `<group>-model-deltas`.
+        public var deltasTopic: String?
+        /// How often an instance publishes its item changes and applies the others'.
+        public var syncIntervalMilliseconds = 1_000
     }
 
     /// How a rejected message is copied to the dead-letter topic.
@@ -123,6 +127,8 @@ public struct PipelineConfiguration: Sendable, Equatable {
 
     /// The users' changelog topic this configuration names.
     public var changelogTopic: String { scaleOut.changelogTopic ?? "\(groupID)-users-changelog" }
+    /// The item deltas topic this configuration names.
+    public var deltasTopic: String { scaleOut.deltasTopic ?? "\(groupID)-model-deltas" }
 
     /// The service's defaults. The sampler is `causal`: on the simulator's planted exposure shift
     /// it is 1.06× uniform negatives at γ 0.5 and 2.6× at γ 0, on Food it ties them, and it trains

@@ -29,15 +29,15 @@ final class MessageProcessor: CheckpointSource {
     private let sender: OutputSender
     private let committer: any OffsetCommitter
     private let health: BrokerHealth
-    private let logger: Logger
     private let maxFutureSkewMilliseconds: Int64
     /// This consumer's wall clock (epoch milliseconds), read once per batch: no event may run
     /// further ahead of it than `maxFutureSkewMilliseconds`.
-    private let wallClock: () -> Int64
+    let wallClock: () -> Int64
     private var batchWallTime: Int64 = 0
     private var trainingRefused = false
     private var rowUsage: RowUsageMonitor
-    private(set) var ledger = OffsetLedger()
+    /// Set from the scale-out extension too (a partition's position comes from its changelog).
+    var ledger = OffsetLedger()
     /// Set when the state came from a checkpoint: partitions start at its positions (or at the
     /// beginning when the checkpoint has none for them), not at the group's committed offsets.
     private(set) var startsFromCheckpoint = false
@@ -48,10 +48,14 @@ final class MessageProcessor: CheckpointSource {
     /// may be half applied (its state changed, its outputs not sent) while its position was not
     /// recorded, so from then on this processor handles nothing, and neither a checkpoint nor a
     /// commit records its state or positions: the restart resumes from the last good checkpoint.
-    private(set) var failure: (any Error)?
+    /// Set from the scale-out extension too (a changelog that could not be read).
+    var failure: (any Error)?
     /// Set when several instances share the group (`scale_out.enabled`): partitions' users move
     /// through the users' changelog.
     let ownership: PartitionOwnership?
+    /// Set with `ownership`: item state is shared with the other instances through deltas.
+    let itemSync: ItemSync?
+    let logger: Logger
 
     private func requireNoFailure() throws {
         if let failure { throw MessageProcessorStopped(cause: failure) }
@@ -59,11 +63,12 @@ final class MessageProcessor: CheckpointSource {
 
     init(live: LiveState, samplerName: String, decoder: EventDecoder, sender: OutputSender, topics: PipelineConfiguration.Topics,
          committer: any OffsetCommitter, health: BrokerHealth, counters: ProcessingCounters, metrics: ServiceMetrics,
-         maxMessages: Int?, logger: Logger, ownership: PartitionOwnership? = nil,
+         maxMessages: Int?, logger: Logger, ownership: PartitionOwnership? = nil, itemSync: ItemSync? = nil,
          wallClock: @escaping () -> Int64 = MessageProcessor.systemMilliseconds)
     {
         self.live = live
         self.ownership = ownership
+        self.itemSync = itemSync
         self.samplerName = samplerName
         self.decoder = decoder
         self.sender = sender
@@ -154,7 +159,9 @@ final class MessageProcessor: CheckpointSource {
             tally.count(EventStep.Kind(event))
             return
         }
-        let step = engine.step(event, fallbackTimestamp: message.timestampMilliseconds ?? engine.latestTimestamp)
+        // Shared items: an event another instance already published the counts of is not counted again.
+        let countsItems = itemSync?.countsItems(partition: message.partition, offset: message.offset) ?? true
+        let step = engine.step(event, fallbackTimestamp: message.timestampMilliseconds ?? engine.latestTimestamp, countsItems: countsItems)
         if let ownership {
             ownership.applied(step.kind, user: event.user, partition: message.partition, changedUser: true)
             // Users given back by idle eviction leave the changelog too (a tombstone at the next flush).
@@ -251,36 +258,6 @@ final class MessageProcessor: CheckpointSource {
         return starts
     }
 
-    /// Restores each partition's users from the users' changelog and claims it, unless the local
-    /// state is what the changelog holds (this instance flushed it last and nobody claimed it
-    /// since). The state's position then is the restored one (none when the partition was never
-    /// flushed: it starts at the group's committed offset). A changelog that cannot be read stops
-    /// the processor: starting without the users would lose their history.
-    private func takeOver(_ partitions: [KafkaTopicPartition], ownership: PartitionOwnership) {
-        for partition in partitions where failure == nil {
-            do {
-                let restored = try ownership.claim(partition.partition)
-                live.withExclusiveAccess { engine in
-                    if ownership.localStateIsCurrent(restored, localPosition: ledger.next[partition]) {
-                        ownership.keepLocal(restored, partition: partition.partition)
-                        return
-                    }
-                    let recommender = engine.recommender
-                    let start = ownership.install(restored, partition: partition.partition, recommender: recommender,
-                                                  localUsers: live.users(inPartition: partition.partition))
-                    for entry in restored.users {
-                        if let row = recommender.userRow(ofKnown: entry.record.user) { live.noteUserPartition(row: row, partition: partition.partition) }
-                    }
-                    ledger.reset(partition, to: start)
-                }
-            } catch {
-                failure = error
-                logger.error("the users' changelog of a partition could not be read; nothing more is handled in this run",
-                             metadata: ["partition": "\(partition.partition)", "error": "\(error)"])
-            }
-        }
-    }
-
     /// The partitions are gone (after `commit(in:)` when they were revoked in order).
     func unassign(_ partitions: [KafkaTopicPartition]) {
         if let ownership {
@@ -321,16 +298,6 @@ final class MessageProcessor: CheckpointSource {
         ledger.markCommitted(offsets)
     }
 
-    func writeChangelog(of capture: CheckpointCapture) throws {
-        guard let ownership, let flush = capture.changelog, !flush.isEmpty else { return }
-        try ownership.write(flush)
-    }
-
-    func discardChangelog(of capture: CheckpointCapture) {
-        guard let ownership, let flush = capture.changelog else { return }
-        live.withExclusiveAccess { _ in ownership.giveBack(flush) }
-    }
-
     /// Settles every output sent so far (before a checkpoint records the positions they came from).
     func settleOutputs(timeout: Duration) throws {
         try sender.flush(timeout: timeout)
@@ -359,13 +326,18 @@ final class MessageProcessor: CheckpointSource {
             // checkpoints on disk stay ones that restore.
             try recommender.model.checkFinite()
             let owned = ledger.next.filter { assignedPartitions.contains($0.key) }
-            let changelog = ownership?.capture(positions: Dictionary(uniqueKeysWithValues: owned.map { ($0.key.partition, $0.value) }),
-                                               recommender: recommender)
+            let ownedPositions = Dictionary(uniqueKeysWithValues: owned.map { ($0.key.partition, $0.value) })
+            let changelog = ownership?.capture(positions: ownedPositions, recommender: recommender)
+            // The item changes up to here are published before the changelog and the file.
+            itemSync?.take(from: recommender, positions: ownedPositions, wallMilliseconds: wallClock())
+            let syncState = itemSync?.state
             let capture = CheckpointCapture(positions: ledger.next, applied: recommender.applied.total, modelVersion: recommender.modelVersion,
                                             generatorVersion: recommender.generatorVersion, dimension: recommender.model.dimension,
                                             changelog: changelog)
             do {
-                return try save(capture) { writer in CheckpointBody.write(engine: engine, userPartitions: live, to: &writer) }
+                return try save(capture) { writer in
+                    CheckpointBody.write(engine: engine, userPartitions: live, itemSync: syncState, to: &writer)
+                }
             } catch {
                 if let changelog { ownership?.giveBack(changelog) }
                 throw error
@@ -383,6 +355,7 @@ final class MessageProcessor: CheckpointSource {
         }
         let restored = try CheckpointBody.decode(from: &reader, layout: layout, makeEngine: live.makeEngine)
         live.replace(with: restored.engine, userPartitions: restored.userPartitions)
+        if let state = restored.itemSync { itemSync?.restore(state) }
         counters.modelVersion.store(Int(restored.engine.recommender.modelVersion), ordering: .relaxed)
         ledger = OffsetLedger(restoring: positions)
         startsFromCheckpoint = true

@@ -146,6 +146,7 @@ final class PollLoop: Sendable {
         var commits = PeriodicTask(every: .milliseconds(configuration.consumer.commitIntervalMilliseconds), start: activity.lastMessage)
         var probes = PeriodicTask(every: .seconds(2), start: activity.lastMessage)
         var gauges = PeriodicTask(every: .milliseconds(500), start: activity.lastMessage)
+        var itemExchange = PeriodicTask(every: .milliseconds(configuration.scaleOut.syncIntervalMilliseconds), start: activity.lastMessage)
         while !stop.load(ordering: .acquiring) {
             let handled = try parts.consumer.pollOnce(timeout: pollTimeout, handler: parts.handler)
             let now = self.now()
@@ -178,6 +179,10 @@ final class PollLoop: Sendable {
             if (!parts.health.isReachable || quiet) && probes.isDue(now) {
                 probes.done(now)
                 probeBroker(parts)
+            }
+            if parts.processor.itemSync != nil && itemExchange.isDue(now) {
+                itemExchange.done(now)
+                parts.processor.syncItems()
             }
             if gauges.isDue(now) {
                 gauges.done(now)

@@ -11,17 +11,17 @@ import Logging
 enum ScaleOutSetup {
     static let instanceFile = "instance-id"
 
-    static func ownership(_ configuration: PipelineConfiguration, bootstrapServers: String, checkpointDirectory: String,
-                          consumer: KafkaConsumer, logger: Logger) throws -> PartitionOwnership
+    static func parts(_ configuration: PipelineConfiguration, bootstrapServers: String, checkpointDirectory: String,
+                      consumer: KafkaConsumer, logger: Logger) throws -> (PartitionOwnership, ItemSync)
     {
         let instance = try instanceID(in: checkpointDirectory)
         let topic = configuration.changelogTopic
         guard let events = try consumer.topicMetadata(configuration.topics.events, timeout: .seconds(10)) else {
             throw ConfigurationError(path: "topics.events", reason: "the topic '\(configuration.topics.events)' does not exist; scale_out.enabled needs its partition count")
         }
+        let admin = try KafkaAdmin(bootstrapServers: bootstrapServers, logger: logger)
         var changelog = try consumer.topicMetadata(topic, timeout: .seconds(10))
         if changelog == nil {
-            let admin = try KafkaAdmin(bootstrapServers: bootstrapServers, logger: logger)
             try admin.createTopics([KafkaTopicSpecification(name: topic, partitions: events.partitionCount,
                                                             replicationFactor: configuration.topics.replicationFactor,
                                                             settings: ["cleanup.policy": "compact"])], timeout: .seconds(30))
@@ -41,10 +41,27 @@ enum ScaleOutSetup {
         }
         let log = KafkaChangelog(topic: topic, bootstrapServers: bootstrapServers, properties: readProperties, producer: producer,
                                  logger: logger)
-        logger.info("scale-out: partitions' users move through the users' changelog",
-                    metadata: ["instance": "\(instance)", "changelog": "\(topic)", "partitions": "\(events.partitionCount)"])
-        return PartitionOwnership(handover: PartitionHandover(instance: instance, log: log, dimension: configuration.recommender.model.dimension),
-                                  logger: logger)
+        let deltasTopic = configuration.deltasTopic
+        var deltas = try consumer.topicMetadata(deltasTopic, timeout: .seconds(10))
+        if deltas == nil {
+            try admin.createTopics([KafkaTopicSpecification(name: deltasTopic, partitions: 1,
+                                                            replicationFactor: configuration.topics.replicationFactor, settings: [:])],
+                                   timeout: .seconds(30))
+            deltas = try consumer.topicMetadata(deltasTopic, timeout: .seconds(10))
+        }
+        // One partition: every instance reads every delta, in one order.
+        guard deltas?.partitionCount == 1 else {
+            throw ConfigurationError(path: "scale_out.deltas_topic",
+                                     reason: "the item deltas topic '\(deltasTopic)' has \(deltas?.partitionCount ?? 0) partitions; it must have exactly 1")
+        }
+        let deltaLog = try KafkaItemDeltaLog(topic: deltasTopic, bootstrapServers: bootstrapServers, properties: readProperties,
+                                             producer: producer, logger: logger)
+        logger.info("scale-out: partitions' users move through the users' changelog, items are shared through deltas",
+                    metadata: ["instance": "\(instance)", "changelog": "\(topic)", "deltas": "\(deltasTopic)",
+                               "partitions": "\(events.partitionCount)"])
+        let dimension = configuration.recommender.model.dimension
+        return (PartitionOwnership(handover: PartitionHandover(instance: instance, log: log, dimension: dimension), logger: logger),
+                ItemSync(instance: instance, log: deltaLog, dimension: dimension, logger: logger))
     }
 
     /// The id in `directory`'s instance file, made (a random UUID) when there is none.

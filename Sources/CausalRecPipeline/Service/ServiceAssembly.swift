@@ -60,15 +60,17 @@ struct ServiceAssembly {
                               metrics: metrics, outputMetrics: outputMetrics, logger: logger)
         health = BrokerHealth(status: status, metrics: metrics, logger: logger)
         let samplerName = live.withExclusiveAccess { $0.recommender.samplerName }
-        let ownership = configuration.scaleOut.enabled
-            ? try ScaleOutSetup.ownership(configuration, bootstrapServers: bootstrapServers,
-                                          checkpointDirectory: options.checkpointDirectory ?? configuration.checkpoint.directory,
-                                          consumer: consumer, logger: logger)
+        let scaleOut = configuration.scaleOut.enabled
+            ? try ScaleOutSetup.parts(configuration, bootstrapServers: bootstrapServers,
+                                      checkpointDirectory: options.checkpointDirectory ?? configuration.checkpoint.directory,
+                                      consumer: consumer, logger: logger)
             : nil
+        let (ownership, itemSync) = (scaleOut?.0, scaleOut?.1)
         ownership?.metrics = metrics.scaleOut
+        itemSync?.metrics = metrics.scaleOut
         processor = MessageProcessor(live: live, samplerName: samplerName, decoder: EventDecoder(limits: configuration.events), sender: sender,
                                     topics: topics, committer: consumer, health: health, counters: counters, metrics: metrics,
-                                    maxMessages: options.maxMessages, logger: logger, ownership: ownership)
+                                    maxMessages: options.maxMessages, logger: logger, ownership: ownership, itemSync: itemSync)
         checkpointer = try Self.makeCheckpointer(configuration, bootstrapServers: bootstrapServers, options: options, consumer: consumer,
                                                  status: status, metrics: metrics, logger: logger)
         // A checkpoint must not stall polling for long (the group would evict us).

@@ -1,0 +1,39 @@
+/// What one instance changed of one item since its last publication, in terms every instance can
+/// add to its own copy: the item is named by id (each instance gives it its own row), and every
+/// field is a difference, so instances that add the same set of deltas hold the same item,
+/// whatever order the deltas came in (up to floating-point rounding).
+public struct ItemDelta: Sendable, Equatable {
+    public var item: String
+    /// Change of the item's click count (negative after a `forget`).
+    public var clicks: Int32
+    /// Exposure added, as a weight at the changes' `exposureTime` (see `ItemChanges`).
+    public var exposure: Double
+    public var bias: Float
+    /// Change of the embedding, `dimension` values; empty when training did not touch the row.
+    public var embedding: [Float]
+
+    public init(item: String, clicks: Int32 = 0, exposure: Double = 0, bias: Float = 0, embedding: [Float] = []) {
+        self.item = item
+        self.clicks = clicks
+        self.exposure = exposure
+        self.bias = bias
+        self.embedding = embedding
+    }
+}
+
+/// The item deltas of one publication, with the event time their exposure weights are given at
+/// and the recommender's model version when they were taken (the receivers' version never goes
+/// back past it: a Lamport clock across instances).
+public struct ItemChanges: Sendable, Equatable {
+    public var items: [ItemDelta]
+    public var exposureTime: Int64
+    public var modelVersion: Int64
+
+    public init(items: [ItemDelta] = [], exposureTime: Int64 = 0, modelVersion: Int64 = 0) {
+        self.items = items
+        self.exposureTime = exposureTime
+        self.modelVersion = modelVersion
+    }
+
+    public var isEmpty: Bool { items.isEmpty }
+}

@@ -1,0 +1,66 @@
+/// Item state shared by instances (`RecommenderConfiguration.sharesItems`): each instance takes
+/// the changes it made to items and publishes them; every other instance adds them to its own
+/// copy. Users stay with the instance that owns their partition; items are everyone's.
+extension OnlineRecommender {
+    /// Every change made here to items since the last call (training of embeddings and biases,
+    /// click counts, exposure), marked published. Empty unless items are shared.
+    public func takeItemChanges() -> ItemChanges {
+        guard let sharing else { return ItemChanges() }
+        var deltas: [ItemDelta] = []
+        for index in 0..<items.count {
+            let row = Int32(index)
+            guard items.isActive(row),
+                  let delta = sharing.take(row, values: model.items.row(row), bias: model.itemBias[index], identifier: items.identifier(of: row))
+            else { continue }
+            deltas.append(delta)
+        }
+        let anchor = sharing.clearCounts()
+        return ItemChanges(items: deltas, exposureTime: anchor ?? clock.latest, modelVersion: modelVersion)
+    }
+
+    /// Changes taken but not published after all (their publication failed): they are counted
+    /// as changes again, to be taken by the next call.
+    public func returnItemChanges(_ changes: ItemChanges) {
+        guard let sharing else { return }
+        for delta in changes.items {
+            guard let row = items.row(for: delta.item) else { continue }
+            if !delta.embedding.isEmpty || delta.bias != 0 {
+                sharing.addPublished(row, embedding: delta.embedding.map { -$0 }, bias: -delta.bias)
+            }
+            if delta.clicks != 0 { sharing.countClick(row, by: delta.clicks) }
+            if delta.exposure > 0 { sharing.countExposure(row, at: changes.exposureTime, amount: delta.exposure) }
+        }
+    }
+
+    /// Adds another instance's changes. An item not known here gets a row at once (another
+    /// instance admitted it) and starts from the same values as there (`model.item_init: id`).
+    public func applyItemChanges(_ changes: ItemChanges) {
+        guard let sharing else { return }
+        precondition(changes.items.allSatisfy { $0.embedding.isEmpty || $0.embedding.count == model.dimension },
+                     "an item delta of another dimension")
+        for delta in changes.items {
+            let row = items.row(for: delta.item) ?? newItemRow(delta.item, at: clock.latest)
+            if !delta.embedding.isEmpty {
+                let values = model.items.row(row)
+                for (column, change) in delta.embedding.enumerated() { values[column] += change }
+            }
+            model.itemBias[Int(row)] += delta.bias
+            sharing.addPublished(row, embedding: delta.embedding, bias: delta.bias)
+            if delta.clicks != 0 { history.adjustClickCount(of: row, by: delta.clicks) }
+            if delta.exposure > 0 { exposure.record(item: row, at: changes.exposureTime, amount: delta.exposure) }
+            model.changedItems.mark(row)
+        }
+        modelVersion = max(modelVersion, changes.modelVersion)
+        if !changes.items.isEmpty { ranking.rowsReleased() }
+    }
+
+    /// After a restore: every row is as published (a checkpoint is written right after its
+    /// changes were taken), nothing is counted.
+    func restartSharing() {
+        guard let sharing else { return }
+        _ = sharing.clearCounts()
+        for index in 0..<items.count {
+            sharing.started(Int32(index), values: model.items.row(Int32(index)), bias: model.itemBias[index])
+        }
+    }
+}

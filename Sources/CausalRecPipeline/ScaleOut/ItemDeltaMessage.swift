@@ -1,0 +1,100 @@
+import CausalRecCore
+
+/// One publication of an instance's item changes on the deltas topic: who wrote it, its place in
+/// that instance's sequence (receivers apply each (instance, sequence) once), the input positions
+/// up to which its click and exposure counts reach, the writer's wall clock when it was taken
+/// (for the sync lag), and the changes. Decoding refuses a crafted or foreign value with a reason.
+struct ItemDeltaMessage: Sendable, Equatable {
+    var instance: String
+    var sequence: Int64
+    /// Per input partition, the position the counts of this and every earlier message of the
+    /// instance reach (set on the last message of a publication only).
+    var positions: [Int32: Int64]
+    var takenAtMilliseconds: Int64
+    var changes: ItemChanges
+
+    static let formatVersion = 1
+    /// Values stay below the brokers' default message size limit (1 MB).
+    static let maximumBytes = 900_000
+
+    init(instance: String, sequence: Int64, positions: [Int32: Int64], takenAtMilliseconds: Int64, changes: ItemChanges) {
+        self.instance = instance
+        self.sequence = sequence
+        self.positions = positions
+        self.takenAtMilliseconds = takenAtMilliseconds
+        self.changes = changes
+    }
+
+    /// The bytes one item delta takes in a message (an upper bound).
+    static func encodedSize(of delta: ItemDelta) -> Int {
+        delta.item.utf8.count + 40 + 4 * delta.embedding.count
+    }
+
+    func encode() -> [UInt8] {
+        var writer = StateWriter(reservingCapacity: 128 + changes.items.reduce(0) { $0 + Self.encodedSize(of: $1) })
+        writer.beginSection("IDLT")
+        writer.write(Self.formatVersion)
+        writer.write(instance)
+        writer.write(sequence)
+        writer.write(takenAtMilliseconds)
+        writer.write(positions.count)
+        for (partition, position) in positions.sorted(by: { $0.key < $1.key }) {
+            writer.write(partition)
+            writer.write(position)
+        }
+        writer.write(changes.exposureTime)
+        writer.write(changes.modelVersion)
+        writer.write(changes.items.count)
+        for delta in changes.items {
+            writer.write(delta.item)
+            writer.write(delta.clicks)
+            writer.write(delta.exposure)
+            writer.write(delta.bias)
+            writer.write(delta.embedding)
+        }
+        writer.endSection()
+        return writer.bytes
+    }
+
+    init(decoding bytes: [UInt8], dimension: Int) throws {
+        var reader = StateReader(bytes)
+        try reader.beginSection("IDLT")
+        let version = try reader.readInt()
+        guard version == Self.formatVersion else {
+            throw StateReadError("an item delta of format \(version); this build reads \(Self.formatVersion)")
+        }
+        instance = try reader.readString()
+        guard !instance.isEmpty else { throw StateReadError("an item delta without an instance") }
+        sequence = try reader.readInt64()
+        guard sequence > 0 else { throw StateReadError("an item delta with sequence \(sequence)") }
+        takenAtMilliseconds = try reader.readInt64()
+        let positionCount = try reader.readCount(elementSize: 12, "item delta positions")
+        positions = [:]
+        for _ in 0..<positionCount {
+            let partition = try reader.readInt32()
+            let position = try reader.readInt64()
+            guard partition >= 0, position >= 0, positions[partition] == nil else {
+                throw StateReadError("an item delta with position \(position) for partition \(partition)")
+            }
+            positions[partition] = position
+        }
+        changes = ItemChanges(exposureTime: try reader.readInt64(), modelVersion: try reader.readInt64())
+        guard changes.modelVersion >= 0 else { throw StateReadError("an item delta with model version \(changes.modelVersion)") }
+        let count = try reader.readCount(elementSize: 25, "item deltas")
+        changes.items.reserveCapacity(count)
+        for _ in 0..<count {
+            let item = try reader.readString()
+            guard !item.isEmpty, item.utf8.first != 0 else { throw StateReadError("an item delta with an empty or reserved item id") }
+            let clicks = try reader.readInt32()
+            let exposure = try reader.readFiniteDouble("the exposure of item \(item)")
+            let bias = try reader.readFiniteFloat("the bias of item \(item)")
+            let embedding = try reader.readFloatArray()
+            guard exposure >= 0, embedding.isEmpty || embedding.count == dimension, embedding.allSatisfy(\.isFinite) else {
+                throw StateReadError("the delta of item \(item) has exposure \(exposure) and \(embedding.count) values (dimension \(dimension), finite)")
+            }
+            changes.items.append(ItemDelta(item: item, clicks: clicks, exposure: exposure, bias: bias, embedding: embedding))
+        }
+        try reader.endSection()
+        guard reader.isAtEnd else { throw StateReadError("\(reader.remaining) bytes after an item delta") }
+    }
+}

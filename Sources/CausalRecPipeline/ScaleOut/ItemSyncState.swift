@@ -1,0 +1,50 @@
+import CausalRecCore
+
+/// The part of the item exchange a checkpoint keeps: where the deltas log is read next, the
+/// highest message number applied per instance, and the positions published per input partition.
+struct ItemSyncState: Equatable {
+    var logOffset: Int64 = 0
+    var applied: [String: Int64] = [:]
+    var publishedPositions: [Int32: Int64] = [:]
+
+    func write(to writer: inout StateWriter) {
+        writer.beginSection("SYNC")
+        writer.write(logOffset)
+        writer.write(applied.count)
+        for (name, sequence) in applied.sorted(by: { $0.key < $1.key }) {
+            writer.write(name)
+            writer.write(sequence)
+        }
+        writer.write(publishedPositions.count)
+        for (partition, position) in publishedPositions.sorted(by: { $0.key < $1.key }) {
+            writer.write(partition)
+            writer.write(position)
+        }
+        writer.endSection()
+    }
+
+    static func read(from reader: inout StateReader) throws -> ItemSyncState {
+        try reader.beginSection("SYNC")
+        var state = ItemSyncState()
+        state.logOffset = try reader.readInt64()
+        guard state.logOffset >= 0 else { throw StateReadError("the deltas log offset \(state.logOffset) is invalid") }
+        for _ in 0..<(try reader.readCount(elementSize: 16, "applied delta numbers")) {
+            let name = try reader.readString()
+            let sequence = try reader.readInt64()
+            guard !name.isEmpty, sequence > 0, state.applied[name] == nil else {
+                throw StateReadError("an applied delta number \(sequence) of '\(name)'")
+            }
+            state.applied[name] = sequence
+        }
+        for _ in 0..<(try reader.readCount(elementSize: 12, "published positions")) {
+            let partition = try reader.readInt32()
+            let position = try reader.readInt64()
+            guard partition >= 0, position >= 0, state.publishedPositions[partition] == nil else {
+                throw StateReadError("a published position \(position) of partition \(partition)")
+            }
+            state.publishedPositions[partition] = position
+        }
+        try reader.endSection()
+        return state
+    }
+}

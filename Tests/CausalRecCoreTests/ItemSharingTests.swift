@@ -1,0 +1,92 @@
+@testable import CausalRecCore
+import Testing
+
+/// Instances that share items: each applies the events of its own users and publishes what it
+/// changed of items; the others add it. The counts then are the stream's, the rows agree.
+@Suite("Item sharing")
+struct ItemSharingTests {
+    static func configuration(sharing: Bool) -> RecommenderConfiguration {
+        var configuration = RecommenderConfiguration()
+        configuration.model.dimension = 8
+        configuration.model.itemInitialization = .id
+        configuration.trainingBatchSize = 8
+        configuration.sharesItems = sharing
+        return configuration
+    }
+
+    static func events(_ count: Int) -> [Event] {
+        var simulatorConfiguration = SimulatorConfiguration()
+        simulatorConfiguration.users = 60
+        simulatorConfiguration.items = 80
+        simulatorConfiguration.baseClickLogit = -1
+        var simulator = ClickSimulator(configuration: simulatorConfiguration)
+        return (0..<count).map { _ in simulator.next() }
+    }
+
+    @Test("two instances that exchange their item changes count every click and exposure once, and their item rows agree")
+    func twoInstancesAgree() throws {
+        let events = Self.events(6_000)
+        let single = OnlineRecommender(configuration: Self.configuration(sharing: false))
+        let instances = [OnlineRecommender(configuration: Self.configuration(sharing: true)),
+                         OnlineRecommender(configuration: Self.configuration(sharing: true))]
+        for (index, event) in events.enumerated() {
+            single.step(event, fallbackTimestamp: 0)
+            instances[Int(StableKey.of(event.user) % 2)].step(event, fallbackTimestamp: 0)
+            if index % 500 == 499 { Self.exchange(instances) }
+        }
+        Self.exchange(instances)
+        #expect(single.history.totalClicks > 500)
+        for identifier in single.items.identifiers where single.items.row(for: identifier) != nil {
+            let expected = single.history.clickCounts[Int(single.itemRow(ofKnown: identifier)!)]
+            for instance in instances {
+                let row = try #require(instance.itemRow(ofKnown: identifier))
+                #expect(instance.history.clickCounts[Int(row)] == expected, "clicks of \(identifier)")
+            }
+            let rows = instances.map { $0.itemRow(ofKnown: identifier)! }
+            let relative = rows.enumerated().map { instances[$0.offset].exposure.propensity(of: $0.element) }
+            let singlePropensity = single.exposure.propensity(of: single.itemRow(ofKnown: identifier)!)
+            for propensity in relative { #expect(abs(propensity - singlePropensity) <= 1e-9 + 1e-6 * singlePropensity) }
+            let first = instances[0].model.items.values(of: rows[0])
+            let second = instances[1].model.items.values(of: rows[1])
+            for (a, b) in zip(first, second) { #expect(abs(a - b) <= 1e-5, "row of \(identifier)") }
+            #expect(abs(instances[0].model.itemBias[Int(rows[0])] - instances[1].model.itemBias[Int(rows[1])]) <= 1e-5)
+        }
+        // Nothing is left to publish once both exchanged.
+        #expect(instances.allSatisfy { $0.takeItemChanges().isEmpty })
+    }
+
+    @Test("changes whose publication failed are taken again by the next call, and a forget takes the user's clicks out of the counts")
+    func returnedChangesAndForget() throws {
+        let recommender = OnlineRecommender(configuration: Self.configuration(sharing: true))
+        for index in 0..<20 {
+            recommender.step(.click(Click(user: "u\(index % 3)", item: "i\(index % 5)", timestamp: 1_700_000_000_000 + Int64(index))), fallbackTimestamp: 0)
+        }
+        let first = recommender.takeItemChanges()
+        #expect(first.items.map(\.clicks).reduce(0, +) == 20)
+        recommender.returnItemChanges(first)
+        let again = recommender.takeItemChanges()
+        #expect(again.items.map(\.clicks).reduce(0, +) == 20)
+        for (a, b) in zip(first.items.sorted { $0.item < $1.item }, again.items.sorted { $0.item < $1.item }) {
+            #expect(a.item == b.item && a.embedding == b.embedding && a.bias == b.bias)
+            #expect(abs(a.exposure - b.exposure) <= 1e-12 * max(1, a.exposure))
+        }
+        let clicksOfU0 = recommender.history.clicked(by: recommender.userRow(ofKnown: "u0")!).count
+        recommender.step(.forget(ForgetRequest(user: "u0", timestamp: nil)), fallbackTimestamp: 1_700_000_000_500)
+        #expect(recommender.takeItemChanges().items.map(\.clicks).reduce(0, +) == -Int32(clicksOfU0))
+        // A re-read click another instance counted changes the user, not the counts.
+        recommender.step(.click(Click(user: "u9", item: "i1", timestamp: 1_700_000_001_000)), fallbackTimestamp: 0, countsItems: false)
+        #expect(recommender.takeItemChanges().items.allSatisfy { $0.clicks == 0 && $0.exposure == 0 })
+        #expect(recommender.history.hasClicked(user: recommender.userRow(ofKnown: "u9")!, item: recommender.itemRow(ofKnown: "i1")!))
+    }
+
+    static func exchange(_ instances: [OnlineRecommender]) {
+        let changes = instances.map { $0.takeItemChanges() }
+        for (index, instance) in instances.enumerated() {
+            for (other, change) in changes.enumerated() where other != index {
+                instance.applyItemChanges(change)
+                // A Lamport clock: past every version it has received.
+                #expect(instance.modelVersion >= change.modelVersion)
+            }
+        }
+    }
+}
