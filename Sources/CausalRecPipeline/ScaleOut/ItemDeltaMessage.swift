@@ -37,11 +37,7 @@ struct ItemDeltaMessage: Sendable, Equatable {
         writer.write(instance)
         writer.write(sequence)
         writer.write(takenAtMilliseconds)
-        writer.write(positions.count)
-        for (partition, position) in positions.sorted(by: { $0.key < $1.key }) {
-            writer.write(partition)
-            writer.write(position)
-        }
+        ItemSyncState.write(positions, to: &writer)
         writer.write(changes.exposureTime)
         writer.write(changes.modelVersion)
         writer.write(changes.items.count)
@@ -68,16 +64,7 @@ struct ItemDeltaMessage: Sendable, Equatable {
         sequence = try reader.readInt64()
         guard sequence > 0 else { throw StateReadError("an item delta with sequence \(sequence)") }
         takenAtMilliseconds = try reader.readInt64()
-        let positionCount = try reader.readCount(elementSize: 12, "item delta positions")
-        positions = [:]
-        for _ in 0..<positionCount {
-            let partition = try reader.readInt32()
-            let position = try reader.readInt64()
-            guard partition >= 0, position >= 0, positions[partition] == nil else {
-                throw StateReadError("an item delta with position \(position) for partition \(partition)")
-            }
-            positions[partition] = position
-        }
+        positions = try ItemSyncState.readPositions(from: &reader, "item delta positions")
         changes = ItemChanges(exposureTime: try reader.readInt64(), modelVersion: try reader.readInt64())
         guard changes.modelVersion >= 0 else { throw StateReadError("an item delta with model version \(changes.modelVersion)") }
         let count = try reader.readCount(elementSize: 25, "item deltas")

@@ -15,11 +15,7 @@ struct ItemSyncState: Equatable {
             writer.write(name)
             writer.write(sequence)
         }
-        writer.write(publishedPositions.count)
-        for (partition, position) in publishedPositions.sorted(by: { $0.key < $1.key }) {
-            writer.write(partition)
-            writer.write(position)
-        }
+        Self.write(publishedPositions, to: &writer)
         writer.endSection()
     }
 
@@ -36,15 +32,30 @@ struct ItemSyncState: Equatable {
             }
             state.applied[name] = sequence
         }
-        for _ in 0..<(try reader.readCount(elementSize: 12, "published positions")) {
-            let partition = try reader.readInt32()
-            let position = try reader.readInt64()
-            guard partition >= 0, position >= 0, state.publishedPositions[partition] == nil else {
-                throw StateReadError("a published position \(position) of partition \(partition)")
-            }
-            state.publishedPositions[partition] = position
-        }
+        state.publishedPositions = try readPositions(from: &reader, "published positions")
         try reader.endSection()
         return state
+    }
+
+    /// Input positions per partition, in partition order (here and in the deltas themselves).
+    static func write(_ positions: [Int32: Int64], to writer: inout StateWriter) {
+        writer.write(positions.count)
+        for (partition, position) in positions.sorted(by: { $0.key < $1.key }) {
+            writer.write(partition)
+            writer.write(position)
+        }
+    }
+
+    static func readPositions(from reader: inout StateReader, _ what: String) throws -> [Int32: Int64] {
+        var positions: [Int32: Int64] = [:]
+        for _ in 0..<(try reader.readCount(elementSize: 12, what)) {
+            let partition = try reader.readInt32()
+            let position = try reader.readInt64()
+            guard partition >= 0, position >= 0, positions[partition] == nil else {
+                throw StateReadError("\(what): position \(position) of partition \(partition)")
+            }
+            positions[partition] = position
+        }
+        return positions
     }
 }
