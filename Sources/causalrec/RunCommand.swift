@@ -25,6 +25,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .customLong("fresh-state"), help: "Start with an empty state even if the checkpoint directory holds one that this run cannot use (it is kept).")
     var freshState = false
 
+    @Option(name: .customLong("dump-state"), help: "At the end of the run, write users and items as JSON lines to this file (to compare instances).")
+    var dumpState: String?
+
     func run() async throws {
         let logger = CommandSupport.makeLogger()
         var configuration = try CommandSupport.loadConfiguration(config)
@@ -45,7 +48,7 @@ struct RunCommand: AsyncParsableCommand {
         let service = RecommenderService(
             configuration: configuration, bootstrapServers: cluster.bootstrapServers,
             options: RunOptions(maxMessages: maxEvents, idleExit: idleExit.map { .seconds(fractional: $0) },
-                                checkpointDirectory: checkpointDirectory, freshState: freshState),
+                                checkpointDirectory: checkpointDirectory, freshState: freshState, dumpStatePath: dumpState),
             logger: logger)
         let endpoint: HTTPEndpoint?
         do {

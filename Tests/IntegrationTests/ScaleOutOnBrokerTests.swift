@@ -104,7 +104,9 @@ struct ScaleOutOnBrokerTests {
                                        environment: environment)
         #expect(first.waitForLog(timeout: 90) { KillRecoveryTests.messagesRead($0) >= produced.valid + produced.malformed })
         Thread.sleep(forTimeInterval: 2.5)
-        let second = try ServiceProcess(arguments: ["run", "--config", config, "--checkpoint-dir", root + "/b", "--idle-exit", "15"],
+        let dump = root + "/survivor.jsonl"
+        let second = try ServiceProcess(arguments: ["run", "--config", config, "--checkpoint-dir", root + "/b", "--idle-exit", "15",
+                                                    "--dump-state", dump],
                                         environment: environment)
         #expect(second.waitForLog(timeout: 60) { $0.contains("partitions assigned") })
         Thread.sleep(forTimeInterval: 3)
@@ -134,6 +136,18 @@ struct ScaleOutOnBrokerTests {
         #expect(answersAfterKill >= 50, "\(answersAfterKill) answers after the kill")
         #expect(try readAll(topics[3], partitions: 1).count >= produced.malformed)
         print("scale-out on the broker: applied \(survivor.applied ?? -1) of \(produced.valid), \(answers) answers (\(answersAfterKill) after the kill), \(alreadyClicked) naming a clicked item")
+        // Items are shared: the survivor's click count of every item is the stream's, the clicks
+        // the killed instance counted (and published) included, none counted twice.
+        var streamClicks: [String: Int] = [:]
+        for clicks in produced.clicks.values { for click in clicks { streamClicks[click.item, default: 0] += 1 } }
+        var dumpedClicks: [String: Int] = [:]
+        for line in try String(contentsOfFile: dump, encoding: .utf8).split(separator: "\n") {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            if let item = object["item"] as? String { dumpedClicks[item] = (object["clicks"] as? NSNumber)?.intValue }
+        }
+        let mismatches = streamClicks.filter { dumpedClicks[$0.key] != $0.value }.count
+        #expect(mismatches == 0, "\(mismatches) of \(streamClicks.count) items have a click count other than the stream's")
+        print("scale-out on the broker: item click counts: \(streamClicks.count) items clicked, \(mismatches) differ from the stream's")
         // Measured, not gated: restore time per partition (the survivor's claims) and the
         // changelog's size.
         let claims = survivor.stderr.split(separator: "\n").filter { $0.contains("partition claimed") }.map { line in

@@ -15,8 +15,13 @@ public struct RunOptions: Sendable {
     /// Start with an empty state even when the checkpoint directory holds one this run cannot
     /// use (it is kept; nothing of another lineage is deleted).
     public var freshState: Bool
+    /// Write the state as JSON lines to this file at the end of the run (`StateDump`).
+    public var dumpStatePath: String?
 
-    public init(maxMessages: Int? = nil, idleExit: Duration? = nil, checkpointDirectory: String? = nil, freshState: Bool = false) {
+    public init(maxMessages: Int? = nil, idleExit: Duration? = nil, checkpointDirectory: String? = nil, freshState: Bool = false,
+                dumpStatePath: String? = nil)
+    {
+        self.dumpStatePath = dumpStatePath
         self.maxMessages = maxMessages
         self.idleExit = idleExit
         self.checkpointDirectory = checkpointDirectory
@@ -115,6 +120,11 @@ final class PollLoop: Sendable {
             throw error
         }
         updateGauges(parts)
+        if let path = options.dumpStatePath {
+            // What the other instances published up to now, so instances that all stopped compare alike.
+            parts.processor.catchUpItems()
+            try StateDump.write(live, to: path)
+        }
         let (evaluator, applied, modelVersion) = live.withExclusiveAccess {
             ($0.recommender.evaluator, $0.recommender.applied.total, $0.recommender.modelVersion)
         }
