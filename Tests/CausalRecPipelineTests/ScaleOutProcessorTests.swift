@@ -36,8 +36,12 @@ struct ScaleOutProcessorTests {
         let checkpointer: Checkpointer
         let counters = ProcessingCounters()
 
-        init(_ name: String, log: InMemoryChangelog, directory: String, retention: RetentionConfiguration = RetentionConfiguration()) throws {
+        /// `deltas`: the members share items through this log (else each keeps its own).
+        init(_ name: String, log: InMemoryChangelog, directory: String, retention: RetentionConfiguration = RetentionConfiguration(),
+             deltas: InMemoryItemDeltaLog? = nil) throws
+        {
             var recommender = RecommenderConfiguration()
+            recommender.sharesItems = deltas != nil
             recommender.retention = retention
             recommender.model.dimension = PartitionHandoverTests.dimension
             recommender.model.itemInitialization = .id
@@ -54,7 +58,8 @@ struct ScaleOutProcessorTests {
             processor = MessageProcessor(live: LiveState(configuration: recommender), samplerName: "random", decoder: EventDecoder(),
                                          sender: sender, topics: configuration.topics, committer: LoggingCommitter(log: CallLog()),
                                          health: health, counters: counters, metrics: metrics, maxMessages: nil, logger: logger,
-                                         ownership: ownership)
+                                         ownership: ownership,
+                                         itemSync: deltas.map { ItemSync(instance: name, log: $0, dimension: PartitionHandoverTests.dimension, logger: logger) })
             let store = try CheckpointStore(directory: directory, keep: 3, logger: logger)
             checkpointer = Checkpointer(store: store, identity: CheckpointIdentity(brokers: ["b:1"], clusterID: "c", topic: "events", group: "g"),
                                         policy: PipelineConfiguration.Checkpointing(), status: status, metrics: metrics, logger: logger)
@@ -109,6 +114,25 @@ struct ScaleOutProcessorTests {
         #expect(mismatches == 0, "partition \(partition): \(mismatches) of \(clicks.count) users differ from the stream")
         let applied = owner.processor.ownership!.ledger.applied[partition] ?? AppliedEventCounts()
         #expect(applied.total + applied.forgets == PartitionHandoverTests.stream[partition]!.count)
+    }
+
+    /// Every item's click count in `owner` (which owns every partition now) is the stream's, as an
+    /// uninterrupted single recommender counts it.
+    static func checkItemCounts(owner: Member) {
+        var configuration = RecommenderConfiguration()
+        configuration.model.dimension = PartitionHandoverTests.dimension
+        let reference = OnlineRecommender(configuration: configuration)
+        for partition in PartitionHandoverTests.stream.keys.sorted() {
+            for event in PartitionHandoverTests.stream[partition]! { reference.step(event, fallbackTimestamp: 0) }
+        }
+        let mismatches = owner.processor.live.withExclusiveAccess { engine in
+            reference.items.identifiers.filter { item in
+                guard let row = reference.itemRow(ofKnown: item) else { return false }
+                let count = engine.recommender.itemRow(ofKnown: item).map { engine.recommender.history.clickCounts[Int($0)] }
+                return count != reference.history.clickCounts[Int(row)]
+            }.count
+        }
+        #expect(mismatches == 0, "\(mismatches) of \(reference.items.activeCount) items have a click count other than the stream's")
     }
 
     static func directory() -> String {
