@@ -93,6 +93,10 @@ struct ConfigurationTests {
             ("model:\n  item_init: id\ncheckpoint:\n  enabled: false\nscale_out:\n  enabled: true\n", "checkpoint.enabled", "must be true with scale_out.enabled"),
             ("scale_out:\n  changelog_topic: \"\"\n", "scale_out.changelog_topic", "must not be empty"),
             ("scale_out:\n  replicas: 2\n", "scale_out.replicas", "is not a known setting"),
+            ("model:\n  item_init: id\nretention:\n  item_idle_seconds: 60\nscale_out:\n  enabled: true\n", "retention.item_idle_seconds", "must be 0 with scale_out.enabled"),
+            ("model:\n  item_init: id\nretention:\n  item_admit_after: 2\nscale_out:\n  enabled: true\n", "retention.item_admit_after", "must be 1 with scale_out.enabled"),
+            ("model:\n  item_init: id\nscale_out:\n  enabled: true\n  deltas_topic: events\n", "scale_out.deltas_topic", "must differ"),
+            ("scale_out:\n  sync_interval_ms: 5\n", "scale_out.sync_interval_ms", "must be between 10 and"),
         ]
         for entry in cases {
             let found = error(entry.yaml)
