@@ -25,7 +25,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .customLong("fresh-state"), help: "Start with an empty state even if the checkpoint directory holds one that this run cannot use (it is kept).")
     var freshState = false
 
-    @Option(name: .customLong("dump-state"), help: "At the end of the run, write users and items as JSON lines to this file (to compare instances).")
+    @Option(name: .customLong("dump-state"), help: "At the end of the run, write the owned partitions, their users and the items as JSON lines to this file (to compare instances).")
     var dumpState: String?
 
     func run() async throws {

@@ -117,9 +117,14 @@ struct ItemSyncTests {
 
     @Test("a crafted delta is refused with a reason, and the exchange goes on")
     func craftedDeltaRefused() throws {
-        var message = ItemDeltaMessage(instance: "x", sequence: 1, positions: [:], takenAtMilliseconds: 0,
-                                       changes: ItemChanges(items: [ItemDelta(item: "i1", clicks: 1, embedding: [1, 2])]))
+        var message = ItemDeltaMessage(instance: "x", sequence: 1, positions: [:], epochs: [0: 1], takenAtMilliseconds: 0,
+                                       changes: ItemChanges(items: [ItemDelta(item: "i1", source: 0, clicks: 1, embedding: [1, 2])]))
         #expect(throws: StateReadError.self) { try ItemDeltaMessage(decoding: message.encode(), dimension: 8) }
+        // Counts of a partition the writer names no epoch for.
+        message.epochs = [:]
+        message.changes.items[0].embedding = []
+        #expect(throws: StateReadError.self) { try ItemDeltaMessage(decoding: message.encode(), dimension: 8) }
+        message.epochs = [0: 1]
         message.changes.items[0].embedding = []
         message.changes.items[0].exposure = -.infinity
         #expect(throws: StateReadError.self) { try ItemDeltaMessage(decoding: message.encode(), dimension: 8) }
@@ -131,6 +136,59 @@ struct ItemSyncTests {
         let recommender = Self.recommender()
         try Self.exchange(sync, recommender)
         #expect(sync.refusedMessages == 2)
+        #expect(sync.fencedDeltas == 0)
         #expect(Self.totalClicks(recommender) == 1)
+    }
+
+    @Test("counts an old owner publishes after a new owner's claim are refused by everyone, and taken back by the old owner")
+    func zombieCountsFenced() throws {
+        let log = InMemoryItemDeltaLog()
+        let (a, b) = (Self.recommender(), Self.recommender())
+        let syncA = ItemSync(instance: "a", log: log, dimension: 8, logger: Logger(label: "test"))
+        let syncB = ItemSync(instance: "b", log: log, dimension: 8, logger: Logger(label: "test"))
+        try Self.exchange(syncA, a)
+        try Self.exchange(syncB, b)
+        func click(_ recommender: OnlineRecommender, _ user: String, _ index: Int, partition: Int32) {
+            recommender.step(.click(Click(user: user, item: "i\(index % 7)", timestamp: 1_700_000_000_000 + Int64(index))), fallbackTimestamp: 0,
+                             source: partition)
+        }
+        // "a" owns partitions 0 and 1 under epoch 1 and publishes 10 clicks of each.
+        syncA.claim(0, epoch: 1, wallMilliseconds: 0)
+        syncA.claim(1, epoch: 1, wallMilliseconds: 0)
+        for index in 0..<10 {
+            click(a, "u0", index, partition: 0)
+            click(a, "u1", index, partition: 1)
+        }
+        syncA.take(from: a, positions: [0: 10, 1: 10], wallMilliseconds: 0)
+        try syncA.publish()
+        // "b" claims partition 1 (epoch 2) and reads everything before its claim.
+        syncB.claim(1, epoch: 2, wallMilliseconds: 0)
+        try syncB.publish()
+        try Self.exchange(syncB, b)
+        #expect(Self.totalClicks(b) == 20 && !syncB.countsItems(partition: 1, offset: 9) && syncB.countsItems(partition: 1, offset: 10))
+        // "a" has not noticed: it counts 5 more of each partition and publishes them in one message.
+        for index in 10..<15 {
+            click(a, "u0", index, partition: 0)
+            click(a, "u1", index, partition: 1)
+        }
+        syncA.take(from: a, positions: [0: 15, 1: 15], wallMilliseconds: 0)
+        try syncA.publish()
+        // "b" counts partition 1's events from 10 on itself (7 of them) and publishes.
+        for index in 10..<17 { click(b, "u1", index, partition: 1) }
+        syncB.take(from: b, positions: [1: 17], wallMilliseconds: 0)
+        try syncB.publish()
+        try Self.exchange(syncA, a)
+        try Self.exchange(syncB, b)
+        // Partition 0: 15 clicks (all "a"'s); partition 1: 10 by "a" before the claim, 7 by "b".
+        #expect(Self.totalClicks(b) == 32, "b: \(Self.totalClicks(b))")
+        #expect(Self.totalClicks(a) == 32, "a: \(Self.totalClicks(a))")
+        #expect(syncA.fencedDeltas > 0 && syncB.fencedDeltas == syncA.fencedDeltas)
+        #expect(syncB.countsItems(partition: 1, offset: 17) && !syncB.countsItems(partition: 1, offset: 16))
+        #expect(!syncB.countsItems(partition: 0, offset: 14) && syncB.countsItems(partition: 0, offset: 15))
+        for identifier in (0..<7).map({ "i\($0)" }) {
+            let rowA = try #require(a.itemRow(ofKnown: identifier))
+            let rowB = try #require(b.itemRow(ofKnown: identifier))
+            #expect(a.history.clickCounts[Int(rowA)] == b.history.clickCounts[Int(rowB)])
+        }
     }
 }

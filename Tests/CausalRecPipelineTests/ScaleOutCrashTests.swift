@@ -84,4 +84,54 @@ struct ScaleOutCrashTests {
             }
         }
     }
+
+    @Test("a zombie: the old owner goes on processing and publishing a partition another instance claimed, beside one it still owns",
+          arguments: Array(1...6))
+    func zombieGoesOn(seed: Int) throws {
+        var random = SplitMix64(seed: UInt64(seed * 131))
+        let log = InMemoryChangelog()
+        let deltas = InMemoryItemDeltaLog()
+        let a = try Member("A", log: log, directory: ScaleOutProcessorTests.directory(), deltas: deltas)
+        var positionsA = try Self.feed(a, starts: a.assign([0, 1]), until: 0.2 + Double(random.next() % 30) / 100, random: &random)
+        try a.checkpoint()
+        positionsA = try Self.feed(a, starts: positionsA, until: 0.5 + Double(random.next() % 10) / 100, random: &random)
+        // "B" claims partition 1; "A" is never told and goes on with both partitions.
+        let b = try Member("B", log: log, directory: ScaleOutProcessorTests.directory(), deltas: deltas)
+        var positionB = b.assign([1])[1]!
+        let endA = [Int32(0): ScaleOutProcessorTests.messages[0]!.count, 1: ScaleOutProcessorTests.length(1, 0.8)]
+        let endB = ScaleOutProcessorTests.messages[1]!.count
+        // The zombie runs ahead of the new owner first: its counts of those events are published
+        // after the claim (and must be refused), not skipped as already published by "B".
+        let ahead = min(endA[1]!, Int(positionsA[1]!) + 200)
+        try a.feed(1, from: positionsA[1]!, until: ahead)
+        positionsA[1] = Int64(ahead)
+        a.processor.syncItems()
+        while positionsA.contains(where: { Int($0.value) < endA[$0.key]! }) || Int(positionB) < endB {
+            let step = 1 + Int(random.next() % 300)
+            switch random.next() % 4 {
+            case 0 where Int(positionB) < endB:
+                let next = min(endB, Int(positionB) + step)
+                try b.feed(1, from: positionB, until: next)
+                positionB = Int64(next)
+            case 1:
+                b.processor.syncItems()
+            case 2:
+                a.processor.syncItems()
+                if random.next() % 4 == 0 { try a.checkpoint() }
+            default:
+                guard let partition = positionsA.keys.sorted().first(where: { Int(positionsA[$0]!) < endA[$0]! }) else { continue }
+                let next = min(endA[partition]!, Int(positionsA[partition]!) + step)
+                try a.feed(partition, from: positionsA[partition]!, until: next)
+                positionsA[partition] = Int64(next)
+            }
+        }
+        for member in [a, b, a] { member.processor.syncItems() }
+        ScaleOutProcessorTests.check(0, owner: a)
+        ScaleOutProcessorTests.check(1, owner: b)
+        // Both hold the stream's item counts: what "A" counted of partition 1 after the claim was
+        // refused everywhere and taken back by "A" itself.
+        ScaleOutProcessorTests.checkItemCounts(owner: b)
+        ScaleOutProcessorTests.checkItemCounts(owner: a)
+        #expect(a.processor.itemSync!.fencedDeltas > 0)
+    }
 }

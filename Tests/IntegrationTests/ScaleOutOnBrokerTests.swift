@@ -5,69 +5,25 @@ import Kafka
 import KafkaTestSupport
 import Testing
 
-/// Two `causalrec run` processes in one group on a real broker, with `scale_out.enabled`: the
-/// second joins (partitions move by revoke), then the first is killed with SIGKILL (its partitions
-/// move without a goodbye) while the rest of the stream arrives. Every user keeps their history
-/// across both moves: no answer names an item the user clicked before the request, and the
-/// survivor's applied count is every valid message of every partition.
+/// Three `causalrec run` processes in one group on a real broker, with `scale_out.enabled`: they
+/// join one after the other (partitions move by revoke), then the one holding most partitions is
+/// killed with SIGKILL while it processes (its partitions move without a goodbye) and the rest of
+/// the stream arrives. The survivors' final state is checked against the stream itself: events
+/// applied per partition, every user's clicks and last-seen time, every item's click count and
+/// exposure, every request answered and none naming an item its user had clicked, the item rows
+/// alike on every instance and on a fresh one that only read the shared deltas.
 @Suite("Several instances on a real broker (KAFKA_BOOTSTRAP)", .serialized, .enabled(if: RealBroker.bootstrap != nil, "KAFKA_BOOTSTRAP is not set"))
 struct ScaleOutOnBrokerTests {
     var bootstrap: String { RealBroker.bootstrap! }
-    static let partitions = 4
-    static let half = 5_000
+    static let partitions = 6
+    static let firstPart = 15_000
+    static let beforeKill = 5_000
+    static let afterKill = 10_000
+    static let halfLifeSeconds = 3_600.0
 
-    /// What was produced: per user, the clicks with their times; the valid count; the malformed count.
-    struct Produced {
-        var clicks: [String: [(ts: Int64, item: String)]] = [:]
-        var valid = 0
-        var malformed = 0
-        var lastTimestamp: Int64 = 0
-    }
-
-    func produce(_ topic: String, count: Int, simulator: inout ClickSimulator, into produced: inout Produced) throws {
-        let producer = try KafkaProducer(configuration: .init(bootstrapServers: bootstrap), logger: TestKafka.logger)
-        for index in 0..<count {
-            let event = simulator.next()
-            if case let .click(click) = event { produced.clicks[click.user, default: []].append((click.timestamp!, click.item)) }
-            produced.lastTimestamp = event.timestamp!
-            try producer.send(topic: topic, key: event.user, value: EventEncoder.encode(event))
-            produced.valid += 1
-            if index % 1_000 == 500 {
-                try producer.send(topic: topic, key: "planted", value: #"{"type":"click","user":"#)
-                produced.malformed += 1
-            }
-        }
-        try producer.close(timeout: .seconds(60))
-    }
-
-    /// Every message of a topic, read to the end of each partition.
-    func readAll(_ topic: String, partitions: Int) throws -> [[UInt8]] {
-        var configuration = TestKafka.consumerConfiguration(bootstrap, group: nil)
-        configuration.reportPartitionEnd = true
-        let consumer = try KafkaConsumer(configuration: configuration, logger: TestKafka.logger)
-        let handler = RecordingHandler()
-        try consumer.assign((0..<partitions).map { KafkaTopicPartitionOffset(KafkaTopicPartition(topic: topic, partition: Int32($0)), offset: KafkaOffset.beginning) })
-        let ended = try consumer.poll(until: {
-            Set(handler.events.compactMap { if case let .end(partition) = $0 { partition.partition } else { nil } }).count == partitions
-        }, handler: handler, timeout: .seconds(60))
-        #expect(ended)
-        try consumer.close()
-        return handler.payloads
-    }
-
-    @Test("a partition's users move with it: at a revoke and after the owner is killed")
-    func usersMoveWithTheirPartition() throws {
-        let suffix = TestKafka.uniqueName("scale")
-        let topics = ["events", "recommendations", "alerts", "dlq"].map { "\($0)-\(suffix)" }
-        let admin = try KafkaAdmin(bootstrapServers: bootstrap, logger: TestKafka.logger)
-        try admin.createTopics(topics.enumerated().map { KafkaTopicSpecification(name: $0.element, partitions: $0.offset == 0 ? Self.partitions : 1) },
-                               timeout: .seconds(30))
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("scale-\(suffix)").path
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let config = root + "/pipeline.yaml"
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    func writeConfig(_ path: String, group: String, topics: [String], deltasTopic: String? = nil) throws {
         try """
-        group_id: group-\(suffix)
+        group_id: \(group)
         topics:
           events: \(topics[0])
           recommendations: \(topics[1])
@@ -80,81 +36,196 @@ struct ScaleOutOnBrokerTests {
           max.poll.interval.ms: 10000
         model:
           item_init: id
+        exposure:
+          half_life_seconds: \(Self.halfLifeSeconds)
         checkpoint:
           every_events: 1000
           every_seconds: 1
         scale_out:
           enabled: true
+        \(deltasTopic.map { "  deltas_topic: \($0)" } ?? "")
         progress:
           interval_seconds: 0.2
         http:
           enabled: false
-        """.write(toFile: config, atomically: true, encoding: .utf8)
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    @Test("three instances: users move with their partition at each join and when the busiest is killed; items are shared")
+    func threeInstances() throws {
+        let suffix = TestKafka.uniqueName("scale")
+        let group = "group-\(suffix)"
+        let topics = ["events", "recommendations", "alerts", "dlq", "bootstrap-events"].map { "\($0)-\(suffix)" }
+        let admin = try KafkaAdmin(bootstrapServers: bootstrap, logger: TestKafka.logger)
+        try admin.createTopics(topics.enumerated().map { KafkaTopicSpecification(name: $0.element, partitions: $0.offset == 0 ? Self.partitions : 1) },
+                               timeout: .seconds(30))
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("scale-\(suffix)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let config = root + "/pipeline.yaml"
+        try writeConfig(config, group: group, topics: topics)
         let environment = ["CAUSALREC_BROKERS": bootstrap]
 
         var simulatorConfiguration = SimulatorConfiguration()
-        simulatorConfiguration.users = 300
+        simulatorConfiguration.users = 600
         simulatorConfiguration.seed = 21
         simulatorConfiguration.requestProbability = 0.05
         var simulator = ClickSimulator(configuration: simulatorConfiguration)
-        var produced = Produced()
-        try produce(topics[0], count: Self.half, simulator: &simulator, into: &produced)
+        var stream = ScaleOutStream(halfLifeMilliseconds: Self.halfLifeSeconds * 1_000)
+        try stream.produce(topics[0], count: Self.firstPart, bootstrap: bootstrap, simulator: &simulator)
 
-        let first = try ServiceProcess(arguments: ["run", "--config", config, "--checkpoint-dir", root + "/a", "--idle-exit", "120"],
+        // Three instances join one after the other; each join moves partitions by revoke.
+        let names = ["a", "b", "c"]
+        var instances: [ServiceProcess] = []
+        defer { for instance in instances where instance.isRunning { instance.send(SIGKILL) } }
+        for name in names {
+            instances.append(try ServiceProcess(arguments: ["run", "--config", config, "--checkpoint-dir", "\(root)/\(name)", "--idle-exit", "20",
+                                                            "--dump-state", "\(root)/\(name).jsonl"],
+                                                environment: environment))
+            let joined = instances.last!.waitForLog(timeout: 60) { $0.contains("partitions assigned") }
+            try #require(joined, "instance \(name) got no partitions in 60 s: \(instances.map { String($0.stderr.suffix(2_000)) })")
+            Thread.sleep(forTimeInterval: 2)
+        }
+        // All read the first part and checkpointed: nothing more read for 3 s.
+        let produced = stream.valid + stream.malformed.count
+        let read = { instances.reduce(0) { $0 + KillRecoveryTests.messagesRead($1.stderr) } }
+        var lastRead = -1
+        var quietSince = Date()
+        let deadline = Date().addingTimeInterval(240)
+        while Date() < deadline {
+            let now = read()
+            if now != lastRead { (lastRead, quietSince) = (now, Date()) }
+            let owned = instances.map { ScaleOutReading.ownedPartitions($0.stderr) }
+            if now >= produced, Date().timeIntervalSince(quietSince) > 3, owned.allSatisfy({ !$0.isEmpty }),
+               owned.reduce(0, { $0 + $1.count }) == Self.partitions { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        let owned = instances.map { ScaleOutReading.ownedPartitions($0.stderr) }
+        #expect(owned.reduce(0) { $0 + $1.count } == Self.partitions, "owned before the kill: \(owned)")
+        let victim = owned.indices.max { owned[$0].count < owned[$1].count }!
+        let moved = owned[victim]
+
+        // The busiest instance dies while it processes the next events; the rest arrive after.
+        try stream.produce(topics[0], count: Self.beforeKill, bootstrap: bootstrap, simulator: &simulator)
+        instances[victim].send(SIGKILL)
+        _ = instances[victim].waitForExit()
+        let killedAt = stream.lastTimestamp
+        try stream.produce(topics[0], count: Self.afterKill, bootstrap: bootstrap, simulator: &simulator)
+        let survivors = names.indices.filter { $0 != victim }
+        var dumps: [ScaleOutReading.Dump] = []
+        var appliedBySurvivors = 0
+        for index in survivors {
+            let finished = instances[index].waitForExit(within: 180)
+            #expect(finished.status == 0, "\(finished.stderr.suffix(3_000))")
+            appliedBySurvivors = max(appliedBySurvivors, finished.applied ?? -1)
+            dumps.append(try ScaleOutReading.Dump(path: "\(root)/\(names[index]).jsonl"))
+        }
+
+        // A fresh instance in another group that reads only the shared deltas holds the same items.
+        let bootstrapConfig = root + "/bootstrap.yaml"
+        try writeConfig(bootstrapConfig, group: "bootstrap-\(suffix)", topics: [topics[4], topics[1], topics[2], topics[3]],
+                        deltasTopic: "\(group)-model-deltas")
+        let fresh = try ServiceProcess(arguments: ["run", "--config", bootstrapConfig, "--checkpoint-dir", "\(root)/fresh", "--idle-exit", "5",
+                                                   "--dump-state", "\(root)/fresh.jsonl"],
                                        environment: environment)
-        #expect(first.waitForLog(timeout: 90) { KillRecoveryTests.messagesRead($0) >= produced.valid + produced.malformed })
-        Thread.sleep(forTimeInterval: 2.5)
-        let dump = root + "/survivor.jsonl"
-        let second = try ServiceProcess(arguments: ["run", "--config", config, "--checkpoint-dir", root + "/b", "--idle-exit", "15",
-                                                    "--dump-state", dump],
-                                        environment: environment)
-        #expect(second.waitForLog(timeout: 60) { $0.contains("partitions assigned") })
-        Thread.sleep(forTimeInterval: 3)
-        first.send(SIGKILL)
-        _ = first.waitForExit()
-        let killedAt = produced.lastTimestamp
-        try produce(topics[0], count: Self.half, simulator: &simulator, into: &produced)
-        let survivor = second.waitForExit()
-        #expect(survivor.status == 0, "\(survivor.stderr.suffix(3_000))")
-        #expect(survivor.applied == produced.valid, "\(survivor.stderr.suffix(3_000))")
-        #expect(survivor.stderr.contains("partition claimed"))
+        let freshFinished = fresh.waitForExit(within: 90)
+        #expect(freshFinished.status == 0, "\(freshFinished.stderr.suffix(3_000))")
+        let freshDump = try ScaleOutReading.Dump(path: "\(root)/fresh.jsonl")
 
+        // Events applied: per partition, the valid messages the partition holds.
+        var validPerPartition: [Int32: Int] = [:]
+        let planted = Set(stream.malformed)
+        for message in try ScaleOutReading.readAll(topics[0], partitions: Self.partitions, bootstrap: bootstrap) where !planted.contains(message.value) {
+            validPerPartition[message.partition, default: 0] += 1
+        }
+        var appliedMismatches: [String] = []
+        for partition in 0..<Int32(Self.partitions) {
+            let reported = dumps.compactMap { $0.applied[partition] }
+            if reported.isEmpty || reported.contains(where: { $0 != validPerPartition[partition] ?? 0 }) {
+                appliedMismatches.append("partition \(partition): \(reported) applied, \(validPerPartition[partition] ?? 0) valid")
+            }
+        }
+        #expect(appliedMismatches.isEmpty, "\(appliedMismatches)")
+        #expect(validPerPartition.values.reduce(0, +) == stream.valid)
+
+        // Users: every user's clicks and last-seen time are the stream's, on whichever survivor holds them.
+        var userMismatches: [String] = []
+        var usersChecked = 0
+        for (user, lastSeen) in stream.lastSeen {
+            let held = dumps.compactMap { $0.users[user] }
+            let expected = Set((stream.clicks[user] ?? []).map(\.item))
+            if held.isEmpty { userMismatches.append("\(user): held by no survivor") }
+            for state in held where Set(state.clicked) != expected || state.lastSeen != lastSeen {
+                userMismatches.append("\(user): \(state.clicked.count) clicked (stream \(expected.count)), last seen \(state.lastSeen) (stream \(lastSeen))")
+            }
+            usersChecked += 1
+        }
+        #expect(userMismatches.isEmpty, "\(userMismatches.count) of \(usersChecked) users differ: \(userMismatches.prefix(5))")
+
+        // Answers: every request answered, none naming an item clicked before it, many to moved users.
+        let movedUsers = Set(dumps.flatMap { $0.users.filter { moved.contains($0.value.partition) }.map(\.key) })
+        var answered: Set<String> = []
         var answers = 0
-        var answersAfterKill = 0
+        var answersToMoved = 0
         var alreadyClicked = 0
-        for payload in try readAll(topics[1], partitions: 1) {
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any])
+        for message in try ScaleOutReading.readAll(topics[1], partitions: 1, bootstrap: bootstrap) {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(message.value)) as? [String: Any])
             let user = try #require(object["user"] as? String)
             let ts = try #require((object["ts"] as? NSNumber)?.int64Value)
             let items = try #require(object["items"] as? [[String: Any]]).compactMap { $0["item"] as? String }
-            let clickedBefore = Set((produced.clicks[user] ?? []).filter { $0.ts < ts }.map(\.item))
             answers += 1
-            if ts > killedAt { answersAfterKill += 1 }
-            if items.contains(where: clickedBefore.contains) { alreadyClicked += 1 }
+            answered.insert(ScaleOutStream.requestKey(user: user, ts: ts))
+            if ts > killedAt && movedUsers.contains(user) { answersToMoved += 1 }
+            if items.contains(where: stream.clickedBefore(user: user, ts: ts).contains) { alreadyClicked += 1 }
         }
+        let unanswered = stream.requests.subtracting(answered).count
+        #expect(unanswered == 0, "\(unanswered) of \(stream.requests.count) requests not answered")
         #expect(alreadyClicked == 0, "\(alreadyClicked) of \(answers) answers name an item the user had clicked")
-        #expect(answersAfterKill >= 50, "\(answersAfterKill) answers after the kill")
-        #expect(try readAll(topics[3], partitions: 1).count >= produced.malformed)
-        print("scale-out on the broker: applied \(survivor.applied ?? -1) of \(produced.valid), \(answers) answers (\(answersAfterKill) after the kill), \(alreadyClicked) naming a clicked item")
-        // Items are shared: the survivor's click count of every item is the stream's, the clicks
-        // the killed instance counted (and published) included, none counted twice.
-        var streamClicks: [String: Int] = [:]
-        for clicks in produced.clicks.values { for click in clicks { streamClicks[click.item, default: 0] += 1 } }
-        var dumpedClicks: [String: Int] = [:]
-        for line in try String(contentsOfFile: dump, encoding: .utf8).split(separator: "\n") {
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-            if let item = object["item"] as? String { dumpedClicks[item] = (object["clicks"] as? NSNumber)?.intValue }
+        #expect(answersToMoved >= 50, "\(answersToMoved) answers to moved users after the kill")
+
+        // Items: click counts and exposure are the stream's on every instance, rows alike everywhere.
+        let clickCounts = stream.clickCounts
+        let shares = stream.exposureShares
+        var itemMismatches = 0
+        var largestShareError = 0.0
+        for dump in dumps + [freshDump] {
+            itemMismatches += clickCounts.filter { (dump.items[$0.key]?.clicks ?? 0) != $0.value }.count
+            for (item, share) in shares {
+                largestShareError = max(largestShareError, abs((dump.items[item]?.exposureShare ?? 0) - share) / share)
+            }
         }
-        let mismatches = streamClicks.filter { dumpedClicks[$0.key] != $0.value }.count
-        #expect(mismatches == 0, "\(mismatches) of \(streamClicks.count) items have a click count other than the stream's")
-        print("scale-out on the broker: item click counts: \(streamClicks.count) items clicked, \(mismatches) differ from the stream's")
-        // Measured, not gated: restore time per partition (the survivor's claims) and the
-        // changelog's size.
-        let claims = survivor.stderr.split(separator: "\n").filter { $0.contains("partition claimed") }.map { line in
-            let field = { (name: String) in line.range(of: "\(name)=").map { line[$0.upperBound...].prefix { !$0.isWhitespace } } ?? "" }
-            return "users=\(field("users")) seconds=\(field("seconds").prefix(6))"
+        #expect(itemMismatches == 0, "\(itemMismatches) item click counts differ from the stream's (\(clickCounts.count) items clicked)")
+        #expect(largestShareError < 1e-6, "an exposure share differs from the stream's by \(largestShareError) relative")
+        let survivorsAgree = dumps[0].rowDifference(from: dumps[1])
+        let freshAgrees = dumps[0].rowDifference(from: freshDump)
+        #expect(survivorsAgree.maximum <= 1e-4 && survivorsAgree.missing == 0, "survivors: \(survivorsAgree)")
+        #expect(freshAgrees.maximum <= 1e-4 && freshAgrees.missing == 0, "fresh instance: \(freshAgrees)")
+
+        // Every malformed message is in the dead-letter topic.
+        let deadLetters = Set(try ScaleOutReading.readAll(topics[3], partitions: 1, bootstrap: bootstrap).map(\.value))
+        #expect(planted.isSubset(of: deadLetters), "\(planted.subtracting(deadLetters).count) of \(planted.count) malformed messages missing from the DLQ")
+
+        print("""
+        scale-out, 3 instances on the broker: \(stream.valid) valid + \(stream.malformed.count) malformed messages over \(Self.partitions) partitions; \
+        instance \(names[victim]) killed holding partitions \(moved.sorted()); applied (last survivor) \(appliedBySurvivors), \
+        \(appliedMismatches.count) partitions differ; \(userMismatches.count) of \(usersChecked) users differ; \
+        \(answers) answers to \(stream.requests.count) requests (\(unanswered) unanswered), \(answersToMoved) to moved users after the kill, \
+        \(alreadyClicked) naming a clicked item; \(itemMismatches) item click counts differ (\(clickCounts.count) items), \
+        exposure share error \(largestShareError); item rows: survivors differ by \(survivorsAgree.maximum) over \(survivorsAgree.compared) items, \
+        fresh instance by \(freshAgrees.maximum) over \(freshAgrees.compared); DLQ holds \(planted.intersection(deadLetters).count) of \(planted.count) planted
+        """)
+        let claims = survivors.flatMap { index in
+            instances[index].stderr.split(separator: "\n").filter { $0.contains("partition claimed") }.map { line in
+                let field = { (name: String) in line.range(of: "\(name)=").map { line[$0.upperBound...].prefix { !$0.isWhitespace } } ?? "" }
+                return "users=\(field("users")) seconds=\(field("seconds").prefix(6))"
+            }
         }
-        let changelog = try readAll("group-\(suffix)-users-changelog", partitions: Self.partitions)
-        print("scale-out on the broker: claims by the survivor: \(claims.joined(separator: "; ")); changelog \(changelog.count) records, \(changelog.reduce(0) { $0 + $1.count }) value bytes over \(Self.partitions) partitions")
+        let changelog = try ScaleOutReading.readAll("\(group)-users-changelog", partitions: Self.partitions, bootstrap: bootstrap)
+        let deltas = try ScaleOutReading.readAll("\(group)-model-deltas", partitions: 1, bootstrap: bootstrap)
+        print("""
+        scale-out, 3 instances on the broker: claims by the survivors: \(claims.joined(separator: "; ")); \
+        changelog \(changelog.count) records, \(changelog.reduce(0) { $0 + $1.value.count }) value bytes over \(Self.partitions) partitions; \
+        deltas \(deltas.count) messages, \(deltas.reduce(0) { $0 + $1.value.count }) bytes
+        """)
     }
 }

@@ -57,6 +57,14 @@ final class ServiceProcess {
         kill(process.processIdentifier, signal)
     }
 
+    /// Waits for the end at most `seconds`, then kills the process (a hung child must not hang the suite).
+    func waitForExit(within seconds: TimeInterval) -> Finished {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning { send(SIGKILL) }
+        return waitForExit()
+    }
+
     func waitForExit() -> Finished {
         let stdout = stdoutPipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

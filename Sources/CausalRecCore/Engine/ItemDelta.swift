@@ -2,8 +2,14 @@
 /// add to its own copy: the item is named by id (each instance gives it its own row), and every
 /// field is a difference, so instances that add the same set of deltas hold the same item,
 /// whatever order the deltas came in (up to floating-point rounding).
+///
+/// Training's changes (embedding, bias) and counted events (clicks, exposure) come in separate
+/// deltas: counts are kept per `source`, the input the events came from, so that a receiver can
+/// refuse one source's counts (from an owner that lost it) and keep the rest.
 public struct ItemDelta: Sendable, Equatable {
     public var item: String
+    /// The input (partition) the counts came from; nil for a delta of training only.
+    public var source: Int32?
     /// Change of the item's click count (negative after a `forget`).
     public var clicks: Int32
     /// Exposure added, as a weight at the changes' `exposureTime` (see `ItemChanges`).
@@ -12,8 +18,9 @@ public struct ItemDelta: Sendable, Equatable {
     /// Change of the embedding, `dimension` values; empty when training did not touch the row.
     public var embedding: [Float]
 
-    public init(item: String, clicks: Int32 = 0, exposure: Double = 0, bias: Float = 0, embedding: [Float] = []) {
+    public init(item: String, source: Int32? = nil, clicks: Int32 = 0, exposure: Double = 0, bias: Float = 0, embedding: [Float] = []) {
         self.item = item
+        self.source = source
         self.clicks = clicks
         self.exposure = exposure
         self.bias = bias

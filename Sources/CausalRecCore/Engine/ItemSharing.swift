@@ -6,8 +6,9 @@ import Foundation
 /// Embeddings and biases are kept as a copy of each row at its last publication: the change is
 /// the difference, whatever number of training steps (or threads) made it, and a received delta
 /// is added to both the row and the copy so it is never published again. Click counts and
-/// exposure are counted as they happen, exposure in weights relative to an anchor time (the
-/// first exposure since the last publication), the way `ExposureEstimator` keeps its own.
+/// exposure are counted as they happen, per source (the input the event came from), exposure in
+/// weights relative to an anchor time (the first exposure since the last publication), the way
+/// `ExposureEstimator` keeps its own.
 package final class ItemSharing {
     let stride: Int
     let dimension: Int
@@ -15,8 +16,9 @@ package final class ItemSharing {
     /// Per item row, the embedding and bias as last published (or received).
     private(set) var publishedRows: [Float] = []
     private(set) var publishedBias: [Float] = []
-    private(set) var clicks: [Int32: Int32] = [:]
-    private(set) var exposure: [Int32: Double] = [:]
+    /// Per source, per item row: clicks and exposure counted since the last publication.
+    private(set) var clicks: [Int32: [Int32: Int32]] = [:]
+    private(set) var exposure: [Int32: [Int32: Double]] = [:]
     private(set) var exposureAnchor: Int64?
 
     init(dimension: Int, stride: Int, exposureHalfLifeMilliseconds: Double) {
@@ -35,26 +37,26 @@ package final class ItemSharing {
         let base = Int(row) * stride
         for column in 0..<stride { publishedRows[base + column] = values[column] }
         publishedBias[Int(row)] = bias
-        clicks[row] = nil
-        exposure[row] = nil
+        for source in clicks.keys { clicks[source]![row] = nil }
+        for source in exposure.keys { exposure[source]![row] = nil }
     }
 
-    func countClick(_ row: Int32, by change: Int32) {
-        clicks[row, default: 0] &+= change
+    func countClick(_ row: Int32, by change: Int32, source: Int32) {
+        clicks[source, default: [:]][row, default: 0] &+= change
     }
 
-    func countExposure(_ row: Int32, at time: Int64, amount: Double = 1) {
+    func countExposure(_ row: Int32, at time: Int64, amount: Double = 1, source: Int32) {
         let anchor = exposureAnchor ?? time
         if exposureAnchor == nil { exposureAnchor = time }
         var exponent = decayPerMillisecond * Double(time - anchor)
         if exponent > 200 {
             // Far past the anchor: move it, so the weights stay far below Double's range.
             let factor = exp(-exponent)
-            for key in exposure.keys { exposure[key]! *= factor }
+            for (source, rows) in exposure { exposure[source] = rows.mapValues { $0 * factor } }
             exposureAnchor = time
             exponent = 0
         }
-        exposure[row, default: 0] += amount * exp(exponent)
+        exposure[source, default: [:]][row, default: 0] += amount * exp(exponent)
     }
 
     /// Adds a received (or returned) change of the embedding and bias to the published copy.
@@ -64,8 +66,8 @@ package final class ItemSharing {
         publishedBias[Int(row)] += bias
     }
 
-    /// Takes the changes of `row` (current values `values`, `bias`) and marks them published;
-    /// nil when nothing changed.
+    /// Takes the training changes of `row` (current values `values`, `bias`) and marks them
+    /// published; nil when training did not change it.
     func take(_ row: Int32, values: UnsafePointer<Float>, bias: Float, identifier: String) -> ItemDelta? {
         let base = Int(row) * stride
         var embedding: [Float] = []
@@ -74,12 +76,26 @@ package final class ItemSharing {
             break
         }
         let biasChange = bias - publishedBias[Int(row)]
-        let clickChange = clicks[row] ?? 0
-        let exposureChange = exposure[row] ?? 0
-        guard !embedding.isEmpty || biasChange != 0 || clickChange != 0 || exposureChange != 0 else { return nil }
+        guard !embedding.isEmpty || biasChange != 0 else { return nil }
         for column in 0..<stride { publishedRows[base + column] = values[column] }
         publishedBias[Int(row)] = bias
-        return ItemDelta(item: identifier, clicks: clickChange, exposure: exposureChange, bias: biasChange, embedding: embedding)
+        return ItemDelta(item: identifier, bias: biasChange, embedding: embedding)
+    }
+
+    /// The counted changes, one delta per source and item row (sorted by source, then row).
+    func countedDeltas(identifier: (Int32) -> String) -> [ItemDelta] {
+        var deltas: [ItemDelta] = []
+        for source in Set(clicks.keys).union(exposure.keys).sorted() {
+            let sourceClicks = clicks[source] ?? [:]
+            let sourceExposure = exposure[source] ?? [:]
+            for row in Set(sourceClicks.keys).union(sourceExposure.keys).sorted() {
+                let clickChange = sourceClicks[row] ?? 0
+                let exposureChange = sourceExposure[row] ?? 0
+                guard clickChange != 0 || exposureChange != 0 else { continue }
+                deltas.append(ItemDelta(item: identifier(row), source: source, clicks: clickChange, exposure: exposureChange))
+            }
+        }
+        return deltas
     }
 
     /// Forgets the counted changes once all rows were taken.

@@ -65,15 +65,15 @@ extension OnlineRecommender {
 
     /// Removes a user's row, history and queued positives (the `forget` event). With shared
     /// items the user's clicks leave the items' counts as a change to publish (`counting`: not
-    /// when another instance already counted this forget).
-    public func forget(user identifier: String, counting: Bool = true) {
+    /// when another instance already counted this forget; `source`: the input it came from).
+    public func forget(user identifier: String, counting: Bool = true, source: Int32 = 0) {
         applied.forgets += 1
         retention.forgetWaitingUser(identifier)
         guard let row = users.row(for: identifier) else { return }
         if let sharing, counting {
             for item in history.clicked(by: row) {
                 history.adjustClickCount(of: item, by: -1)
-                sharing.countClick(item, by: -1)
+                sharing.countClick(item, by: -1, source: source)
             }
         }
         release(RowRelease(users: [row]))

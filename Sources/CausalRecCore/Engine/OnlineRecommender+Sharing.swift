@@ -2,8 +2,9 @@
 /// the changes it made to items and publishes them; every other instance adds them to its own
 /// copy. Users stay with the instance that owns their partition; items are everyone's.
 extension OnlineRecommender {
-    /// Every change made here to items since the last call (training of embeddings and biases,
-    /// click counts, exposure), marked published. Empty unless items are shared.
+    /// Every change made here to items since the last call, marked published: training's
+    /// changes of embeddings and biases first, then click counts and exposure per source. Empty
+    /// unless items are shared.
     public func takeItemChanges() -> ItemChanges {
         guard let sharing else { return ItemChanges() }
         var deltas: [ItemDelta] = []
@@ -14,6 +15,7 @@ extension OnlineRecommender {
             else { continue }
             deltas.append(delta)
         }
+        deltas += sharing.countedDeltas { items.identifier(of: $0) }
         let anchor = sharing.clearCounts()
         return ItemChanges(items: deltas, exposureTime: anchor ?? clock.latest, modelVersion: modelVersion)
     }
@@ -27,31 +29,46 @@ extension OnlineRecommender {
             if !delta.embedding.isEmpty || delta.bias != 0 {
                 sharing.addPublished(row, embedding: delta.embedding.map { -$0 }, bias: -delta.bias)
             }
-            if delta.clicks != 0 { sharing.countClick(row, by: delta.clicks) }
-            if delta.exposure > 0 { sharing.countExposure(row, at: changes.exposureTime, amount: delta.exposure) }
+            guard let source = delta.source else { continue }
+            if delta.clicks != 0 { sharing.countClick(row, by: delta.clicks, source: source) }
+            if delta.exposure != 0 { sharing.countExposure(row, at: changes.exposureTime, amount: delta.exposure, source: source) }
         }
     }
 
-    /// Adds another instance's changes. An item not known here gets a row at once (another
+    /// Adds changes published by an instance. An item not known here gets a row at once (another
     /// instance admitted it) and starts from the same values as there (`model.item_init: id`).
-    public func applyItemChanges(_ changes: ItemChanges) {
+    ///
+    /// `includingTraining: false` leaves embeddings and biases alone (this instance's own changes,
+    /// which it holds already); `countSign(source)` says how each source's counts are added: 1 as
+    /// they are, 0 not at all (refused), −1 taken away again (this instance's own counts of a
+    /// source it had lost when they were published).
+    public func applyItemChanges(_ changes: ItemChanges, includingTraining: Bool = true, countSign: (Int32) -> Int32 = { _ in 1 }) {
         guard let sharing else { return }
         precondition(changes.items.allSatisfy { $0.embedding.isEmpty || $0.embedding.count == model.dimension },
                      "an item delta of another dimension")
+        var changed = false
         for delta in changes.items {
+            let sign = delta.source.map(countSign) ?? 0
+            let trains = includingTraining && (!delta.embedding.isEmpty || delta.bias != 0)
+            guard trains || (sign != 0 && (delta.clicks != 0 || delta.exposure != 0)) else { continue }
             let row = items.row(for: delta.item) ?? newItemRow(delta.item, at: clock.latest)
-            if !delta.embedding.isEmpty {
-                let values = model.items.row(row)
-                for (column, change) in delta.embedding.enumerated() { values[column] += change }
+            if trains {
+                if !delta.embedding.isEmpty {
+                    let values = model.items.row(row)
+                    for (column, change) in delta.embedding.enumerated() { values[column] += change }
+                }
+                model.itemBias[Int(row)] += delta.bias
+                sharing.addPublished(row, embedding: delta.embedding, bias: delta.bias)
+                model.changedItems.mark(row)
             }
-            model.itemBias[Int(row)] += delta.bias
-            sharing.addPublished(row, embedding: delta.embedding, bias: delta.bias)
-            if delta.clicks != 0 { history.adjustClickCount(of: row, by: delta.clicks) }
-            if delta.exposure > 0 { exposure.record(item: row, at: changes.exposureTime, amount: delta.exposure) }
-            model.changedItems.mark(row)
+            if sign != 0 {
+                if delta.clicks != 0 { history.adjustClickCount(of: row, by: sign * delta.clicks) }
+                if delta.exposure != 0 { exposure.record(item: row, at: changes.exposureTime, amount: Double(sign) * delta.exposure) }
+            }
+            changed = true
         }
         modelVersion = max(modelVersion, changes.modelVersion)
-        if !changes.items.isEmpty { ranking.rowsReleased() }
+        if changed { ranking.rowsReleased() }
     }
 
     /// After a restore: every row is as published (a checkpoint is written right after its

@@ -77,9 +77,11 @@ public final class OnlineRecommender {
     /// Applies one valid event and returns what it did. `fallbackTimestamp` (the transport's
     /// timestamp) is used when the event carries none. `countsItems: false` (shared items only):
     /// another instance already counted the event's clicks and exposure, so only the user's
-    /// state and the model learn from it.
+    /// state and the model learn from it. `source` (shared items only): the input the event came
+    /// from, under which its counts are published.
     @discardableResult
-    public func step(_ event: Event, fallbackTimestamp: Int64, mode: StepMode = .testThenTrain, countsItems: Bool = true) -> EventStep {
+    public func step(_ event: Event, fallbackTimestamp: Int64, mode: StepMode = .testThenTrain, countsItems: Bool = true,
+                     source: Int32 = 0) -> EventStep {
         let stamped = event.timestamp ?? fallbackTimestamp
         let time = clock.admit(stamped, from: event.user)
         var step = EventStep(kind: EventStep.Kind(event), time: time)
@@ -91,9 +93,9 @@ public final class OnlineRecommender {
         defer { itemRowsBuffer = step.itemRows }
         switch event {
         case let .impression(impression):
-            applyImpression(impression, at: time, counting: countsItems, into: &step)
+            applyImpression(impression, at: time, counting: countsItems ? source : nil, into: &step)
         case let .click(click):
-            applyClick(click, at: time, mode: mode, counting: countsItems, into: &step)
+            applyClick(click, at: time, mode: mode, counting: countsItems ? source : nil, into: &step)
         case let .request(request):
             applied.requests += 1
             guard mode != .record else { break }
@@ -103,7 +105,7 @@ public final class OnlineRecommender {
             }
             step.answers.append(recommend(user: request.user, k: request.k ?? configuration.defaultRequestK, at: stamped))
         case let .forget(forget):
-            self.forget(user: forget.user, counting: countsItems)
+            self.forget(user: forget.user, counting: countsItems, source: source)
         }
         if mode != .record {
             let release = retention.rowsToRelease(after: step, users: users, items: items, now: clock.latest)
@@ -124,16 +126,17 @@ public final class OnlineRecommender {
         return Double(hash >> 11) * 0x1p-53 < share
     }
 
-    private func applyImpression(_ impression: Impression, at time: Int64, counting: Bool, into step: inout EventStep) {
+    /// `counting`: the source the event's item counts go under, nil when they are not counted.
+    private func applyImpression(_ impression: Impression, at time: Int64, counting: Int32?, into step: inout EventStep) {
         impressionsSeen = true
         let user = history.tracksImpressions ? admittedUser(impression.user, at: time) : knownUser(impression.user, at: time)
         step.userRow = user
         for identifier in impression.items {
             guard let item = admittedItem(identifier, at: time) else { continue }
             step.itemRows.append(item)
-            if configuration.exposure.source != .clicks && counting {
+            if configuration.exposure.source != .clicks, let source = counting {
                 exposure.record(item: item, at: time)
-                sharing?.countExposure(item, at: time)
+                sharing?.countExposure(item, at: time, source: source)
             }
             if let user, keepsShownItem(user: user, item: item, at: time) { history.recordImpression(user: user, item: item) }
         }
@@ -142,7 +145,7 @@ public final class OnlineRecommender {
 
     /// Tests (per `evaluateEveryNthClick`, in `.testThenTrain`), then records the click in history
     /// and exposure, and queues it for training (except in `.record`, where the caller trains).
-    private func applyClick(_ click: Click, at time: Int64, mode: StepMode, counting: Bool, into step: inout EventStep) {
+    private func applyClick(_ click: Click, at time: Int64, mode: StepMode, counting: Int32?, into step: inout EventStep) {
         let admittedItem = admittedItem(click.item, at: time)
         let admittedUser = admittedUser(click.user, at: time)
         if let admittedItem { step.itemRows.append(admittedItem) }
@@ -154,13 +157,13 @@ public final class OnlineRecommender {
         if mode == .testThenTrain && configuration.evaluateEveryNthClick > 0 && evaluator.shouldEvaluateNextClick() {
             step.evaluation = evaluate(user: user, item: item, eventIndex: applied.total)
         }
-        history.record(user: user, item: item, counting: counting)
-        if counting { sharing?.countClick(item, by: 1) }
+        history.record(user: user, item: item, counting: counting != nil)
+        if let source = counting { sharing?.countClick(item, by: 1, source: source) }
         let useClicksAsExposure = configuration.exposure.source == .clicks
             || (configuration.exposure.source == .auto && !impressionsSeen)
-        if useClicksAsExposure && counting {
+        if useClicksAsExposure, let source = counting {
             exposure.record(item: item, at: time)
-            sharing?.countExposure(item, at: time)
+            sharing?.countExposure(item, at: time, source: source)
         }
         applied.clicks += 1
         // The exposure at the click's time, for the deconfounded score (offline splits have no

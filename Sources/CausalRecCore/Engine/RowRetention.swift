@@ -56,6 +56,11 @@ package final class RowRetention {
         return false
     }
 
+    /// The event time at which the user's row was last named (0 for a free row).
+    package func lastSeen(ofUser row: Int32) -> Int64 {
+        Int(row) < userLastSeen.count ? Int64(userLastSeen[Int(row)]) : 0
+    }
+
     /// A row named again: its last-seen time moves on (never back).
     func touchUser(_ row: Int32, at timestamp: Int64) {
         userLastSeen[Int(row)] = max(userLastSeen[Int(row)], Int(timestamp))

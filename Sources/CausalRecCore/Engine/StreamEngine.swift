@@ -18,8 +18,9 @@ public final class StreamEngine {
     /// Applies one valid event; `fallbackTimestamp` (the transport's) is used when it carries
     /// none. In `.testThenTrain` the drift monitor and the click policy take part.
     @discardableResult
-    public func step(_ event: Event, fallbackTimestamp: Int64, mode: StepMode = .testThenTrain, countsItems: Bool = true) -> EventStep {
-        var step = recommender.step(event, fallbackTimestamp: fallbackTimestamp, mode: mode, countsItems: countsItems)
+    public func step(_ event: Event, fallbackTimestamp: Int64, mode: StepMode = .testThenTrain, countsItems: Bool = true,
+                     source: Int32 = 0) -> EventStep {
+        var step = recommender.step(event, fallbackTimestamp: fallbackTimestamp, mode: mode, countsItems: countsItems, source: source)
         guard mode == .testThenTrain else { return step }
         if case let .click(click) = event, clickPublication?.shouldPublish(user: click.user, at: step.time) == true {
             step.answers.append(recommender.recommend(user: click.user, k: recommender.configuration.defaultRequestK, at: step.time))

@@ -70,7 +70,8 @@ package final class ExposureEstimator {
         version &+= 1
     }
 
-    /// Adds `amount` exposures of `item` at event time `timestamp` (epoch ms).
+    /// Adds `amount` exposures of `item` at event time `timestamp` (epoch ms); a negative amount
+    /// takes exposure back.
     package func record(item: Int32, at timestamp: Int64, amount: Double = 1) {
         let reference = referenceTime ?? timestamp
         if referenceTime == nil { referenceTime = timestamp }
@@ -80,6 +81,14 @@ package final class ExposureEstimator {
             exponent = 0
         }
         let increment = amount * _exp(exponent)
+        if increment < 0 {
+            // Exposure taken back (counts an instance published and then had refused): never
+            // below none, whatever the rounding; it is not a recorded exposure.
+            weights[Int(item)] = max(0, weights[Int(item)] + increment)
+            totalWeight = max(0, totalWeight + increment)
+            version &+= 1
+            return
+        }
         weights[Int(item)] += increment
         totalWeight += increment
         version &+= 1

@@ -20,6 +20,8 @@ final class ScaleOutMetrics: Sendable {
     let deltaMessages: CoreMetrics.Counter
     let deltaBytes: CoreMetrics.Counter
     let refusedDeltas: CoreMetrics.Counter
+    /// Item deltas whose counts were refused as an old owner's (published after a newer claim).
+    let fencedDeltas: CoreMetrics.Counter
     /// Seconds from another instance taking its item changes to their application here.
     let syncLag: CoreMetrics.Recorder
 
@@ -31,6 +33,7 @@ final class ScaleOutMetrics: Sendable {
         deltaMessages = CoreMetrics.Counter(label: "causalrec_item_delta_messages_total", factory: factory)
         deltaBytes = CoreMetrics.Counter(label: "causalrec_item_delta_bytes_total", factory: factory)
         refusedDeltas = CoreMetrics.Counter(label: "causalrec_item_deltas_refused_total", factory: factory)
+        fencedDeltas = CoreMetrics.Counter(label: "causalrec_item_deltas_fenced_total", factory: factory)
         syncLag = CoreMetrics.Recorder(label: "causalrec_item_sync_lag_seconds", factory: factory)
         ignoredRecords = Dictionary(uniqueKeysWithValues: ["zombie", "refused"].map {
             ($0, CoreMetrics.Counter(label: "causalrec_changelog_records_ignored_total", dimensions: [("reason", $0)], factory: factory))

@@ -11,9 +11,14 @@ import Logging
 /// - each message carries the input positions its counts reach; an event below the highest
 ///   position published for its partition is counted already (by its previous owner), so it
 ///   changes the model and its user but not the items' counts (`countsItems`);
-/// - the numbers applied, those positions and the log offset are saved in the checkpoint; after
-///   a restart the log is read on from that offset, and this instance's own messages published
-///   after the checkpoint are applied like anyone's (its restored state does not hold them).
+/// - counts are published per input partition under the writer's ownership epoch, and a new
+///   owner publishes a claim (its epoch) before it counts anything; every instance reads the one
+///   log in the same order, so all refuse alike the counts an old owner (a zombie that has not
+///   noticed its loss) published after the claim, and the old owner takes its own back;
+/// - the numbers applied, those positions, the claims and the log offset are saved in the
+///   checkpoint; after a restart the log is read on from that offset, and this instance's own
+///   messages published after the checkpoint are applied like anyone's (its restored state does
+///   not hold them).
 ///
 /// `take` and `apply` run with the live state's lock held; `publish` and `read` do I/O without it.
 final class ItemSync {
@@ -22,8 +27,15 @@ final class ItemSync {
     let dimension: Int
     /// Per instance (this one included), the highest message number applied to the local state.
     private(set) var applied: [String: Int64] = [:]
-    /// Per input partition, the highest position any published message's counts reach.
+    /// The highest number of this instance's own messages read back from the log.
+    private(set) var ownRead: Int64 = 0
+    /// Per input partition, the highest position the accepted messages' counts reach.
     private(set) var publishedPositions: [Int32: Int64] = [:]
+    /// Per input partition, the epoch of the latest claim read from the log.
+    private(set) var claims: [Int32: Int64] = [:]
+    /// The epochs this instance claimed partitions with (kept after it lost them: counts it took
+    /// before noticing are published under the old epoch).
+    private(set) var ownEpochs: [Int32: Int64] = [:]
     /// The next offset of the deltas log to read.
     private(set) var logOffset: Int64 = 0
     /// Taken, numbered, not yet in the log.
@@ -32,6 +44,8 @@ final class ItemSync {
     /// numbers continue from what the log holds).
     private(set) var caughtUp = false
     private(set) var refusedMessages = 0
+    /// Item deltas whose counts were refused as an old owner's.
+    private(set) var fencedDeltas = 0
     /// Wall-clock milliseconds from the taking of the last applied message to its application.
     private(set) var lastLagMilliseconds: Int64 = 0
     var metrics: ScaleOutMetrics?
@@ -69,16 +83,27 @@ final class ItemSync {
             chunks[chunks.count - 1].append(delta)
             bytes += size
         }
-        var sequence = applied[instance] ?? 0
         for (index, chunk) in chunks.enumerated() {
-            sequence += 1
             let last = index == chunks.count - 1
-            unpublished.append(ItemDeltaMessage(
-                instance: instance, sequence: sequence, positions: last ? positions : [:], takenAtMilliseconds: wallMilliseconds,
-                changes: ItemChanges(items: chunk, exposureTime: changes.exposureTime, modelVersion: changes.modelVersion)))
+            let sources = Set(chunk.compactMap(\.source)).union(last ? Set(positions.keys) : [])
+            queue(positions: last ? positions : [:], epochs: Dictionary(uniqueKeysWithValues: sources.map { ($0, ownEpochs[$0] ?? 0) }),
+                  changes: ItemChanges(items: chunk, exposureTime: changes.exposureTime, modelVersion: changes.modelVersion),
+                  wallMilliseconds: wallMilliseconds)
         }
+    }
+
+    /// Queues this instance's claim of `partition` under `epoch` (lock held): once it is in the log
+    /// and read back, counts of the partition under an older epoch are refused by everyone.
+    func claim(_ partition: Int32, epoch: Int64, wallMilliseconds: Int64) {
+        ownEpochs[partition] = epoch
+        queue(positions: [:], epochs: [partition: epoch], changes: ItemChanges(), wallMilliseconds: wallMilliseconds)
+    }
+
+    private func queue(positions: [Int32: Int64], epochs: [Int32: Int64], changes: ItemChanges, wallMilliseconds: Int64) {
+        let sequence = (applied[instance] ?? 0) + 1
+        unpublished.append(ItemDeltaMessage(instance: instance, sequence: sequence, positions: positions, epochs: epochs,
+                                            takenAtMilliseconds: wallMilliseconds, changes: changes))
         applied[instance] = sequence
-        for (partition, position) in positions { publishedPositions[partition] = max(publishedPositions[partition] ?? 0, position) }
     }
 
     /// Appends the queued messages to the log (no lock: blocking I/O); on failure they stay
@@ -110,16 +135,39 @@ final class ItemSync {
         return messages
     }
 
-    /// Applies the messages this state does not hold yet (lock held); the first read to the end
-    /// lets publishing begin.
+    /// Applies, in log order, the messages this state does not hold yet (lock held), refusing
+    /// counts published under an epoch older than the partition's latest claim; this instance's
+    /// own refused counts are taken back. The first read to the end lets publishing begin.
     func apply(_ messages: [ItemDeltaMessage], to recommender: OnlineRecommender, reachedEnd: Bool, wallMilliseconds: Int64) {
-        for message in messages where message.sequence > (applied[message.instance] ?? 0) {
-            recommender.applyItemChanges(message.changes)
-            applied[message.instance] = message.sequence
-            for (partition, position) in message.positions {
+        for message in messages {
+            let own = message.instance == instance
+            // A message seen before (published twice by a retry) was decided at its first copy.
+            guard message.sequence > (own ? ownRead : applied[message.instance] ?? 0) else { continue }
+            var fenced: Set<Int32> = []
+            for (partition, epoch) in message.epochs.sorted(by: { $0.key < $1.key }) {
+                if epoch < (claims[partition] ?? 0) { fenced.insert(partition) } else { claims[partition] = epoch }
+            }
+            if !fenced.isEmpty {
+                let refused = message.changes.items.filter { $0.source.map(fenced.contains) ?? false }.count
+                fencedDeltas += refused
+                metrics?.fencedDeltas.increment(by: refused)
+                logger.debug("item counts of an old owner refused", metadata: [
+                    "instance": "\(message.instance)", "sequence": "\(message.sequence)", "partitions": "\(fenced.sorted())"])
+            }
+            if own && message.sequence <= (applied[instance] ?? 0) {
+                // Held here already; only counts refused to everyone are taken back.
+                if !fenced.isEmpty {
+                    recommender.applyItemChanges(message.changes, includingTraining: false) { fenced.contains($0) ? -1 : 0 }
+                }
+            } else {
+                recommender.applyItemChanges(message.changes) { fenced.contains($0) ? 0 : 1 }
+                applied[message.instance] = message.sequence
+            }
+            if own { ownRead = message.sequence }
+            for (partition, position) in message.positions where !fenced.contains(partition) {
                 publishedPositions[partition] = max(publishedPositions[partition] ?? 0, position)
             }
-            if message.instance != instance {
+            if !own {
                 lastLagMilliseconds = max(0, wallMilliseconds - message.takenAtMilliseconds)
                 metrics?.syncLag.record(Double(lastLagMilliseconds) / 1_000)
             }
@@ -131,7 +179,7 @@ final class ItemSync {
 
     /// What the checkpoint keeps of the exchange (captured with the state, lock held).
     var state: ItemSyncState {
-        ItemSyncState(logOffset: logOffset, applied: applied, publishedPositions: publishedPositions)
+        ItemSyncState(logOffset: logOffset, applied: applied, ownRead: ownRead, publishedPositions: publishedPositions, claims: claims)
     }
 
     /// Continues from a restored checkpoint: the log is read on from its offset, and nothing is
@@ -139,7 +187,9 @@ final class ItemSync {
     func restore(_ state: ItemSyncState) {
         logOffset = state.logOffset
         applied = state.applied
+        ownRead = state.ownRead
         publishedPositions = state.publishedPositions
+        claims = state.claims
         unpublished = []
         caughtUp = false
     }

@@ -1,11 +1,14 @@
 import CausalRecCore
 
 /// The part of the item exchange a checkpoint keeps: where the deltas log is read next, the
-/// highest message number applied per instance, and the positions published per input partition.
+/// highest message number applied per instance (and of this instance's own, read back), the
+/// positions published and the latest claim's epoch per input partition.
 struct ItemSyncState: Equatable {
     var logOffset: Int64 = 0
     var applied: [String: Int64] = [:]
+    var ownRead: Int64 = 0
     var publishedPositions: [Int32: Int64] = [:]
+    var claims: [Int32: Int64] = [:]
 
     func write(to writer: inout StateWriter) {
         writer.beginSection("SYNC")
@@ -15,7 +18,9 @@ struct ItemSyncState: Equatable {
             writer.write(name)
             writer.write(sequence)
         }
+        writer.write(ownRead)
         Self.write(publishedPositions, to: &writer)
+        Self.write(claims, to: &writer)
         writer.endSection()
     }
 
@@ -32,12 +37,15 @@ struct ItemSyncState: Equatable {
             }
             state.applied[name] = sequence
         }
+        state.ownRead = try reader.readInt64()
+        guard state.ownRead >= 0 else { throw StateReadError("the own delta number read back \(state.ownRead) is invalid") }
         state.publishedPositions = try readPositions(from: &reader, "published positions")
+        state.claims = try readPositions(from: &reader, "claim epochs")
         try reader.endSection()
         return state
     }
 
-    /// Input positions per partition, in partition order (here and in the deltas themselves).
+    /// Input positions (or epochs) per partition, in partition order (here and in the deltas themselves).
     static func write(_ positions: [Int32: Int64], to writer: inout StateWriter) {
         writer.write(positions.count)
         for (partition, position) in positions.sorted(by: { $0.key < $1.key }) {

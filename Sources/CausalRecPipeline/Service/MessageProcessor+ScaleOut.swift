@@ -17,7 +17,10 @@ extension MessageProcessor {
         for partition in partitions where failure == nil {
             do {
                 let restored = try ownership.claim(partition.partition)
+                let now = wallClock()
                 live.withExclusiveAccess { engine in
+                    itemSync?.claim(partition.partition, epoch: restored.epoch, wallMilliseconds: now)
+
                     if ownership.localStateIsCurrent(restored, localPosition: ledger.next[partition]) {
                         ownership.keepLocal(restored, partition: partition.partition)
                         return
@@ -36,6 +39,19 @@ extension MessageProcessor {
                              metadata: ["partition": "\(partition.partition)", "error": "\(error)"])
             }
         }
+        // The claims go to the deltas log, and are read back with all before them, before any
+        // event of the partitions is counted: from then on every instance refuses the old
+        // owners' counts of them, and the positions they published are known here.
+        guard let itemSync, failure == nil else { return }
+        do {
+            try itemSync.publish()
+        } catch {
+            failure = error
+            logger.error("the claims could not be published to the item deltas; nothing more is handled in this run",
+                         metadata: ["error": "\(error)"])
+            return
+        }
+        catchUpItems()
     }
 
     /// Reads the item deltas to the end of their log and applies what the state does not hold.

@@ -161,7 +161,8 @@ final class MessageProcessor: CheckpointSource {
         }
         // Shared items: an event another instance already published the counts of is not counted again.
         let countsItems = itemSync?.countsItems(partition: message.partition, offset: message.offset) ?? true
-        let step = engine.step(event, fallbackTimestamp: message.timestampMilliseconds ?? engine.latestTimestamp, countsItems: countsItems)
+        let step = engine.step(event, fallbackTimestamp: message.timestampMilliseconds ?? engine.latestTimestamp, countsItems: countsItems,
+                               source: message.partition)
         if let ownership {
             ownership.applied(step.kind, user: event.user, partition: message.partition, changedUser: true)
             // Users given back by idle eviction leave the changelog too (a tombstone at the next flush).

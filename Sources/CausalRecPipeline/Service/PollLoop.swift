@@ -101,6 +101,7 @@ final class PollLoop: Sendable {
         var reason = ProcessingOutcome.StopReason.shutdownRequested
         var activity = LoopActivity(start: started)
         var ownedApplied: Int?
+        var owned: StateDump.Owned?
         do {
             reason = try loop(parts, stop: stop, progress: &progress, activity: &activity)
             activity.loopEnded = now()
@@ -108,8 +109,10 @@ final class PollLoop: Sendable {
             logger.info("stopping", metadata: ["reason": "\(reason.rawValue)"])
             // With several instances the events applied are those of the partitions owned now
             // (each continues its previous owners' count); shutting down gives them away.
-            ownedApplied = live.withExclusiveAccess { _ in
-                parts.processor.ownership.map { $0.ledger.applied.values.reduce(0) { $0 + $1.total } }
+            (ownedApplied, owned) = live.withExclusiveAccess { engine in
+                let applied = parts.processor.ownership?.ledger.applied
+                return (applied.map { $0.values.reduce(0) { $0 + $1.total } },
+                        options.dumpStatePath.map { _ in StateDump.owned(engine, live: live, applied: applied) })
             }
             try shutDown(parts, flushTimeout: flushTimeout)
         } catch {
@@ -120,10 +123,10 @@ final class PollLoop: Sendable {
             throw error
         }
         updateGauges(parts)
-        if let path = options.dumpStatePath {
+        if let path = options.dumpStatePath, let owned {
             // What the other instances published up to now, so instances that all stopped compare alike.
             parts.processor.catchUpItems()
-            try StateDump.write(live, to: path)
+            try StateDump.write(owned, items: live, to: path)
         }
         let (evaluator, applied, modelVersion) = live.withExclusiveAccess {
             ($0.recommender.evaluator, $0.recommender.applied.total, $0.recommender.modelVersion)
