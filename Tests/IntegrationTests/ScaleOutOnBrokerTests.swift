@@ -74,32 +74,49 @@ struct ScaleOutOnBrokerTests {
         var stream = ScaleOutStream(halfLifeMilliseconds: Self.halfLifeSeconds * 1_000)
         try stream.produce(topics[0], count: Self.firstPart, bootstrap: bootstrap, simulator: &simulator)
 
-        // Three instances join one after the other; each join moves partitions by revoke.
+        // Three instances join one after the other; each join moves partitions by revoke. The next
+        // one starts once the group is settled (every partition owned, the newcomer's included):
+        // tansu leaves a member that joins while a cooperative rebalance completes without
+        // partitions, and never rebalances again for it.
         let names = ["a", "b", "c"]
         var instances: [ServiceProcess] = []
-        defer { for instance in instances where instance.isRunning { instance.send(SIGKILL) } }
+        defer {
+            for instance in instances where instance.isRunning { instance.send(SIGKILL) }
+            // The instances' logs, for a failure on CI: CAUSALREC_TEST_LOGS=directory.
+            if let directory = ProcessInfo.processInfo.environment["CAUSALREC_TEST_LOGS"] {
+                try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                for (name, instance) in zip(names, instances) { try? instance.stderr.write(toFile: "\(directory)/\(suffix)-\(name).log", atomically: true, encoding: .utf8) }
+            }
+        }
         for name in names {
-            instances.append(try ServiceProcess(arguments: ["run", "--config", config, "--checkpoint-dir", "\(root)/\(name)", "--idle-exit", "20",
+            instances.append(try ServiceProcess(arguments: ["run", "--config", config, "--checkpoint-dir", "\(root)/\(name)", "--idle-exit", "300",
                                                             "--dump-state", "\(root)/\(name).jsonl"],
                                                 environment: environment))
-            let joined = instances.last!.waitForLog(timeout: 60) { $0.contains("partitions assigned") }
-            try #require(joined, "instance \(name) got no partitions in 60 s: \(instances.map { String($0.stderr.suffix(2_000)) })")
-            Thread.sleep(forTimeInterval: 2)
+            let deadline = Date().addingTimeInterval(90)
+            var settled = false
+            while !settled && Date() < deadline {
+                let owned = instances.map { ScaleOutReading.ownedPartitions($0.stderr) }
+                settled = owned.allSatisfy { !$0.isEmpty } && owned.reduce(0) { $0 + $1.count } == Self.partitions
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+            try #require(settled, "instance \(name) got no partitions in 90 s: \(instances.map { String($0.stderr.suffix(2_000)) })")
         }
         // All read the first part and checkpointed: nothing more read for 3 s.
         let produced = stream.valid + stream.malformed.count
-        let read = { instances.reduce(0) { $0 + KillRecoveryTests.messagesRead($1.stderr) } }
-        var lastRead = -1
-        var quietSince = Date()
-        let deadline = Date().addingTimeInterval(240)
-        while Date() < deadline {
-            let now = read()
-            if now != lastRead { (lastRead, quietSince) = (now, Date()) }
-            let owned = instances.map { ScaleOutReading.ownedPartitions($0.stderr) }
-            if now >= produced, Date().timeIntervalSince(quietSince) > 3, owned.allSatisfy({ !$0.isEmpty }),
-               owned.reduce(0, { $0 + $1.count }) == Self.partitions { break }
-            Thread.sleep(forTimeInterval: 0.2)
+        func settle(_ members: [ServiceProcess], reading total: Int, quietSeconds: Double) {
+            var lastRead = -1
+            var quietSince = Date()
+            let deadline = Date().addingTimeInterval(240)
+            while Date() < deadline {
+                let read = members.reduce(0) { $0 + KillRecoveryTests.messagesRead($1.stderr) }
+                if read != lastRead { (lastRead, quietSince) = (read, Date()) }
+                let owned = members.map { ScaleOutReading.ownedPartitions($0.stderr) }
+                if read >= total, Date().timeIntervalSince(quietSince) > quietSeconds, owned.allSatisfy({ !$0.isEmpty }),
+                   owned.reduce(0, { $0 + $1.count }) == Self.partitions { return }
+                Thread.sleep(forTimeInterval: 0.2)
+            }
         }
+        settle(instances, reading: produced, quietSeconds: 3)
         let owned = instances.map { ScaleOutReading.ownedPartitions($0.stderr) }
         #expect(owned.reduce(0) { $0 + $1.count } == Self.partitions, "owned before the kill: \(owned)")
         let victim = owned.indices.max { owned[$0].count < owned[$1].count }!
@@ -108,14 +125,19 @@ struct ScaleOutOnBrokerTests {
         // The busiest instance dies while it processes the next events; the rest arrive after.
         try stream.produce(topics[0], count: Self.beforeKill, bootstrap: bootstrap, simulator: &simulator)
         instances[victim].send(SIGKILL)
-        _ = instances[victim].waitForExit()
+        let victimRead = KillRecoveryTests.messagesRead(instances[victim].waitForExit().stderr)
         let killedAt = stream.lastTimestamp
         try stream.produce(topics[0], count: Self.afterKill, bootstrap: bootstrap, simulator: &simulator)
         let survivors = names.indices.filter { $0 != victim }
+        // The survivors own every partition and have read everything the killed one had not (and
+        // what it read after its last flush again): they are stopped as a deploy stops them, and
+        // write their state.
+        settle(survivors.map { instances[$0] }, reading: stream.valid + stream.malformed.count - victimRead, quietSeconds: 5)
+        for index in survivors { instances[index].send(SIGTERM) }
         var dumps: [ScaleOutReading.Dump] = []
         var appliedBySurvivors = 0
         for index in survivors {
-            let finished = instances[index].waitForExit(within: 180)
+            let finished = instances[index].waitForExit(within: 120)
             #expect(finished.status == 0, "\(finished.stderr.suffix(3_000))")
             appliedBySurvivors = max(appliedBySurvivors, finished.applied ?? -1)
             dumps.append(try ScaleOutReading.Dump(path: "\(root)/\(names[index]).jsonl"))
