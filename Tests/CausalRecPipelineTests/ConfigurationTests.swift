@@ -31,6 +31,14 @@ struct ConfigurationTests {
         #expect(configuration.recommender.model.dimension == 64)
     }
 
+    @Test("the shipped several-instances file (deploy/scale-out.yaml, used by docker-compose.yml) is valid")
+    func shippedScaleOutFile() throws {
+        let configuration = try PipelineConfiguration.load(path: Self.root.appendingPathComponent("deploy/scale-out.yaml").path, environment: [:])
+        #expect(configuration.scaleOut.enabled && configuration.recommender.sharesItems)
+        #expect(configuration.brokers == .servers(["kafka:9092"]))
+        #expect(configuration.recommender.model.itemInitialization == .id)
+    }
+
     @Test("the producer is idempotent unless the kafka: map switches it off")
     func idempotenceFromTheMap() throws {
         var configuration = PipelineConfiguration()
