@@ -21,7 +21,9 @@ struct ScaleOutOnBrokerTests {
     static let afterKill = 10_000
     static let halfLifeSeconds = 3_600.0
 
-    func writeConfig(_ path: String, group: String, topics: [String], deltasTopic: String? = nil) throws {
+    static func writeConfig(_ path: String, group: String, topics: [String], deltasTopic: String? = nil,
+                            checkpointEvents: Int = 1_000, checkpointSeconds: Double = 1, model: [String] = []) throws
+    {
         try """
         group_id: \(group)
         topics:
@@ -36,11 +38,12 @@ struct ScaleOutOnBrokerTests {
           max.poll.interval.ms: 10000
         model:
           item_init: id
+        \(model.map { "  \($0)" }.joined(separator: "\n"))
         exposure:
           half_life_seconds: \(Self.halfLifeSeconds)
         checkpoint:
-          every_events: 1000
-          every_seconds: 1
+          every_events: \(checkpointEvents)
+          every_seconds: \(checkpointSeconds)
         scale_out:
           enabled: true
         \(deltasTopic.map { "  deltas_topic: \($0)" } ?? "")
@@ -63,7 +66,7 @@ struct ScaleOutOnBrokerTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let config = root + "/pipeline.yaml"
-        try writeConfig(config, group: group, topics: topics)
+        try Self.writeConfig(config, group: group, topics: topics)
         let environment = ["CAUSALREC_BROKERS": bootstrap]
 
         var simulatorConfiguration = SimulatorConfiguration()
@@ -145,7 +148,7 @@ struct ScaleOutOnBrokerTests {
 
         // A fresh instance in another group that reads only the shared deltas holds the same items.
         let bootstrapConfig = root + "/bootstrap.yaml"
-        try writeConfig(bootstrapConfig, group: "bootstrap-\(suffix)", topics: [topics[4], topics[1], topics[2], topics[3]],
+        try Self.writeConfig(bootstrapConfig, group: "bootstrap-\(suffix)", topics: [topics[4], topics[1], topics[2], topics[3]],
                         deltasTopic: "\(group)-model-deltas")
         let fresh = try ServiceProcess(arguments: ["run", "--config", bootstrapConfig, "--checkpoint-dir", "\(root)/fresh", "--idle-exit", "5",
                                                    "--dump-state", "\(root)/fresh.jsonl"],

@@ -33,7 +33,6 @@ struct ScaleOutStream {
             let event = simulator.next()
             note(event)
             try producer.send(topic: topic, key: event.user, value: EventEncoder.encode(event))
-            valid += 1
             if index % 300 == 150 {
                 let payload = Array(#"{"type":"click","user":"planted-\#(malformed.count)"#.utf8)
                 try producer.send(topic: topic, key: "planted", value: payload)
@@ -43,7 +42,9 @@ struct ScaleOutStream {
         try producer.close(timeout: .seconds(60))
     }
 
-    private mutating func note(_ event: Event) {
+    /// Notes an event produced elsewhere (by `causalrec simulate` with the same configuration).
+    mutating func note(_ event: Event) {
+        valid += 1
         guard let ts = event.timestamp else { return }
         firstTimestamp = firstTimestamp ?? ts
         lastTimestamp = ts

@@ -16,8 +16,10 @@ final class ServiceProcess {
         }
     }
 
+    /// The `causalrec` built beside the tests, or `CAUSALREC_BINARY` (benchmarks run the release build).
     static var binary: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("causalrec").path
+        ProcessInfo.processInfo.environment["CAUSALREC_BINARY"]
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("causalrec").path
     }
 
     static var binaryExists: Bool { FileManager.default.isExecutableFile(atPath: binary) }
