@@ -71,7 +71,8 @@ struct ScaleOutBenchmark {
         // CAUSALREC_SCALE_OUT_PACED_ONLY: the quality rows alone (an experiment on the quality).
         let rates: [Double?] = ProcessInfo.processInfo.environment["CAUSALREC_SCALE_OUT_PACED_ONLY"] != nil ? [Self.pacedRate] : [nil, Self.pacedRate]
         for rate in rates {
-            for count in [1, 2, 3] {
+            // CAUSALREC_SCALE_OUT_COUNTS: the instance counts ("1,3"), for a quicker experiment.
+            for count in ProcessInfo.processInfo.environment["CAUSALREC_SCALE_OUT_COUNTS"].map({ $0.split(separator: ",").compactMap { Int($0) } }) ?? [1, 2, 3] {
                 rows.append(try run(instances: count, rate: rate))
                 print("scale-out benchmark: \(rows.last!)")
             }
@@ -92,9 +93,13 @@ struct ScaleOutBenchmark {
         defer { try? FileManager.default.removeItem(atPath: root) }
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let config = root + "/pipeline.yaml"
-        // CAUSALREC_SCALE_OUT_MODEL: extra `model:` keys for an experiment ("optimizer: sgd;batch_size: 64").
-        let model = ProcessInfo.processInfo.environment["CAUSALREC_SCALE_OUT_MODEL"].map { $0.split(separator: ";").map(String.init) } ?? []
-        try ScaleOutOnBrokerTests.writeConfig(config, group: group, topics: topics, checkpointEvents: 20_000, checkpointSeconds: 5, model: model)
+        // For experiments: CAUSALREC_SCALE_OUT_MODEL, extra `model:` keys ("optimizer: sgd;batch_size: 64");
+        // CAUSALREC_SCALE_OUT_SYNC_MS, the sync interval; CAUSALREC_SCALE_OUT_SAMPLER, the sampler.
+        let environment = ProcessInfo.processInfo.environment
+        let model = environment["CAUSALREC_SCALE_OUT_MODEL"].map { $0.split(separator: ";").map(String.init) } ?? []
+        try ScaleOutOnBrokerTests.writeConfig(config, group: group, topics: topics, checkpointEvents: 20_000, checkpointSeconds: 5, model: model,
+                                              syncIntervalMilliseconds: environment["CAUSALREC_SCALE_OUT_SYNC_MS"].flatMap { Int($0) } ?? 1_000,
+                                              sections: environment["CAUSALREC_SCALE_OUT_SAMPLER"].map { "sampler:\n  name: \($0)" } ?? "")
 
         // The instances join an empty topic one after the other (tansu needs a settled group
         // before the next join), then the whole stream is produced at once.

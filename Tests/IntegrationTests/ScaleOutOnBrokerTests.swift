@@ -22,7 +22,8 @@ struct ScaleOutOnBrokerTests {
     static let halfLifeSeconds = 3_600.0
 
     static func writeConfig(_ path: String, group: String, topics: [String], deltasTopic: String? = nil,
-                            checkpointEvents: Int = 1_000, checkpointSeconds: Double = 1, model: [String] = []) throws
+                            checkpointEvents: Int = 1_000, checkpointSeconds: Double = 1, model: [String] = [],
+                            syncIntervalMilliseconds: Int = 1_000, sections: String = "") throws
     {
         try """
         group_id: \(group)
@@ -46,11 +47,13 @@ struct ScaleOutOnBrokerTests {
           every_seconds: \(checkpointSeconds)
         scale_out:
           enabled: true
+          sync_interval_ms: \(syncIntervalMilliseconds)
         \(deltasTopic.map { "  deltas_topic: \($0)" } ?? "")
         progress:
           interval_seconds: 0.2
         http:
           enabled: false
+        \(sections)
         """.write(toFile: path, atomically: true, encoding: .utf8)
     }
 
