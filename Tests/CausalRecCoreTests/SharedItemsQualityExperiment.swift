@@ -8,7 +8,8 @@ import Testing
 /// (partition = stable hash of the user mod 6, instance = partition mod N) and exchange item
 /// changes every `SHARED_ITEMS_INTERVAL` events. Prints the true NDCG@20 of both for 500 users.
 /// Knobs: SHARED_ITEMS_EVENTS, _N, _INTERVAL, _OPTIMIZER (adam | sgd) with _LR, _GAMMA (training
-/// exponent), _BATCH, _REPLAY (recent positives per positive), _SEED (the recommenders' seed).
+/// exponent), _BATCH, _REPLAY (recent positives per positive), _SEED (the recommenders' seed), _PART
+/// (rows | counts | clicks | exposure | rows+clicks | rows+exposure: exchange only that part).
 @Suite("Experiment: quality of recommenders sharing items (SHARED_ITEMS_EXPERIMENT)",
        .enabled(if: ProcessInfo.processInfo.environment["SHARED_ITEMS_EXPERIMENT"] != nil))
 struct SharedItemsQualityExperiment {
@@ -58,7 +59,26 @@ struct SharedItemsQualityExperiment {
             let partition = Int32(StableKey.of(event.user) % 6)
             instances[owner(event.user)].step(event, fallbackTimestamp: 0, source: partition)
             guard (index + 1) % interval == 0 || index == stream.count - 1 else { continue }
-            let changes = instances.map { $0.takeItemChanges() }
+            // SHARED_ITEMS_PART: exchange only the training's changes (rows) or only the counts.
+            let changes = instances.map { instance in
+                var taken = instance.takeItemChanges()
+                switch knob("PART") {
+                case "rows": taken.items.removeAll { $0.source != nil }
+                case "counts": taken.items.removeAll { $0.source == nil }
+                case "clicks":
+                    taken.items.removeAll { $0.source == nil }
+                    for index in taken.items.indices { taken.items[index].exposure = 0 }
+                case "rows+clicks":
+                    for index in taken.items.indices { taken.items[index].exposure = 0 }
+                case "rows+exposure":
+                    for index in taken.items.indices { taken.items[index].clicks = 0 }
+                case "exposure":
+                    taken.items.removeAll { $0.source == nil }
+                    for index in taken.items.indices { taken.items[index].clicks = 0 }
+                default: break
+                }
+                return taken
+            }
             for (from, published) in changes.enumerated() {
                 for (to, instance) in instances.enumerated() where to != from { instance.applyItemChanges(published) }
             }
