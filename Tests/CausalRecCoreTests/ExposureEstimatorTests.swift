@@ -13,6 +13,20 @@ struct ExposureEstimatorTests {
         return estimator
     }
 
+    @Test("exposure taken back (a refused shared count) leaves the rest and never goes below none")
+    func takenBack() {
+        let estimator = makeEstimator()
+        estimator.record(item: 1, at: 0)
+        estimator.record(item: 1, at: 0)
+        estimator.record(item: 2, at: 0)
+        let recorded = estimator.recordedCount
+        estimator.record(item: 1, at: 0, amount: -1)
+        #expect(abs(estimator.exposure(of: 1, at: 0) - 1) < 1e-12 && abs(estimator.propensity(of: 2) - 0.5) < 1e-12)
+        #expect(estimator.recordedCount == recorded)
+        estimator.record(item: 2, at: 0, amount: -5)
+        #expect(estimator.exposure(of: 2, at: 0) == 0 && abs(estimator.propensity(of: 1) - 1) < 1e-12)
+    }
+
     @Test func decaysByHalfLife() {
         let estimator = makeEstimator()
         estimator.record(item: 0, at: 1_000_000)

@@ -46,18 +46,24 @@ struct ItemSyncTests {
         sync.apply(messages, to: recommender, reachedEnd: true, wallMilliseconds: 0)
     }
 
+    /// Two recommenders "a" and "b" sharing items through one log, both caught up.
+    static func twoInstances() throws -> (InMemoryItemDeltaLog, OnlineRecommender, OnlineRecommender, ItemSync, ItemSync) {
+        let log = InMemoryItemDeltaLog()
+        let (a, b) = (recommender(), recommender())
+        let syncA = ItemSync(instance: "a", log: log, dimension: 8, logger: Logger(label: "test"))
+        let syncB = ItemSync(instance: "b", log: log, dimension: 8, logger: Logger(label: "test"))
+        try exchange(syncA, a)
+        try exchange(syncB, b)
+        return (log, a, b, syncA, syncB)
+    }
+
     static func totalClicks(_ recommender: OnlineRecommender) -> Int {
         recommender.history.clickCounts.reduce(0) { $0 + Int($1) }
     }
 
     @Test("a publication that failed is sent again with its numbers: the receiver adds it once; positions decide which events count")
     func retriedPublicationAppliesOnce() throws {
-        let log = InMemoryItemDeltaLog()
-        let (a, b) = (Self.recommender(), Self.recommender())
-        let syncA = ItemSync(instance: "a", log: log, dimension: 8, logger: Logger(label: "test"))
-        let syncB = ItemSync(instance: "b", log: log, dimension: 8, logger: Logger(label: "test"))
-        try Self.exchange(syncA, a)
-        try Self.exchange(syncB, b)
+        let (log, a, b, syncA, syncB) = try Self.twoInstances()
         Self.clicks(a, user: "u1", count: 30)
         syncA.take(from: a, positions: [0: 30], wallMilliseconds: 0)
         log.failNextAppends = 1
@@ -142,12 +148,7 @@ struct ItemSyncTests {
 
     @Test("counts an old owner publishes after a new owner's claim are refused by everyone, and taken back by the old owner")
     func zombieCountsFenced() throws {
-        let log = InMemoryItemDeltaLog()
-        let (a, b) = (Self.recommender(), Self.recommender())
-        let syncA = ItemSync(instance: "a", log: log, dimension: 8, logger: Logger(label: "test"))
-        let syncB = ItemSync(instance: "b", log: log, dimension: 8, logger: Logger(label: "test"))
-        try Self.exchange(syncA, a)
-        try Self.exchange(syncB, b)
+        let (_, a, b, syncA, syncB) = try Self.twoInstances()
         func click(_ recommender: OnlineRecommender, _ user: String, _ index: Int, partition: Int32) {
             recommender.step(.click(Click(user: user, item: "i\(index % 7)", timestamp: 1_700_000_000_000 + Int64(index))), fallbackTimestamp: 0,
                              source: partition)

@@ -108,13 +108,7 @@ struct ScaleOutBenchmark {
         for index in 0..<count {
             processes.append(try ServiceProcess(arguments: ["run", "--config", config, "--checkpoint-dir", "\(root)/\(index)", "--idle-exit", "600"],
                                                 environment: ["CAUSALREC_BROKERS": bootstrap]))
-            let deadline = Date().addingTimeInterval(90)
-            var settled = false
-            while !settled && Date() < deadline {
-                let owned = processes.map { ScaleOutReading.ownedPartitions($0.stderr) }
-                settled = owned.allSatisfy { !$0.isEmpty } && owned.reduce(0) { $0 + $1.count } == Self.partitions
-                Thread.sleep(forTimeInterval: 0.1)
-            }
+            let settled = ScaleOutReading.waitUntilSettled(processes, partitions: Self.partitions)
             try #require(settled, "instance \(index) got no partitions: \(processes.map { String($0.stderr.suffix(1_500)) })")
         }
         let stream = Self.stream

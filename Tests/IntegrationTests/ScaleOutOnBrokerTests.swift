@@ -98,13 +98,7 @@ struct ScaleOutOnBrokerTests {
             instances.append(try ServiceProcess(arguments: ["run", "--config", config, "--checkpoint-dir", "\(root)/\(name)", "--idle-exit", "300",
                                                             "--dump-state", "\(root)/\(name).jsonl"],
                                                 environment: environment))
-            let deadline = Date().addingTimeInterval(90)
-            var settled = false
-            while !settled && Date() < deadline {
-                let owned = instances.map { ScaleOutReading.ownedPartitions($0.stderr) }
-                settled = owned.allSatisfy { !$0.isEmpty } && owned.reduce(0) { $0 + $1.count } == Self.partitions
-                Thread.sleep(forTimeInterval: 0.2)
-            }
+            let settled = ScaleOutReading.waitUntilSettled(instances, partitions: Self.partitions)
             try #require(settled, "instance \(name) got no partitions in 90 s: \(instances.map { String($0.stderr.suffix(2_000)) })")
         }
         // All read the first part and checkpointed: nothing more read for 3 s.

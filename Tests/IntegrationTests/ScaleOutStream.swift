@@ -113,6 +113,18 @@ enum ScaleOutReading {
         return owned
     }
 
+    /// Waits until every instance owns a partition and all `partitions` are owned (the group
+    /// settled after a join); false after `timeout` seconds.
+    static func waitUntilSettled(_ instances: [ServiceProcess], partitions: Int, timeout: TimeInterval = 90) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let owned = instances.map { ownedPartitions($0.stderr) }
+            if owned.allSatisfy({ !$0.isEmpty }) && owned.reduce(0, { $0 + $1.count }) == partitions { return true }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return false
+    }
+
     /// One instance's `--dump-state` file.
     struct Dump {
         struct User { var partition: Int32; var lastSeen: Int64; var clicked: [String] }

@@ -84,8 +84,9 @@ package final class ExposureEstimator {
         if increment < 0 {
             // Exposure taken back (counts an instance published and then had refused): never
             // below none, whatever the rounding; it is not a recorded exposure.
-            weights[Int(item)] = max(0, weights[Int(item)] + increment)
-            totalWeight = max(0, totalWeight + increment)
+            let removed = min(weights[Int(item)], -increment)
+            weights[Int(item)] -= removed
+            totalWeight = max(0, totalWeight - removed)
             version &+= 1
             return
         }
