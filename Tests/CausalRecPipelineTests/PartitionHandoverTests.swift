@@ -42,7 +42,10 @@ struct PartitionHandoverTests {
     static let dimension = 8
 
     /// A stream split by user into two partitions, as a keyed producer would.
-    static let stream: [Int32: [Event]] = {
+    static let stream = makeStream(partitions: partitions)
+
+    /// 6,000 simulator events split by user into `partitions` partitions.
+    static func makeStream(partitions: Int32) -> [Int32: [Event]] {
         var configuration = SimulatorConfiguration()
         configuration.users = 150
         configuration.items = 300
@@ -51,10 +54,10 @@ struct PartitionHandoverTests {
         var byPartition: [Int32: [Event]] = [:]
         for _ in 0..<6_000 {
             let event = simulator.next()
-            byPartition[partition(of: event.user), default: []].append(event)
+            byPartition[Int32(StableKey.of(event.user) % UInt64(partitions)), default: []].append(event)
         }
         return byPartition
-    }()
+    }
 
     static func partition(of user: String) -> Int32 { Int32(StableKey.of(user) % UInt64(partitions)) }
 

@@ -5,10 +5,11 @@ import Foundation
 import Testing
 
 /// Owners killed at every step of a flush and between random batches, over 12 seeds: whoever
-/// continues a partition — another instance, or the same one restarted from its checkpoint
+/// continues a partition — the other instance, or the same one restarted from its checkpoint
 /// directory — ends with every user holding each of the stream's clicks exactly once, the
 /// partition's applied count equal to its valid messages, and every item's click count equal to
-/// the stream's (items are shared through the deltas log, exchanged at random points).
+/// the stream's on every instance (items are shared through the deltas log, exchanged at random
+/// points, while the other instance goes on with partitions of its own).
 @Suite("Owners killed at any point of the flush order")
 struct ScaleOutCrashTests {
     typealias Member = ScaleOutProcessorTests.Member
@@ -27,7 +28,7 @@ struct ScaleOutCrashTests {
     static func feed(_ member: Member, starts: [Int32: Int64], until share: Double, random: inout SplitMix64) throws -> [Int32: Int64] {
         var positions = starts
         for partition in positions.keys.sorted() {
-            let end = ScaleOutProcessorTests.length(partition, share)
+            let end = member.stream.length(partition, share)
             while positions[partition]! < Int64(end) {
                 let next = min(end, Int(positions[partition]!) + 1 + Int(random.next() % 400))
                 try member.feed(partition, from: positions[partition]!, until: next)
@@ -40,19 +41,28 @@ struct ScaleOutCrashTests {
         return positions
     }
 
-    @Test("12 seeds × each kill point × the next owner being another instance or the same one restarted",
+    /// A share of the stream between `low` and `low + 0.3`.
+    static func share(from low: Double, _ random: inout SplitMix64) -> Double { low + Double(random.next() % 30) / 100 }
+
+    @Test("two instances, four partitions, 12 seeds × each kill point × the next owner being the other instance or the same one restarted",
           arguments: Array(1...12))
     func killedOwner(seed: Int) throws {
+        let stream = PartitionedStream.four
         for point in KillPoint.allCases {
             for restartSameInstance in [false, true] {
                 var random = SplitMix64(seed: UInt64(seed * 31 + (restartSameInstance ? 7 : 0)))
                 let log = InMemoryChangelog()
                 let deltas = InMemoryItemDeltaLog()
                 let directory = ScaleOutProcessorTests.directory()
-                var owner: Member? = try Member("A", log: log, directory: directory, deltas: deltas)
-                var positions = try Self.feed(owner!, starts: owner!.assign([0, 1]), until: 0.2 + Double(random.next() % 30) / 100, random: &random)
+                var owner: Member? = try Member("A", log: log, directory: directory, deltas: deltas, stream: stream)
+                // "B" owns the other two partitions all along and reads them beside "A".
+                let other = try Member("B", log: log, directory: ScaleOutProcessorTests.directory(), deltas: deltas, stream: stream)
+                var positions = try Self.feed(owner!, starts: owner!.assign([0, 1]), until: Self.share(from: 0.2, &random), random: &random)
+                var otherPositions = try Self.feed(other, starts: other.assign([2, 3]), until: Self.share(from: 0.2, &random), random: &random)
                 try owner!.checkpoint()
-                positions = try Self.feed(owner!, starts: positions, until: 0.55 + Double(random.next() % 30) / 100, random: &random)
+                otherPositions = try Self.feed(other, starts: otherPositions, until: Self.share(from: 0.5, &random), random: &random)
+                if random.next() % 2 == 0 { try other.checkpoint() }
+                positions = try Self.feed(owner!, starts: positions, until: Self.share(from: 0.55, &random), random: &random)
                 switch point {
                 case .betweenBatches:
                     break
@@ -72,15 +82,19 @@ struct ScaleOutCrashTests {
                 }
                 log.crashAfter = nil
                 owner = nil // killed: nothing more of it runs
-                let next = try Member(restartSameInstance ? "A" : "B", log: log,
-                                      directory: restartSameInstance ? directory : ScaleOutProcessorTests.directory(), deltas: deltas)
+                otherPositions = try Self.feed(other, starts: otherPositions, until: Self.share(from: 0.7, &random), random: &random)
+                let next = restartSameInstance
+                    ? try Member("A", log: log, directory: directory, deltas: deltas, stream: stream)
+                    : other
                 if restartSameInstance { _ = try next.checkpointer.restore(into: next.processor) }
                 let starts = next.assign([0, 1])
-                for partition: Int32 in [0, 1] {
-                    try next.feed(partition, from: starts[partition]!, until: ScaleOutProcessorTests.messages[partition]!.count)
-                    ScaleOutProcessorTests.check(partition, owner: next)
-                }
-                ScaleOutProcessorTests.checkItemCounts(owner: next)
+                _ = try Self.feed(next, starts: starts, until: 1, random: &random)
+                _ = try Self.feed(other, starts: otherPositions, until: 1, random: &random)
+                let members = restartSameInstance ? [next, other] : [other]
+                // A last exchange round, so that each holds what the others counted.
+                for member in members + members { member.processor.syncItems() }
+                for partition in stream.partitions { ScaleOutProcessorTests.check(partition, owner: partition < 2 ? next : other) }
+                for member in members { ScaleOutProcessorTests.checkItemCounts(owner: member) }
             }
         }
     }

@@ -12,34 +12,21 @@ import Testing
 @Suite("Stream processors handing partitions over through the users' changelog")
 struct ScaleOutProcessorTests {
     /// The hand-over tests' stream as input messages, with a malformed message every 97th offset.
-    static let messages: [Int32: [TestMessage]] = {
-        var result: [Int32: [TestMessage]] = [:]
-        for (partition, events) in PartitionHandoverTests.stream {
-            var offset: Int64 = 0
-            var list: [TestMessage] = []
-            for event in events {
-                if offset % 97 == 96 {
-                    list.append(TestMessage(offset: offset, #"{"type":"click","user":"#, partition: partition))
-                    offset += 1
-                }
-                list.append(TestMessage(offset: offset, String(decoding: EventEncoder.encode(event), as: UTF8.self), partition: partition))
-                offset += 1
-            }
-            result[partition] = list
-        }
-        return result
-    }()
+    static let messages = PartitionedStream.two.messages
 
     final class Member {
         let processor: MessageProcessor
         let callbacks: ConsumerCallbacks
         let checkpointer: Checkpointer
         let counters = ProcessingCounters()
+        /// The input this member reads.
+        let stream: PartitionedStream
 
         /// `deltas`: the members share items through this log (else each keeps its own).
         init(_ name: String, log: InMemoryChangelog, directory: String, retention: RetentionConfiguration = RetentionConfiguration(),
-             deltas: InMemoryItemDeltaLog? = nil) throws
+             deltas: InMemoryItemDeltaLog? = nil, stream: PartitionedStream = .two) throws
         {
+            self.stream = stream
             var recommender = RecommenderConfiguration()
             recommender.sharesItems = deltas != nil
             recommender.retention = retention
@@ -76,7 +63,7 @@ struct ScaleOutProcessorTests {
         }
 
         func feed(_ partition: Int32, from start: Int64, until end: Int) throws {
-            let messages = ScaleOutProcessorTests.messages[partition]!
+            let messages = stream.messages[partition]!
             guard Int(start) < end else { return }
             for batch in stride(from: Int(start), to: end, by: 50) {
                 try callbacks.consume(messages: messages[batch..<min(batch + 50, end)])
@@ -93,7 +80,7 @@ struct ScaleOutProcessorTests {
 
         func users(of partition: Int32) -> [String: UserStateRecord] {
             processor.live.withExclusiveAccess { engine in
-                Dictionary(uniqueKeysWithValues: engine.recommender.exportUsers(PartitionHandoverTests.users(of: partition)).map { ($0.user, $0) })
+                Dictionary(uniqueKeysWithValues: engine.recommender.exportUsers(stream.users(of: partition)).map { ($0.user, $0) })
             }
         }
     }
@@ -104,7 +91,7 @@ struct ScaleOutProcessorTests {
     /// the partition's applied count is its number of valid messages.
     static func check(_ partition: Int32, owner: Member) {
         var clicks: [String: [String]] = [:]
-        for case let .click(click) in PartitionHandoverTests.stream[partition]! { clicks[click.user, default: []].append(click.item) }
+        for case let .click(click) in owner.stream.events[partition]! { clicks[click.user, default: []].append(click.item) }
         let records = owner.users(of: partition)
         var mismatches = 0
         for (user, items) in clicks {
@@ -113,7 +100,7 @@ struct ScaleOutProcessorTests {
         }
         #expect(mismatches == 0, "partition \(partition): \(mismatches) of \(clicks.count) users differ from the stream")
         let applied = owner.processor.ownership!.ledger.applied[partition] ?? AppliedEventCounts()
-        #expect(applied.total + applied.forgets == PartitionHandoverTests.stream[partition]!.count)
+        #expect(applied.total + applied.forgets == owner.stream.events[partition]!.count)
     }
 
     /// Every item's click count in `owner` (which owns every partition now) is the stream's, as an
@@ -122,8 +109,8 @@ struct ScaleOutProcessorTests {
         var configuration = RecommenderConfiguration()
         configuration.model.dimension = PartitionHandoverTests.dimension
         let reference = OnlineRecommender(configuration: configuration)
-        for partition in PartitionHandoverTests.stream.keys.sorted() {
-            for event in PartitionHandoverTests.stream[partition]! { reference.step(event, fallbackTimestamp: 0) }
+        for partition in owner.stream.partitions {
+            for event in owner.stream.events[partition]! { reference.step(event, fallbackTimestamp: 0) }
         }
         let mismatches = owner.processor.live.withExclusiveAccess { engine in
             reference.items.identifiers.filter { item in
