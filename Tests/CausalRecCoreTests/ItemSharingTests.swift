@@ -89,4 +89,26 @@ struct ItemSharingTests {
             }
         }
     }
+
+    @Test("an instance steps after its share of the group's batch: a third of the partitions, a third of the positives")
+    func trainingShare() {
+        var configuration = Self.configuration(sharing: true)
+        configuration.trainingBatchSize = 12
+        configuration.recentPositivesPerPositive = 0
+        let clicks = (0..<12).map { Event.click(Click(user: "u\($0)", item: "i\($0)", timestamp: Int64($0) * 1_000)) }
+        func steps(owned: Int, of total: Int) -> [Int64] {
+            let recommender = OnlineRecommender(configuration: configuration)
+            recommender.setTrainingShare(owned: owned, of: total)
+            return clicks.map { click in
+                recommender.step(click, fallbackTimestamp: 0)
+                return recommender.modelVersion
+            }
+        }
+        // Two of six partitions: a step after every 4 positives.
+        #expect(steps(owned: 2, of: 6) == [0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3])
+        // Every partition: the whole batch, as one instance without sharing.
+        #expect(steps(owned: 6, of: 6) == [Int64](repeating: 0, count: 11) + [1])
+        // No partition left: one positive (none arrive).
+        #expect(steps(owned: 0, of: 6) == Array(1...12).map(Int64.init))
+    }
 }

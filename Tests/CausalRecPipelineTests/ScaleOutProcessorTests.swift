@@ -41,7 +41,7 @@ struct ScaleOutProcessorTests {
                                       metrics: metrics, logger: logger)
             let health = BrokerHealth(status: status, metrics: metrics, logger: logger)
             let ownership = PartitionOwnership(handover: PartitionHandover(instance: name, log: log, dimension: PartitionHandoverTests.dimension),
-                                               logger: logger)
+                                               inputPartitions: stream.partitions.count, logger: logger)
             processor = MessageProcessor(live: LiveState(configuration: recommender), samplerName: "random", decoder: EventDecoder(),
                                          sender: sender, topics: configuration.topics, committer: LoggingCommitter(log: CallLog()),
                                          health: health, counters: counters, metrics: metrics, maxMessages: nil, logger: logger,
@@ -77,6 +77,9 @@ struct ScaleOutProcessorTests {
         func revoke(_ partitions: [Int32]) {
             callbacks.partitionsWillBeRevoked(partitions.map(Self.topicPartition), lost: false)
         }
+
+        /// Positives per training step now.
+        var batchSize: Int { processor.live.withExclusiveAccess { $0.recommender.training.batchSize } }
 
         func users(of partition: Int32) -> [String: UserStateRecord] {
             processor.live.withExclusiveAccess { engine in
@@ -133,10 +136,14 @@ struct ScaleOutProcessorTests {
         let starts = a.assign([0, 1])
         #expect(starts == [0: 0, 1: 0])
         for partition: Int32 in [0, 1] { try a.feed(partition, from: 0, until: Self.length(partition, 0.6)) }
+        #expect(a.batchSize == 16)
         a.revoke([1])
         #expect(a.users(of: 1).isEmpty)
+        // Half the partitions, half the group's batch per step.
+        #expect(a.batchSize == 8)
         let b = try Member("B", log: log, directory: Self.directory())
         let moved = b.assign([1])
+        #expect(b.batchSize == 8)
         #expect(moved[1] == Int64(Self.length(1, 0.6)))
         try b.feed(1, from: moved[1]!, until: Self.messages[1]!.count)
         try a.feed(0, from: Int64(Self.length(0, 0.6)), until: Self.messages[0]!.count)

@@ -13,7 +13,7 @@ package final class TrainingQueue {
     let trainer: BPRTrainer
     var sampler: any NegativeSampler
     var random: Xoshiro256
-    /// Positives waiting for the next batch (fewer than `trainingBatchSize`).
+    /// Positives waiting for the next batch (fewer than `batchSize`).
     var pending: [PositiveExample] = []
     /// Recent positives (`recentPositivesCapacity`), drawn again beside new ones in each batch.
     var recentPositives: RingBuffer<PositiveExample>
@@ -49,6 +49,7 @@ package final class TrainingQueue {
                                                     environments: configuration.exposure.environmentCount)
         random = Xoshiro256(seed: configuration.seed)
         recentPositives = RingBuffer(capacity: configuration.recentPositivesCapacity)
+        batchSize = configuration.trainingBatchSize
         pending.reserveCapacity(configuration.trainingBatchSize)
     }
 
@@ -62,10 +63,14 @@ package final class TrainingQueue {
     /// Whether the latest step was refused: the model is not learning from the stream.
     package var latestStepRefused: Bool { trainer.lastStepRefused }
 
+    /// Positives per step of the live stream: `trainingBatchSize`, or this instance's share of it
+    /// when several instances share items (`OnlineRecommender.setTrainingShare`).
+    package internal(set) var batchSize: Int
+
     /// Queues a positive; true when a batch is full (the caller then calls `trainPending`).
     func enqueue(_ positive: PositiveExample) -> Bool {
         pending.append(positive)
-        return pending.count >= configuration.trainingBatchSize
+        return pending.count >= batchSize
     }
 
     /// Trains on the queued positives and recent positives drawn beside them; true when the step was

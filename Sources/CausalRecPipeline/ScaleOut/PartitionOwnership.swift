@@ -25,9 +25,14 @@ final class PartitionOwnership {
     private let logger: Logger
     /// Set by the service (tests run without).
     var metrics: ScaleOutMetrics?
+    /// Partitions of the input topic: an instance trains on its share of the group's batch
+    /// (`OnlineRecommender.setTrainingShare`).
+    let inputPartitions: Int
 
-    init(handover: PartitionHandover, logger: Logger) {
+    init(handover: PartitionHandover, inputPartitions: Int, logger: Logger) {
+        precondition(inputPartitions > 0, "an input of \(inputPartitions) partitions")
         self.handover = handover
+        self.inputPartitions = inputPartitions
         self.logger = logger
     }
 

@@ -247,7 +247,10 @@ final class MessageProcessor: CheckpointSource {
     func assign(_ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition: Int64] {
         assignedPartitions.formUnion(partitions)
         live.setAssigned(Set(assignedPartitions.map(\.partition)))
-        if let ownership { takeOver(partitions, ownership: ownership) }
+        if let ownership {
+            takeOver(partitions, ownership: ownership)
+            setTrainingShare(ownership)
+        }
         var starts: [KafkaTopicPartition: Int64] = [:]
         for partition in partitions {
             if let position = ledger.next[partition] {
@@ -273,6 +276,15 @@ final class MessageProcessor: CheckpointSource {
         ledger.forgetCommitted(partitions)
         assignedPartitions.subtract(partitions)
         live.setAssigned(Set(assignedPartitions.map(\.partition)))
+        if let ownership { setTrainingShare(ownership) }
+    }
+
+    /// The batch follows the partitions owned (`OnlineRecommender.setTrainingShare`).
+    private func setTrainingShare(_ ownership: PartitionOwnership) {
+        let owned = Set(assignedPartitions.map(\.partition)).count
+        live.withExclusiveAccess { engine in
+            engine.recommender.setTrainingShare(owned: min(owned, ownership.inputPartitions), of: ownership.inputPartitions)
+        }
     }
 
     // MARK: Offsets

@@ -60,7 +60,8 @@ enum ScaleOutSetup {
                     metadata: ["instance": "\(instance)", "changelog": "\(topic)", "deltas": "\(deltasTopic)",
                                "partitions": "\(events.partitionCount)"])
         let dimension = configuration.recommender.model.dimension
-        return (PartitionOwnership(handover: PartitionHandover(instance: instance, log: log, dimension: dimension), logger: logger),
+        return (PartitionOwnership(handover: PartitionHandover(instance: instance, log: log, dimension: dimension),
+                                   inputPartitions: Int(events.partitionCount), logger: logger),
                 ItemSync(instance: instance, log: deltaLog, dimension: dimension, logger: logger))
     }
 
