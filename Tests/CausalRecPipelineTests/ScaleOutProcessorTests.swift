@@ -221,4 +221,19 @@ struct ScaleOutProcessorTests {
         #expect(b.assign([0])[0] == Int64(half + 300))
         #expect(b.users(of: 0).isEmpty, "\(b.users(of: 0).count) evicted users came back")
     }
+
+    @Test("a claim that cannot be published to the item deltas stops the processor before it applies an event of the partition")
+    func unpublishedClaimStops() throws {
+        let log = InMemoryChangelog()
+        let deltas = InMemoryItemDeltaLog()
+        let a = try Member("A", log: log, directory: Self.directory(), deltas: deltas)
+        deltas.failNextAppends = 1
+        _ = a.assign([0])
+        // Counting without the claim in the log could count what an old owner counts again.
+        #expect(a.processor.failure != nil)
+        #expect(deltas.values.isEmpty)
+        try? a.feed(0, from: 0, until: 200)
+        #expect(a.users(of: 0).isEmpty)
+        #expect((a.processor.ownership!.ledger.applied[0]?.total ?? 0) == 0)
+    }
 }
