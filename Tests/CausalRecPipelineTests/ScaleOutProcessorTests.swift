@@ -24,7 +24,7 @@ struct ScaleOutProcessorTests {
 
         /// `deltas`: the members share items through this log (else each keeps its own).
         init(_ name: String, log: InMemoryChangelog, directory: String, retention: RetentionConfiguration = RetentionConfiguration(),
-             deltas: InMemoryItemDeltaLog? = nil, stream: PartitionedStream = .two) throws
+             deltas: InMemoryItemDeltaLog? = nil, snapshots: InMemoryItemDeltaLog? = nil, stream: PartitionedStream = .two) throws
         {
             self.stream = stream
             var recommender = RecommenderConfiguration()
@@ -46,7 +46,10 @@ struct ScaleOutProcessorTests {
                                          sender: sender, topics: configuration.topics, committer: LoggingCommitter(log: CallLog()),
                                          health: health, counters: counters, metrics: metrics, maxMessages: nil, logger: logger,
                                          ownership: ownership,
-                                         itemSync: deltas.map { ItemSync(instance: name, log: $0, dimension: PartitionHandoverTests.dimension, logger: logger) })
+                                         itemSync: deltas.map {
+                                             ItemSync(instance: name, log: $0, dimension: PartitionHandoverTests.dimension, snapshots: snapshots,
+                                                      snapshotIntervalMilliseconds: 1, logger: logger)
+                                         })
             let store = try CheckpointStore(directory: directory, keep: 3, logger: logger)
             checkpointer = Checkpointer(store: store, identity: CheckpointIdentity(brokers: ["b:1"], clusterID: "c", topic: "events", group: "g"),
                                         policy: PipelineConfiguration.Checkpointing(), status: status, metrics: metrics, logger: logger)

@@ -21,9 +21,9 @@ struct ScaleOutOnBrokerTests {
     static let afterKill = 10_000
     static let halfLifeSeconds = 3_600.0
 
-    static func writeConfig(_ path: String, group: String, topics: [String], deltasTopic: String? = nil,
+    static func writeConfig(_ path: String, group: String, topics: [String], deltasTopic: String? = nil, snapshotsTopic: String? = nil,
                             checkpointEvents: Int = 1_000, checkpointSeconds: Double = 1, model: [String] = [],
-                            syncIntervalMilliseconds: Int = 1_000, sections: String = "") throws
+                            syncIntervalMilliseconds: Int = 1_000, snapshotIntervalMilliseconds: Int = 2_000, sections: String = "") throws
     {
         try """
         group_id: \(group)
@@ -48,7 +48,9 @@ struct ScaleOutOnBrokerTests {
         scale_out:
           enabled: true
           sync_interval_ms: \(syncIntervalMilliseconds)
+          snapshot_interval_ms: \(snapshotIntervalMilliseconds)
         \(deltasTopic.map { "  deltas_topic: \($0)" } ?? "")
+        \(snapshotsTopic.map { "  snapshots_topic: \($0)" } ?? "")
         progress:
           interval_seconds: 0.2
         http:
@@ -143,16 +145,18 @@ struct ScaleOutOnBrokerTests {
             dumps.append(try ScaleOutReading.Dump(path: "\(root)/\(names[index]).jsonl"))
         }
 
-        // A fresh instance in another group that reads only the shared deltas holds the same items.
+        // A fresh instance in another group that reads only the shared items — the latest snapshot
+        // and the deltas after it — holds the same items.
         let bootstrapConfig = root + "/bootstrap.yaml"
         try Self.writeConfig(bootstrapConfig, group: "bootstrap-\(suffix)", topics: [topics[4], topics[1], topics[2], topics[3]],
-                        deltasTopic: "\(group)-model-deltas")
+                             deltasTopic: "\(group)-model-deltas", snapshotsTopic: "\(group)-model-snapshots")
         let fresh = try ServiceProcess(arguments: ["run", "--config", bootstrapConfig, "--checkpoint-dir", "\(root)/fresh", "--idle-exit", "5",
                                                    "--dump-state", "\(root)/fresh.jsonl"],
                                        environment: environment)
         let freshFinished = fresh.waitForExit(within: 90)
         #expect(freshFinished.status == 0, "\(freshFinished.stderr.suffix(3_000))")
         let freshDump = try ScaleOutReading.Dump(path: "\(root)/fresh.jsonl")
+        #expect(freshFinished.stderr.contains("items started from a snapshot"), "the fresh instance read every delta instead of a snapshot")
 
         // Events applied: per partition, the valid messages the partition holds.
         var validPerPartition: [Int32: Int] = [:]

@@ -87,6 +87,44 @@ extension OnlineRecommender {
         if changed { ranking.rowsReleased() }
     }
 
+    /// Every active item as held here. Meant for the moment right after an exchange, when nothing
+    /// is changed since the last take: the items then are exactly what the exchanged changes add
+    /// up to. Exposure weights are given at the estimator's reference time, where they are its
+    /// stored weights as they are (at any other time a weight is scaled by the decay since, which
+    /// can overflow when the times are far apart).
+    public func sharedItemStates() -> (items: [SharedItemState], exposureTime: Int64) {
+        let time = exposure.referenceTime ?? clock.latest
+        var states: [SharedItemState] = []
+        for index in 0..<items.count {
+            let row = Int32(index)
+            guard items.isActive(row) else { continue }
+            let values = model.items.row(row)
+            states.append(SharedItemState(item: items.identifier(of: row), clicks: history.clickCounts[index],
+                                          exposure: exposure.exposure(of: row, at: time), bias: model.itemBias[index],
+                                          embedding: (0..<model.dimension).map { values[$0] }))
+        }
+        return (states, time)
+    }
+
+    /// Sets items to the states of a snapshot (a new instance, before it reads the changes
+    /// published after it): values are set, not added, and count as published.
+    public func installSharedItems(_ states: [SharedItemState], exposureTime: Int64, modelVersion: Int64) {
+        precondition(states.allSatisfy { $0.embedding.count == model.dimension }, "a shared item of another dimension")
+        for state in states {
+            let row = items.row(for: state.item) ?? newItemRow(state.item, at: exposureTime)
+            let values = model.items.row(row)
+            for (column, value) in state.embedding.enumerated() { values[column] = value }
+            model.itemBias[Int(row)] = state.bias
+            history.adjustClickCount(of: row, by: state.clicks &- history.clickCounts[Int(row)])
+            let held = exposure.exposure(of: row, at: exposureTime)
+            if state.exposure != held { exposure.record(item: row, at: exposureTime, amount: state.exposure - held) }
+            sharing?.started(row, values: values, bias: state.bias)
+            model.changedItems.mark(row)
+        }
+        self.modelVersion = max(self.modelVersion, modelVersion)
+        if !states.isEmpty { ranking.rowsReleased() }
+    }
+
     /// After a restore: every row is as published (a checkpoint is written right after its
     /// changes were taken), nothing is counted.
     func restartSharing() {

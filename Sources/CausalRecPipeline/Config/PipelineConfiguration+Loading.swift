@@ -203,6 +203,10 @@ extension PipelineConfiguration {
             if !deltas.isEmpty { scaleOut.deltasTopic = deltas }
             scaleOut.syncIntervalMilliseconds = try section.integer("sync_interval_ms", default: scaleOut.syncIntervalMilliseconds,
                                                                     range: 10...600_000, unit: "milliseconds")
+            let snapshots = try section.string("snapshots_topic", default: "")
+            if !snapshots.isEmpty { scaleOut.snapshotsTopic = snapshots }
+            scaleOut.snapshotIntervalMilliseconds = try section.integer("snapshot_interval_ms", default: scaleOut.snapshotIntervalMilliseconds,
+                                                                        range: 0...86_400_000, unit: "milliseconds")
         }
 
         try document.section("drift") { driftSection in
@@ -258,6 +262,9 @@ extension PipelineConfiguration {
             }
             guard deltasTopic != changelogTopic && deltasTopic != topics.events else {
                 throw ConfigurationError(path: "scale_out.deltas_topic", reason: "must differ from the changelog and events topics")
+            }
+            guard ![changelogTopic, deltasTopic, topics.events].contains(snapshotsTopic) else {
+                throw ConfigurationError(path: "scale_out.snapshots_topic", reason: "must differ from the changelog, deltas and events topics")
             }
             recommender.sharesItems = true
         }

@@ -98,6 +98,11 @@ public struct PipelineConfiguration: Sendable, Equatable {
         public var deltasTopic: String?
         /// How often an instance publishes its item changes and applies the others'.
         public var syncIntervalMilliseconds = 1_000
+        /// The compacted one-partition topic of item snapshots; nil = `<group>-model-snapshots`.
+        public var snapshotsTopic: String?
+        /// How often the owner of input partition 0 writes a snapshot of the items (0 = never:
+        /// a new instance then reads every item delta).
+        public var snapshotIntervalMilliseconds = 300_000
     }
 
     /// How a rejected message is copied to the dead-letter topic.
@@ -129,6 +134,8 @@ public struct PipelineConfiguration: Sendable, Equatable {
     public var changelogTopic: String { scaleOut.changelogTopic ?? "\(groupID)-users-changelog" }
     /// The item deltas topic this configuration names.
     public var deltasTopic: String { scaleOut.deltasTopic ?? "\(groupID)-model-deltas" }
+    /// The item snapshots topic this configuration names.
+    public var snapshotsTopic: String { scaleOut.snapshotsTopic ?? "\(groupID)-model-snapshots" }
 
     /// The service's defaults. The sampler is `causal`: on the simulator's planted exposure shift
     /// it is 1.06× uniform negatives at γ 0.5 and 2.6× at γ 0, on Food it ties them, and it trains

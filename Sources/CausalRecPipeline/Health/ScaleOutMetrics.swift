@@ -24,6 +24,9 @@ final class ScaleOutMetrics: Sendable {
     let fencedDeltas: CoreMetrics.Counter
     /// Seconds from another instance taking its item changes to their application here.
     let syncLag: CoreMetrics.Recorder
+    /// Item snapshots written here, and their bytes.
+    let snapshots: CoreMetrics.Counter
+    let snapshotBytes: CoreMetrics.Counter
 
     init(factory: PrometheusMetricsFactory) {
         restoreDuration = Metrics.Timer(label: "causalrec_restore_seconds", factory: factory)
@@ -35,6 +38,8 @@ final class ScaleOutMetrics: Sendable {
         refusedDeltas = CoreMetrics.Counter(label: "causalrec_item_deltas_refused_total", factory: factory)
         fencedDeltas = CoreMetrics.Counter(label: "causalrec_item_deltas_fenced_total", factory: factory)
         syncLag = CoreMetrics.Recorder(label: "causalrec_item_sync_lag_seconds", factory: factory)
+        snapshots = CoreMetrics.Counter(label: "causalrec_item_snapshots_total", factory: factory)
+        snapshotBytes = CoreMetrics.Counter(label: "causalrec_item_snapshot_bytes_total", factory: factory)
         ignoredRecords = Dictionary(uniqueKeysWithValues: ["zombie", "refused"].map {
             ($0, CoreMetrics.Counter(label: "causalrec_changelog_records_ignored_total", dimensions: [("reason", $0)], factory: factory))
         })

@@ -49,12 +49,27 @@ final class ItemSync {
     /// Wall-clock milliseconds from the taking of the last applied message to its application.
     private(set) var lastLagMilliseconds: Int64 = 0
     var metrics: ScaleOutMetrics?
-    private let logger: Logger
+    let logger: Logger
+    /// Where snapshots of the items are written and a new instance starts from (nil: none; a new
+    /// instance then reads the deltas log from its beginning).
+    let snapshots: (any ItemDeltaLog)?
+    /// How often the instance that owns input partition 0 writes a snapshot.
+    let snapshotIntervalMilliseconds: Int64
+    var lastSnapshotMilliseconds: Int64?
+    /// The log offset of the latest snapshot written here (a state the log has not moved past is
+    /// not written again).
+    var lastSnapshotOffset: Int64 = -1
+    /// The log offset of the snapshot this instance started from, if it did.
+    var installedSnapshotOffset: Int64?
 
-    init(instance: String, log: any ItemDeltaLog, dimension: Int, logger: Logger) {
+    init(instance: String, log: any ItemDeltaLog, dimension: Int, snapshots: (any ItemDeltaLog)? = nil,
+         snapshotIntervalMilliseconds: Int64 = 300_000, logger: Logger)
+    {
         self.instance = instance
         self.log = log
         self.dimension = dimension
+        self.snapshots = snapshots
+        self.snapshotIntervalMilliseconds = snapshotIntervalMilliseconds
         self.logger = logger
     }
 
@@ -180,6 +195,11 @@ final class ItemSync {
     /// What the checkpoint keeps of the exchange (captured with the state, lock held).
     var state: ItemSyncState {
         ItemSyncState(logOffset: logOffset, applied: applied, ownRead: ownRead, publishedPositions: publishedPositions, claims: claims)
+    }
+
+    func countRefused() {
+        refusedMessages += 1
+        metrics?.refusedDeltas.increment()
     }
 
     /// Continues from a restored checkpoint: the log is read on from its offset, and nothing is

@@ -1,7 +1,7 @@
 import Kafka
 import Logging
 
-/// The item deltas on a one-partition Kafka topic. One consumer (no group) stays assigned between
+/// A one-partition Kafka topic of item deltas (or of item snapshots). One consumer (no group) stays assigned between
 /// reads, so the periodic read costs one non-blocking poll; a read to the end re-assigns its start,
 /// which makes the client report the end of the partition again, and stops at that report (never
 /// at the high watermark, which some brokers report below the last batch's end).

@@ -58,6 +58,7 @@ extension MessageProcessor {
     /// A log that cannot be read stops the processor: counting without it could count twice.
     func catchUpItems() {
         guard let itemSync, failure == nil else { return }
+        startFromSnapshot(itemSync)
         do {
             let messages = try itemSync.read(toEnd: true)
             let now = wallClock()
@@ -67,6 +68,22 @@ extension MessageProcessor {
         } catch {
             failure = error
             logger.error("the item deltas could not be read; nothing more is handled in this run", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// A new instance (nothing read from the deltas log yet) starts its items from the latest
+    /// snapshot, if there is one; without it (or when it cannot be read) it reads the whole log,
+    /// which ends in the same state.
+    private func startFromSnapshot(_ itemSync: ItemSync) {
+        guard itemSync.startsFresh else { return }
+        do {
+            if let snapshot = try itemSync.readLatestSnapshot() {
+                live.withExclusiveAccess { engine in itemSync.install(snapshot, into: engine.recommender) }
+                logger.info("items started from a snapshot", metadata: [
+                    "writer": "\(snapshot.writer)", "log_offset": "\(snapshot.sync.logOffset)", "items": "\(snapshot.items.count)"])
+            }
+        } catch {
+            logger.warning("the item snapshots could not be read; reading every item delta instead", metadata: ["error": "\(error)"])
         }
     }
 
@@ -84,15 +101,21 @@ extension MessageProcessor {
         } catch {
             logger.warning("item deltas not published yet; retried at the next exchange", metadata: ["error": "\(error)"])
         }
+        // The owner of input partition 0 writes the snapshots: it reads the log to its end (its
+        // own messages back), so that its items are exactly the log's up to there.
+        startFromSnapshot(itemSync)
+        let snapshotting = itemSync.snapshotDue(wallMilliseconds: wallClock()) && assignedPartitions.contains { $0.partition == 0 }
         do {
-            let messages = try itemSync.read(toEnd: !itemSync.caughtUp)
-            let reachedEnd = !itemSync.caughtUp
+            let toEnd = !itemSync.caughtUp || snapshotting
+            let messages = try itemSync.read(toEnd: toEnd)
             let now = wallClock()
-            live.withExclusiveAccess { engine in
-                itemSync.apply(messages, to: engine.recommender, reachedEnd: reachedEnd, wallMilliseconds: now)
+            let snapshot = live.withExclusiveAccess { engine in
+                itemSync.apply(messages, to: engine.recommender, reachedEnd: toEnd, wallMilliseconds: now)
+                return snapshotting ? itemSync.captureSnapshot(of: engine.recommender, wallMilliseconds: now) : nil
             }
+            if let snapshot { try itemSync.write(snapshot) }
         } catch {
-            logger.warning("item deltas not read; read again at the next exchange", metadata: ["error": "\(error)"])
+            logger.warning("item deltas not read (or a snapshot not written); again at the next exchange", metadata: ["error": "\(error)"])
         }
     }
 

@@ -56,13 +56,29 @@ enum ScaleOutSetup {
         }
         let deltaLog = try KafkaItemDeltaLog(topic: deltasTopic, bootstrapServers: bootstrapServers, properties: readProperties,
                                              producer: producer, logger: logger)
+        // Snapshots: one partition, compacted by part index (a snapshot is read whole or not at all).
+        let snapshotsTopic = configuration.snapshotsTopic
+        var snapshotsMetadata = try consumer.topicMetadata(snapshotsTopic, timeout: .seconds(10))
+        if snapshotsMetadata == nil {
+            try admin.createTopics([KafkaTopicSpecification(name: snapshotsTopic, partitions: 1,
+                                                            replicationFactor: configuration.topics.replicationFactor,
+                                                            settings: ["cleanup.policy": "compact"])], timeout: .seconds(30))
+            snapshotsMetadata = try consumer.topicMetadata(snapshotsTopic, timeout: .seconds(10))
+        }
+        guard snapshotsMetadata?.partitionCount == 1 else {
+            throw ConfigurationError(path: "scale_out.snapshots_topic",
+                                     reason: "the item snapshots topic '\(snapshotsTopic)' has \(snapshotsMetadata?.partitionCount ?? 0) partitions; it must have exactly 1")
+        }
+        let snapshotLog = try KafkaItemDeltaLog(topic: snapshotsTopic, bootstrapServers: bootstrapServers, properties: readProperties,
+                                                producer: producer, logger: logger)
         logger.info("scale-out: partitions' users move through the users' changelog, items are shared through deltas",
                     metadata: ["instance": "\(instance)", "changelog": "\(topic)", "deltas": "\(deltasTopic)",
                                "partitions": "\(events.partitionCount)"])
         let dimension = configuration.recommender.model.dimension
         return (PartitionOwnership(handover: PartitionHandover(instance: instance, log: log, dimension: dimension),
                                    inputPartitions: Int(events.partitionCount), logger: logger),
-                ItemSync(instance: instance, log: deltaLog, dimension: dimension, logger: logger))
+                ItemSync(instance: instance, log: deltaLog, dimension: dimension, snapshots: snapshotLog,
+                         snapshotIntervalMilliseconds: Int64(configuration.scaleOut.snapshotIntervalMilliseconds), logger: logger))
     }
 
     /// The id in `directory`'s instance file, made (a random UUID) when there is none.
