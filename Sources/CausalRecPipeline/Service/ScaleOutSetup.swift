@@ -41,36 +41,26 @@ enum ScaleOutSetup {
         }
         let log = KafkaChangelog(topic: topic, bootstrapServers: bootstrapServers, properties: readProperties, producer: producer,
                                  logger: logger)
-        let deltasTopic = configuration.deltasTopic
-        var deltas = try consumer.topicMetadata(deltasTopic, timeout: .seconds(10))
-        if deltas == nil {
-            try admin.createTopics([KafkaTopicSpecification(name: deltasTopic, partitions: 1,
-                                                            replicationFactor: configuration.topics.replicationFactor, settings: [:])],
-                                   timeout: .seconds(30))
-            deltas = try consumer.topicMetadata(deltasTopic, timeout: .seconds(10))
+        /// A one-partition log topic (created when missing, refused with another count) and its reader.
+        func oneLog(_ name: String, key: String, what: String, settings: [String: String]) throws -> KafkaItemDeltaLog {
+            var metadata = try consumer.topicMetadata(name, timeout: .seconds(10))
+            if metadata == nil {
+                try admin.createTopics([KafkaTopicSpecification(name: name, partitions: 1, replicationFactor: configuration.topics.replicationFactor,
+                                                                settings: settings)], timeout: .seconds(30))
+                metadata = try consumer.topicMetadata(name, timeout: .seconds(10))
+            }
+            guard metadata?.partitionCount == 1 else {
+                throw ConfigurationError(path: key, reason: "the \(what) topic '\(name)' has \(metadata?.partitionCount ?? 0) partitions; it must have exactly 1")
+            }
+            return try KafkaItemDeltaLog(topic: name, bootstrapServers: bootstrapServers, properties: readProperties, producer: producer,
+                                         logger: logger)
         }
         // One partition: every instance reads every delta, in one order.
-        guard deltas?.partitionCount == 1 else {
-            throw ConfigurationError(path: "scale_out.deltas_topic",
-                                     reason: "the item deltas topic '\(deltasTopic)' has \(deltas?.partitionCount ?? 0) partitions; it must have exactly 1")
-        }
-        let deltaLog = try KafkaItemDeltaLog(topic: deltasTopic, bootstrapServers: bootstrapServers, properties: readProperties,
-                                             producer: producer, logger: logger)
-        // Snapshots: one partition, compacted by part index (a snapshot is read whole or not at all).
-        let snapshotsTopic = configuration.snapshotsTopic
-        var snapshotsMetadata = try consumer.topicMetadata(snapshotsTopic, timeout: .seconds(10))
-        if snapshotsMetadata == nil {
-            try admin.createTopics([KafkaTopicSpecification(name: snapshotsTopic, partitions: 1,
-                                                            replicationFactor: configuration.topics.replicationFactor,
-                                                            settings: ["cleanup.policy": "compact"])], timeout: .seconds(30))
-            snapshotsMetadata = try consumer.topicMetadata(snapshotsTopic, timeout: .seconds(10))
-        }
-        guard snapshotsMetadata?.partitionCount == 1 else {
-            throw ConfigurationError(path: "scale_out.snapshots_topic",
-                                     reason: "the item snapshots topic '\(snapshotsTopic)' has \(snapshotsMetadata?.partitionCount ?? 0) partitions; it must have exactly 1")
-        }
-        let snapshotLog = try KafkaItemDeltaLog(topic: snapshotsTopic, bootstrapServers: bootstrapServers, properties: readProperties,
-                                                producer: producer, logger: logger)
+        let deltasTopic = configuration.deltasTopic
+        let deltaLog = try oneLog(deltasTopic, key: "scale_out.deltas_topic", what: "item deltas", settings: [:])
+        // Snapshots: compacted by part index (a snapshot is read whole or not at all).
+        let snapshotLog = try oneLog(configuration.snapshotsTopic, key: "scale_out.snapshots_topic", what: "item snapshots",
+                                     settings: ["cleanup.policy": "compact"])
         logger.info("scale-out: partitions' users move through the users' changelog, items are shared through deltas",
                     metadata: ["instance": "\(instance)", "changelog": "\(topic)", "deltas": "\(deltasTopic)",
                                "partitions": "\(events.partitionCount)"])
