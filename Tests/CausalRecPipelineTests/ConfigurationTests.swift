@@ -105,6 +105,8 @@ struct ConfigurationTests {
             ("model:\n  item_init: id\nretention:\n  item_admit_after: 2\nscale_out:\n  enabled: true\n", "retention.item_admit_after", "must be 1 with scale_out.enabled"),
             ("model:\n  item_init: id\nscale_out:\n  enabled: true\n  deltas_topic: events\n", "scale_out.deltas_topic", "must differ"),
             ("scale_out:\n  sync_interval_ms: 5\n", "scale_out.sync_interval_ms", "must be between 10 and"),
+            ("model:\n  item_init: id\nscale_out:\n  enabled: true\n  snapshots_topic: causalrec-model-deltas\n", "scale_out.snapshots_topic", "must differ"),
+            ("scale_out:\n  snapshot_interval_ms: -1\n", "scale_out.snapshot_interval_ms", "must be between 0 and"),
         ]
         for entry in cases {
             let found = error(entry.yaml)

@@ -60,16 +60,11 @@ struct ItemSnapshot: Sendable, Equatable {
         }
     }
 
-    /// One decoded part.
+    /// One decoded part: its place among the snapshot's parts, and the snapshot with the part's items.
     struct Part: Equatable {
-        var writer: String
-        var number: Int64
         var index: Int
         var count: Int
-        var sync: ItemSyncState
-        var modelVersion: Int64
-        var exposureTime: Int64
-        var items: [SharedItemState]
+        var content: ItemSnapshot
 
         init(decoding bytes: [UInt8], dimension: Int) throws {
             var reader = StateReader(bytes)
@@ -78,19 +73,19 @@ struct ItemSnapshot: Sendable, Equatable {
             guard version == ItemSnapshot.formatVersion else {
                 throw StateReadError("an item snapshot of format \(version); this build reads \(ItemSnapshot.formatVersion)")
             }
-            writer = try reader.readString()
-            number = try reader.readInt64()
+            let writer = try reader.readString()
+            let number = try reader.readInt64()
             index = try reader.readInt()
             count = try reader.readInt()
             guard !writer.isEmpty, number >= 0, count > 0, count <= 1_000_000, (0..<count).contains(index) else {
                 throw StateReadError("an item snapshot part \(index) of \(count), number \(number) of '\(writer)'")
             }
-            sync = try ItemSyncState.read(from: &reader)
-            modelVersion = try reader.readInt64()
-            exposureTime = try reader.readInt64()
+            let sync = try ItemSyncState.read(from: &reader)
+            let modelVersion = try reader.readInt64()
+            let exposureTime = try reader.readInt64()
             guard modelVersion >= 0 else { throw StateReadError("an item snapshot with model version \(modelVersion)") }
             let itemCount = try reader.readCount(elementSize: 24, "snapshot items")
-            items = []
+            var items: [SharedItemState] = []
             items.reserveCapacity(itemCount)
             for _ in 0..<itemCount {
                 let item = try reader.readString()
@@ -106,6 +101,8 @@ struct ItemSnapshot: Sendable, Equatable {
             }
             try reader.endSection()
             guard reader.isAtEnd else { throw StateReadError("\(reader.remaining) bytes after an item snapshot part") }
+            content = ItemSnapshot(writer: writer, number: number, sync: sync, modelVersion: modelVersion, exposureTime: exposureTime,
+                                   items: items)
         }
     }
 
@@ -113,17 +110,22 @@ struct ItemSnapshot: Sendable, Equatable {
     /// of each key), nil when none is complete.
     static func latest(of parts: [Part]) -> ItemSnapshot? {
         var groups: [String: [Part]] = [:]
-        for part in parts { groups["\(part.writer)#\(part.number)", default: []].append(part) }
+        for part in parts { groups["\(part.content.writer)#\(part.content.number)", default: []].append(part) }
         var best: ItemSnapshot?
         for group in groups.values {
             let first = group[0]
+            var whole = first.content
+            whole.items = []
             let byIndex = Dictionary(group.map { ($0.index, $0) }) { a, _ in a }
-            guard byIndex.count == first.count,
-                  group.allSatisfy({ $0.count == first.count && $0.sync == first.sync && $0.exposureTime == first.exposureTime })
-            else { continue }
-            guard best.map({ first.sync.logOffset > $0.sync.logOffset }) ?? true else { continue }
-            best = ItemSnapshot(writer: first.writer, number: first.number, sync: first.sync, modelVersion: first.modelVersion,
-                                exposureTime: first.exposureTime, items: (0..<first.count).flatMap { byIndex[$0]!.items })
+            // Complete, and every part from the same snapshot (the same header apart from the items).
+            guard byIndex.count == first.count, group.allSatisfy({ part in
+                var header = part.content
+                header.items = []
+                return part.count == first.count && header == whole
+            }) else { continue }
+            guard best.map({ whole.sync.logOffset > $0.sync.logOffset }) ?? true else { continue }
+            whole.items = (0..<first.count).flatMap { byIndex[$0]!.content.items }
+            best = whole
         }
         return best
     }
