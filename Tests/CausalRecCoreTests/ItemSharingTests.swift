@@ -90,6 +90,35 @@ struct ItemSharingTests {
         }
     }
 
+    @Test("with exposure counted from clicks until the first impression, a new instance whose first event is a click stops once another instance has seen one")
+    func impressionsSeenByTheGroup() throws {
+        let start: Int64 = 1_700_000_000_000
+        let seen = OnlineRecommender(configuration: Self.configuration(sharing: true))
+        #expect(seen.configuration.exposure.source == .auto)
+        seen.step(.impression(Impression(user: "u1", items: ["i1", "i2"], timestamp: start)), fallbackTimestamp: 0)
+        seen.step(.click(Click(user: "u1", item: "i1", timestamp: start + 1)), fallbackTimestamp: 0)
+        let changes = seen.takeItemChanges()
+        #expect(changes.impressionsSeen)
+        // The click on i3 is a new instance's first event (its partition's position fell between
+        // an impression and its clicks).
+        func firstClickAfter(_ received: ItemChanges) throws -> (exposure: Double, published: Double) {
+            let newcomer = OnlineRecommender(configuration: Self.configuration(sharing: true))
+            newcomer.applyItemChanges(received)
+            newcomer.step(.click(Click(user: "u2", item: "i3", timestamp: start + 2)), fallbackTimestamp: 0)
+            let row = try #require(newcomer.itemRow(ofKnown: "i3"))
+            let published = newcomer.takeItemChanges().items.filter { $0.item == "i3" }.reduce(0) { $0 + $1.exposure }
+            return (newcomer.exposure.exposure(of: row, at: start + 2), published)
+        }
+        let informed = try firstClickAfter(changes)
+        #expect(informed.exposure == 0 && informed.published == 0)
+        // Negative control: changes that do not say impressions were seen (a writer before its
+        // first impression) leave the newcomer counting its click as exposure.
+        var silent = changes
+        silent.impressionsSeen = false
+        let uninformed = try firstClickAfter(silent)
+        #expect(uninformed.exposure > 0 && uninformed.published > 0)
+    }
+
     @Test("an instance steps after its share of the group's batch: a third of the partitions, a third of the positives")
     func trainingShare() {
         var configuration = Self.configuration(sharing: true)

@@ -2,6 +2,7 @@ import CausalRecCore
 @testable import CausalRecPipeline
 import CausalRecTestSupport
 import Foundation
+import Logging
 import Testing
 
 /// Snapshots of the shared items: a new instance that starts from the latest one and reads the
@@ -54,9 +55,9 @@ struct ItemSnapshotTests {
         var state = ItemSyncState()
         state.logOffset = 10
         state.applied = ["a": 4]
-        let older = ItemSnapshot(writer: "a", number: 10, sync: state, modelVersion: 7, exposureTime: 1_000, items: [item])
+        let older = ItemSnapshot(writer: "a", number: 10, sync: state, modelVersion: 7, exposureTime: 1_000, impressionsSeen: false, items: [item])
         state.logOffset = 20
-        let newer = ItemSnapshot(writer: "a", number: 20, sync: state, modelVersion: 9, exposureTime: 2_000,
+        let newer = ItemSnapshot(writer: "a", number: 20, sync: state, modelVersion: 9, exposureTime: 2_000, impressionsSeen: true,
                                  items: (0..<15_000).map { SharedItemState(item: "i\($0)", clicks: 1, exposure: 1, bias: 0, embedding: item.embedding) })
         let newerParts = newer.encode()
         #expect(newerParts.count > 1)
@@ -75,6 +76,44 @@ struct ItemSnapshotTests {
         var negative = older
         negative.items[0].clicks = -1
         #expect(throws: StateReadError.self) { try decode(negative.encode()[0]) }
+    }
+
+    @Test("a snapshot says whether its writer had seen an impression, and installing it tells the new instance; format 1 is read as not saying so")
+    func impressionsSeenInSnapshots() throws {
+        let item = SharedItemState(item: "i1", clicks: 3, exposure: 1.5, bias: 0.25, embedding: [Float](repeating: 0.5, count: 8))
+        var state = ItemSyncState()
+        state.logOffset = 10
+        var snapshot = ItemSnapshot(writer: "a", number: 10, sync: state, modelVersion: 7, exposureTime: 1_000, impressionsSeen: true, items: [item])
+        let decoded = try #require(ItemSnapshot.latest(of: snapshot.encode().map { try ItemSnapshot.Part(decoding: $0, dimension: 8) }))
+        #expect(decoded == snapshot)
+        let recommender = ItemSyncTests.recommender()
+        let sync = ItemSync(instance: "b", log: InMemoryItemDeltaLog(), dimension: 8, logger: Logger(label: "test"))
+        sync.install(decoded, into: recommender)
+        #expect(recommender.sharedItemStates().impressionsSeen)
+        // The layout of format 1, written out as a writer of that build wrote it.
+        func formatOneLayout(version: Int) -> [UInt8] {
+            var writer = StateWriter(reservingCapacity: 512)
+            writer.beginSection("ISNP")
+            writer.write(version)
+            writer.write(snapshot.writer)
+            writer.write(snapshot.number)
+            writer.write(0)
+            writer.write(1)
+            snapshot.sync.write(to: &writer)
+            writer.write(snapshot.modelVersion)
+            writer.write(snapshot.exposureTime)
+            writer.write(1)
+            writer.write(item.item)
+            writer.write(item.clicks)
+            writer.write(item.exposure)
+            writer.write(item.bias)
+            writer.write(item.embedding)
+            writer.endSection()
+            return writer.bytes
+        }
+        snapshot.impressionsSeen = false
+        #expect(try ItemSnapshot.Part(decoding: formatOneLayout(version: 1), dimension: 8).content == snapshot)
+        #expect(throws: StateReadError.self) { try ItemSnapshot.Part(decoding: formatOneLayout(version: 9), dimension: 8) }
     }
 
     static func largestRowDifference(_ one: Member, _ other: Member) -> Float {

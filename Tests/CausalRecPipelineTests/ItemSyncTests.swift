@@ -121,6 +121,41 @@ struct ItemSyncTests {
         #expect(try ItemDeltaMessage(decoding: log.values.last!, dimension: 8).sequence == 3)
     }
 
+    @Test("a delta says whether its writer had seen an impression; a delta of the format before (2) is read as not saying so")
+    func impressionsSeenCarried() throws {
+        let delta = ItemDelta(item: "i1", source: 0, clicks: 1, exposure: 0.5)
+        var message = ItemDeltaMessage(instance: "x", sequence: 1, positions: [0: 7], epochs: [0: 1], takenAtMilliseconds: 5,
+                                       changes: ItemChanges(items: [delta], exposureTime: 1_000, modelVersion: 3, impressionsSeen: true))
+        #expect(try ItemDeltaMessage(decoding: message.encode(), dimension: 8) == message)
+        // The layout of format 2, written out here as a writer of that build wrote it.
+        func formatTwoLayout(version: Int) -> [UInt8] {
+            var writer = StateWriter(reservingCapacity: 256)
+            writer.beginSection("IDLT")
+            writer.write(version)
+            writer.write(message.instance)
+            writer.write(message.sequence)
+            writer.write(message.takenAtMilliseconds)
+            ItemSyncState.write(message.positions, to: &writer)
+            ItemSyncState.write(message.epochs, to: &writer)
+            writer.write(message.changes.exposureTime)
+            writer.write(message.changes.modelVersion)
+            writer.write(1)
+            writer.write(delta.item)
+            writer.write(delta.source ?? -1)
+            writer.write(delta.clicks)
+            writer.write(delta.exposure)
+            writer.write(delta.bias)
+            writer.write(delta.embedding)
+            writer.endSection()
+            return writer.bytes
+        }
+        message.changes.impressionsSeen = false
+        #expect(try ItemDeltaMessage(decoding: formatTwoLayout(version: 2), dimension: 8) == message)
+        // Formats this build does not know are refused.
+        #expect(throws: StateReadError.self) { try ItemDeltaMessage(decoding: formatTwoLayout(version: 1), dimension: 8) }
+        #expect(throws: StateReadError.self) { try ItemDeltaMessage(decoding: formatTwoLayout(version: 9), dimension: 8) }
+    }
+
     @Test("a crafted delta is refused with a reason, and the exchange goes on")
     func craftedDeltaRefused() throws {
         var message = ItemDeltaMessage(instance: "x", sequence: 1, positions: [:], epochs: [0: 1], takenAtMilliseconds: 0,

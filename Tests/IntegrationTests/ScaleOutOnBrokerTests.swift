@@ -138,8 +138,10 @@ struct ScaleOutOnBrokerTests {
         for index in survivors { instances[index].send(SIGTERM) }
         var dumps: [ScaleOutReading.Dump] = []
         var appliedBySurvivors = 0
+        var heldBack = [ScaleOutReading.heldBack(instances[victim].stderr)]
         for index in survivors {
             let finished = instances[index].waitForExit(within: 120)
+            heldBack.append(ScaleOutReading.heldBack(finished.stderr))
             #expect(finished.status == 0, "\(finished.stderr.suffix(3_000))")
             appliedBySurvivors = max(appliedBySurvivors, finished.applied ?? -1)
             dumps.append(try ScaleOutReading.Dump(path: "\(root)/\(names[index]).jsonl"))
@@ -156,6 +158,11 @@ struct ScaleOutOnBrokerTests {
         let freshFinished = fresh.waitForExit(within: 90)
         #expect(freshFinished.status == 0, "\(freshFinished.stderr.suffix(3_000))")
         let freshDump = try ScaleOutReading.Dump(path: "\(root)/fresh.jsonl")
+        if let directory = ProcessInfo.processInfo.environment["CAUSALREC_TEST_LOGS"] {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try? freshFinished.stderr.write(toFile: "\(directory)/\(suffix)-fresh.log", atomically: true, encoding: .utf8)
+            for name in names + ["fresh"] { try? FileManager.default.copyItem(atPath: "\(root)/\(name).jsonl", toPath: "\(directory)/\(suffix)-\(name).jsonl") }
+        }
         #expect(freshFinished.stderr.contains("items started from a snapshot"), "the fresh instance read every delta instead of a snapshot")
 
         // Events applied: per partition, the valid messages the partition holds.
@@ -214,14 +221,20 @@ struct ScaleOutOnBrokerTests {
         let shares = stream.exposureShares
         var itemMismatches = 0
         var largestShareError = 0.0
-        for dump in dumps + [freshDump] {
+        var worstShare = ""
+        for (index, dump) in (dumps + [freshDump]).enumerated() {
             itemMismatches += clickCounts.filter { (dump.items[$0.key]?.clicks ?? 0) != $0.value }.count
             for (item, share) in shares {
-                largestShareError = max(largestShareError, abs((dump.items[item]?.exposureShare ?? 0) - share) / share)
+                let held = dump.items[item]?.exposureShare ?? 0
+                let error = abs(held - share) / share
+                if error > largestShareError {
+                    largestShareError = error
+                    worstShare = "item \(item) in dump \(index) (survivors, then the fresh instance): \(held) vs the stream's \(share)"
+                }
             }
         }
         #expect(itemMismatches == 0, "\(itemMismatches) item click counts differ from the stream's (\(clickCounts.count) items clicked)")
-        #expect(largestShareError < 1e-6, "an exposure share differs from the stream's by \(largestShareError) relative")
+        #expect(largestShareError < 1e-6, "an exposure share differs from the stream's by \(largestShareError) relative: \(worstShare)")
         let survivorsAgree = dumps[0].rowDifference(from: dumps[1])
         let freshAgrees = dumps[0].rowDifference(from: freshDump)
         #expect(survivorsAgree.maximum <= 1e-4 && survivorsAgree.missing == 0, "survivors: \(survivorsAgree)")
@@ -237,7 +250,7 @@ struct ScaleOutOnBrokerTests {
         \(appliedMismatches.count) partitions differ; \(userMismatches.count) of \(usersChecked) users differ; \
         \(answers) answers to \(stream.requests.count) requests (\(unanswered) unanswered), \(answersToMoved) to moved users after the kill, \
         \(alreadyClicked) naming a clicked item; \(itemMismatches) item click counts differ (\(clickCounts.count) items), \
-        exposure share error \(largestShareError); item rows: survivors differ by \(survivorsAgree.maximum) over \(survivorsAgree.compared) items, \
+        exposure share error \(largestShareError) (events held back by the killed instance, then the survivors: \(heldBack)); item rows: survivors differ by \(survivorsAgree.maximum) over \(survivorsAgree.compared) items, \
         fresh instance by \(freshAgrees.maximum) over \(freshAgrees.compared); DLQ holds \(planted.intersection(deadLetters).count) of \(planted.count) planted
         """)
         let claims = survivors.flatMap { index in

@@ -97,6 +97,15 @@ enum ScaleOutReading {
         return zip(partitionsInOrder, handler.payloads).map { ($0, $1) }
     }
 
+    /// The newest `held_back=N` of an instance's progress lines: events its event clock applied at
+    /// its own time instead of their later stamp.
+    static func heldBack(_ log: String) -> Int {
+        guard let line = log.split(separator: "\n").last(where: { $0.contains("held_back=") }),
+              let start = line.range(of: "held_back=")?.upperBound
+        else { return 0 }
+        return Int(line[start...].prefix { $0.isNumber }) ?? 0
+    }
+
     /// The partitions an instance owns now, from its "partitions assigned" and "partitions
     /// revoked" log lines in order (eager or incremental, both read the same way).
     static func ownedPartitions(_ log: String) -> Set<Int32> {

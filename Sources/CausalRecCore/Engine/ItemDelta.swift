@@ -28,18 +28,25 @@ public struct ItemDelta: Sendable, Equatable {
     }
 }
 
-/// The item deltas of one publication, with the event time their exposure weights are given at
-/// and the recommender's model version when they were taken (the receivers' version never goes
-/// back past it: a Lamport clock across instances).
+/// The item deltas of one publication, with the event time their exposure weights are given at,
+/// the recommender's model version when they were taken (the receivers' version never goes back
+/// past it: a Lamport clock across instances) and whether the writer had applied an impression.
 public struct ItemChanges: Sendable, Equatable {
     public var items: [ItemDelta]
     public var exposureTime: Int64
     public var modelVersion: Int64
+    /// With `exposure.source: auto`, clicks count as exposure only until the first impression.
+    /// That moment belongs to the group, not to one instance: a new instance whose first events
+    /// are clicks (its partition's position fell between an impression and its clicks) would
+    /// otherwise count them as exposure after the others had stopped, and every instance would
+    /// add that exposure.
+    public var impressionsSeen: Bool
 
-    public init(items: [ItemDelta] = [], exposureTime: Int64 = 0, modelVersion: Int64 = 0) {
+    public init(items: [ItemDelta] = [], exposureTime: Int64 = 0, modelVersion: Int64 = 0, impressionsSeen: Bool = false) {
         self.items = items
         self.exposureTime = exposureTime
         self.modelVersion = modelVersion
+        self.impressionsSeen = impressionsSeen
     }
 
     public var isEmpty: Bool { items.isEmpty }

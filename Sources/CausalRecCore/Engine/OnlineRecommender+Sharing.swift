@@ -33,7 +33,7 @@ extension OnlineRecommender {
         }
         deltas += sharing.countedDeltas { items.identifier(of: $0) }
         let anchor = sharing.clearCounts()
-        return ItemChanges(items: deltas, exposureTime: anchor ?? clock.latest, modelVersion: modelVersion)
+        return ItemChanges(items: deltas, exposureTime: anchor ?? clock.latest, modelVersion: modelVersion, impressionsSeen: impressionsSeen)
     }
 
     /// Changes taken but not published after all (their publication failed): they are counted
@@ -62,6 +62,7 @@ extension OnlineRecommender {
         guard let sharing else { return }
         precondition(changes.items.allSatisfy { $0.embedding.isEmpty || $0.embedding.count == model.dimension },
                      "an item delta of another dimension")
+        if changes.impressionsSeen { impressionsSeen = true }
         var changed = false
         for delta in changes.items {
             let sign = delta.source.map(countSign) ?? 0
@@ -92,7 +93,7 @@ extension OnlineRecommender {
     /// up to. Exposure weights are given at the estimator's reference time, where they are its
     /// stored weights as they are (at any other time a weight is scaled by the decay since, which
     /// can overflow when the times are far apart).
-    public func sharedItemStates() -> (items: [SharedItemState], exposureTime: Int64) {
+    public func sharedItemStates() -> (items: [SharedItemState], exposureTime: Int64, impressionsSeen: Bool) {
         let time = exposure.referenceTime ?? clock.latest
         var states: [SharedItemState] = []
         for index in 0..<items.count {
@@ -103,13 +104,14 @@ extension OnlineRecommender {
                                           exposure: exposure.exposure(of: row, at: time), bias: model.itemBias[index],
                                           embedding: (0..<model.dimension).map { values[$0] }))
         }
-        return (states, time)
+        return (states, time, impressionsSeen)
     }
 
     /// Sets items to the states of a snapshot (a new instance, before it reads the changes
     /// published after it): values are set, not added, and count as published.
-    public func installSharedItems(_ states: [SharedItemState], exposureTime: Int64, modelVersion: Int64) {
+    public func installSharedItems(_ states: [SharedItemState], exposureTime: Int64, modelVersion: Int64, impressionsSeen: Bool) {
         precondition(states.allSatisfy { $0.embedding.count == model.dimension }, "a shared item of another dimension")
+        if impressionsSeen { self.impressionsSeen = true }
         for state in states {
             let row = items.row(for: state.item) ?? newItemRow(state.item, at: exposureTime)
             let values = model.items.row(row)

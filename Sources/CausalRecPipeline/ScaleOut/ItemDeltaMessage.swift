@@ -19,7 +19,8 @@ struct ItemDeltaMessage: Sendable, Equatable {
     var takenAtMilliseconds: Int64
     var changes: ItemChanges
 
-    static let formatVersion = 2
+    /// Format 3 added `changes.impressionsSeen`; messages of format 2 are read with it false.
+    static let formatVersion = 3
     /// Values stay below the brokers' default message size limit (1 MB).
     static let maximumBytes = 900_000
 
@@ -50,6 +51,7 @@ struct ItemDeltaMessage: Sendable, Equatable {
         ItemSyncState.write(epochs, to: &writer)
         writer.write(changes.exposureTime)
         writer.write(changes.modelVersion)
+        writer.write(changes.impressionsSeen)
         writer.write(changes.items.count)
         for delta in changes.items {
             writer.write(delta.item)
@@ -67,8 +69,8 @@ struct ItemDeltaMessage: Sendable, Equatable {
         var reader = StateReader(bytes)
         try reader.beginSection("IDLT")
         let version = try reader.readInt()
-        guard version == Self.formatVersion else {
-            throw StateReadError("an item delta of format \(version); this build reads \(Self.formatVersion)")
+        guard (2...Self.formatVersion).contains(version) else {
+            throw StateReadError("an item delta of format \(version); this build reads 2 to \(Self.formatVersion)")
         }
         instance = try reader.readString()
         guard !instance.isEmpty else { throw StateReadError("an item delta without an instance") }
@@ -78,6 +80,7 @@ struct ItemDeltaMessage: Sendable, Equatable {
         positions = try ItemSyncState.readPositions(from: &reader, "item delta positions")
         epochs = try ItemSyncState.readPositions(from: &reader, "item delta epochs")
         changes = ItemChanges(exposureTime: try reader.readInt64(), modelVersion: try reader.readInt64())
+        if version >= 3 { changes.impressionsSeen = try reader.readBool() }
         guard changes.modelVersion >= 0 else { throw StateReadError("an item delta with model version \(changes.modelVersion)") }
         let count = try reader.readCount(elementSize: 29, "item deltas")
         changes.items.reserveCapacity(count)

@@ -16,9 +16,12 @@ struct ItemSnapshot: Sendable, Equatable {
     var sync: ItemSyncState
     var modelVersion: Int64
     var exposureTime: Int64
+    /// Whether the writer had applied an impression (`ItemChanges.impressionsSeen`).
+    var impressionsSeen: Bool
     var items: [SharedItemState]
 
-    static let formatVersion = 1
+    /// Format 2 added `impressionsSeen`; parts of format 1 are read with it false.
+    static let formatVersion = 2
 
     /// The key of part `index` on the compacted topic.
     static func key(part index: Int) -> String { "snapshot-part-\(index)" }
@@ -47,6 +50,7 @@ struct ItemSnapshot: Sendable, Equatable {
             sync.write(to: &writer)
             writer.write(modelVersion)
             writer.write(exposureTime)
+            writer.write(impressionsSeen)
             writer.write(chunk.count)
             for item in chunk {
                 writer.write(item.item)
@@ -70,8 +74,8 @@ struct ItemSnapshot: Sendable, Equatable {
             var reader = StateReader(bytes)
             try reader.beginSection("ISNP")
             let version = try reader.readInt()
-            guard version == ItemSnapshot.formatVersion else {
-                throw StateReadError("an item snapshot of format \(version); this build reads \(ItemSnapshot.formatVersion)")
+            guard (1...ItemSnapshot.formatVersion).contains(version) else {
+                throw StateReadError("an item snapshot of format \(version); this build reads 1 to \(ItemSnapshot.formatVersion)")
             }
             let writer = try reader.readString()
             let number = try reader.readInt64()
@@ -83,6 +87,7 @@ struct ItemSnapshot: Sendable, Equatable {
             let sync = try ItemSyncState.read(from: &reader)
             let modelVersion = try reader.readInt64()
             let exposureTime = try reader.readInt64()
+            let impressionsSeen = version >= 2 ? try reader.readBool() : false
             guard modelVersion >= 0 else { throw StateReadError("an item snapshot with model version \(modelVersion)") }
             let itemCount = try reader.readCount(elementSize: 24, "snapshot items")
             var items: [SharedItemState] = []
@@ -102,7 +107,7 @@ struct ItemSnapshot: Sendable, Equatable {
             try reader.endSection()
             guard reader.isAtEnd else { throw StateReadError("\(reader.remaining) bytes after an item snapshot part") }
             content = ItemSnapshot(writer: writer, number: number, sync: sync, modelVersion: modelVersion, exposureTime: exposureTime,
-                                   items: items)
+                                   impressionsSeen: impressionsSeen, items: items)
         }
     }
 

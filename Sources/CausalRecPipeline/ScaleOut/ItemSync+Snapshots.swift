@@ -20,9 +20,9 @@ extension ItemSync {
     func captureSnapshot(of recommender: OnlineRecommender, wallMilliseconds: Int64) -> ItemSnapshot? {
         lastSnapshotMilliseconds = wallMilliseconds
         guard caughtUp, unpublished.isEmpty, ownRead == (applied[instance] ?? 0), logOffset > lastSnapshotOffset else { return nil }
-        let (items, exposureTime) = recommender.sharedItemStates()
+        let (items, exposureTime, impressionsSeen) = recommender.sharedItemStates()
         return ItemSnapshot(writer: instance, number: logOffset, sync: state, modelVersion: recommender.modelVersion,
-                            exposureTime: exposureTime, items: items)
+                            exposureTime: exposureTime, impressionsSeen: impressionsSeen, items: items)
     }
 
     /// Appends the snapshot's parts to the snapshots topic (no lock: blocking I/O).
@@ -60,7 +60,8 @@ extension ItemSync {
     /// Starts a new instance's items from `snapshot` (lock held): the log is read on from its
     /// offset, and the instance's own numbers continue after what the snapshot had applied of them.
     func install(_ snapshot: ItemSnapshot, into recommender: OnlineRecommender) {
-        recommender.installSharedItems(snapshot.items, exposureTime: snapshot.exposureTime, modelVersion: snapshot.modelVersion)
+        recommender.installSharedItems(snapshot.items, exposureTime: snapshot.exposureTime, modelVersion: snapshot.modelVersion,
+                                       impressionsSeen: snapshot.impressionsSeen)
         var state = snapshot.sync
         state.ownRead = state.applied[instance] ?? 0
         restore(state)

@@ -102,7 +102,8 @@ final class ItemSync {
             let last = index == chunks.count - 1
             let sources = Set(chunk.compactMap(\.source)).union(last ? Set(positions.keys) : [])
             queue(positions: last ? positions : [:], epochs: Dictionary(uniqueKeysWithValues: sources.map { ($0, ownEpochs[$0] ?? 0) }),
-                  changes: ItemChanges(items: chunk, exposureTime: changes.exposureTime, modelVersion: changes.modelVersion),
+                  changes: ItemChanges(items: chunk, exposureTime: changes.exposureTime, modelVersion: changes.modelVersion,
+                                       impressionsSeen: changes.impressionsSeen),
                   wallMilliseconds: wallMilliseconds)
         }
     }

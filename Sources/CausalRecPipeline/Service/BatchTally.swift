@@ -30,7 +30,10 @@ struct BatchTally {
         if clicks > 0 { metrics.events[.click]?.increment(by: clicks) }
         if requests > 0 { metrics.events[.request]?.increment(by: requests) }
         if forgets > 0 { metrics.events[.forget]?.increment(by: forgets) }
-        if heldBack > 0 { metrics.heldBackEvents.increment(by: heldBack) }
+        if heldBack > 0 {
+            counters.heldBack.add(heldBack, ordering: .relaxed)
+            metrics.heldBackEvents.increment(by: heldBack)
+        }
         if invalid > 0 {
             metrics.events[.invalid]?.increment(by: invalid)
             metrics.deadLettered.increment(by: invalid)

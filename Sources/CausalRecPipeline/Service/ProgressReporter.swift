@@ -1,8 +1,8 @@
 import CausalRecCore
 import Logging
 
-/// The one-line progress summary at a fixed interval: throughput, lag, dead letters, outputs,
-/// and the prequential hit-rate of the clicks evaluated since the previous line.
+/// The one-line progress summary at a fixed interval: throughput, lag, dead letters, events
+/// held back by the event clock, outputs, and the prequential hit-rate of the clicks evaluated since the previous line.
 struct ProgressReporter {
     let interval: Duration
     private var last: ContinuousClock.Instant
@@ -32,7 +32,7 @@ struct ProgressReporter {
         let hitRate = recent.evaluated > 0
             ? "\(Self.format(recent.modelHitRate)) (most-popular \(Self.format(recent.popularHitRate)), \(recent.evaluated) clicks)"
             : "n/a"
-        logger.info("progress events=\(messages) rate=\(Int(rate))/s lag=\(lag) dlq=\(counters.deadLettered.load(ordering: .relaxed)) recommendations=\(counters.recommendationsPublished.load(ordering: .relaxed)) model_version=\(counters.modelVersion.load(ordering: .relaxed)) hit_rate@\(evaluator.k)=\(hitRate)")
+        logger.info("progress events=\(messages) rate=\(Int(rate))/s lag=\(lag) dlq=\(counters.deadLettered.load(ordering: .relaxed)) held_back=\(counters.heldBack.load(ordering: .relaxed)) recommendations=\(counters.recommendationsPublished.load(ordering: .relaxed)) model_version=\(counters.modelVersion.load(ordering: .relaxed)) hit_rate@\(evaluator.k)=\(hitRate)")
         last = now
         lastMessages = messages
         lastWindowCount = evaluator.windows.count
