@@ -104,6 +104,23 @@ struct MessageProcessorTests {
         #expect(harness.log.calls.filter { $0.hasPrefix("commit") }.count == 1)
     }
 
+    @Test("an event the event clock holds back is applied, and counted for the progress line")
+    func heldBackCounted() throws {
+        let start: Int64 = 1_700_000_000_000
+        let harness = Harness(wallClock: { start + 86_400_000 })
+        _ = harness.processor.assign([Harness.partition])
+        var first = TestMessage(offset: 0, #"{"type":"impression","user":"a","items":["A"],"ts":\#(start)}"#)
+        first.timestampMilliseconds = start
+        // Two hours after the only event so far, from one source (its broker timestamp agrees, so it
+        // is not dead-lettered): applied at the clock's time.
+        var jump = TestMessage(offset: 1, #"{"type":"impression","user":"b","items":["B"],"ts":\#(start + 7_200_000)}"#)
+        jump.timestampMilliseconds = start + 7_200_000
+        try harness.processor.process([first, jump])
+        #expect(harness.counters.deadLettered.load(ordering: .relaxed) == 0)
+        #expect(harness.counters.messages.load(ordering: .relaxed) == 2)
+        #expect(harness.counters.heldBack.load(ordering: .relaxed) == 1)
+    }
+
     @Test("an event ahead of the consumer's clock is dead-lettered even when its broker timestamp agrees with it")
     func aheadOfTheConsumersClock() throws {
         let now: Int64 = 1_700_000_000_000

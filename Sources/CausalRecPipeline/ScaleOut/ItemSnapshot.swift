@@ -26,12 +26,17 @@ struct ItemSnapshot: Sendable, Equatable {
     /// The key of part `index` on the compacted topic.
     static func key(part index: Int) -> String { "snapshot-part-\(index)" }
 
+    /// The bytes one item takes in a part (an upper bound).
+    static func encodedSize(of item: SharedItemState) -> Int {
+        item.item.utf8.count + 40 + 4 * item.embedding.count
+    }
+
     /// The snapshot's parts, in order.
     func encode() -> [[UInt8]] {
         var chunks: [[SharedItemState]] = [[]]
         var bytes = 0
         for item in items {
-            let size = item.item.utf8.count + 40 + 4 * item.embedding.count
+            let size = Self.encodedSize(of: item)
             if bytes + size > ItemDeltaMessage.maximumBytes - 8_192 && !chunks[chunks.count - 1].isEmpty {
                 chunks.append([])
                 bytes = 0
@@ -40,7 +45,7 @@ struct ItemSnapshot: Sendable, Equatable {
             bytes += size
         }
         return chunks.enumerated().map { index, chunk in
-            var writer = StateWriter(reservingCapacity: 4_096 + chunk.reduce(0) { $0 + $1.item.utf8.count + 40 + 4 * $1.embedding.count })
+            var writer = StateWriter(reservingCapacity: 4_096 + chunk.reduce(0) { $0 + Self.encodedSize(of: $1) })
             writer.beginSection("ISNP")
             writer.write(Self.formatVersion)
             writer.write(self.writer)

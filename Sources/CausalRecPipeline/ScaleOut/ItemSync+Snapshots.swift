@@ -66,7 +66,5 @@ extension ItemSync {
         state.ownRead = state.applied[instance] ?? 0
         restore(state)
         installedSnapshotOffset = snapshot.sync.logOffset
-        logger.debug("items started from a snapshot", metadata: [
-            "writer": "\(snapshot.writer)", "log_offset": "\(snapshot.sync.logOffset)", "items": "\(snapshot.items.count)"])
     }
 }

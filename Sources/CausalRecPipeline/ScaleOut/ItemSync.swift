@@ -142,8 +142,7 @@ final class ItemSync {
             do {
                 messages.append(try ItemDeltaMessage(decoding: value, dimension: dimension))
             } catch {
-                refusedMessages += 1
-                metrics?.refusedDeltas.increment()
+                countRefused()
                 logger.warning("an item delta was refused", metadata: ["error": "\(error)"])
             }
         }
@@ -198,6 +197,7 @@ final class ItemSync {
         ItemSyncState(logOffset: logOffset, applied: applied, ownRead: ownRead, publishedPositions: publishedPositions, claims: claims)
     }
 
+    /// A value of the deltas or snapshots topic that did not decode.
     func countRefused() {
         refusedMessages += 1
         metrics?.refusedDeltas.increment()
